@@ -1,0 +1,272 @@
+//! The platform interface: everything Veil's kernel needs from the world below it.
+//!
+//! The kernel (`veil-kernel`) is `no_std` and never calls the host directly. A platform — today
+//! `veil-platform-sim` (Linux host processes + Syscall User Dispatch), later a KVM guest — enters
+//! user code, catches its traps and hands them to the kernel's [`TrapHandler`], maps memory,
+//! waits and wakes on futex words, and performs the few host calls ([`HostCalls`]) the kernel needs.
+//!
+//! Everything a host call returns is untrusted: the kernel validates sizes and structures.
+#![no_std]
+#![deny(unsafe_code)]
+
+use core::ffi::CStr;
+use core::sync::atomic::AtomicU32;
+
+pub use veil_abi::Errno;
+use veil_abi::general::{stat, statfs64, timespec};
+
+/// A user-memory access hit an unmapped or protected page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault;
+
+/// A host file descriptor (valid in the current address-space process only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostFd(pub i32);
+
+impl HostFd {
+    /// `AT_FDCWD` of the host: relative paths resolve against the host process's cwd.
+    pub const CWD: HostFd = HostFd(-100);
+}
+
+/// The register state of a user thread at a trap, as the kernel reads and changes it.
+///
+/// On return from a trap the platform resumes the thread with exactly these values (so the kernel
+/// can redirect it: signal delivery, `execve`, `rt_sigreturn`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserRegs {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    /// The thread's `%fs` base (its TLS pointer), set by `arch_prctl(ARCH_SET_FS)` or clone.
+    pub fs_base: u64,
+    /// The thread's `%gs` base as the application sees it.
+    pub gs_base: u64,
+}
+
+impl UserRegs {
+    /// The syscall number of a trapped `syscall` instruction.
+    pub fn syscall_nr(&self) -> u64 {
+        self.rax
+    }
+
+    /// The six syscall arguments in ABI order (rdi, rsi, rdx, r10, r8, r9).
+    pub fn syscall_args(&self) -> [u64; 6] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
+    }
+}
+
+/// What kind of hardware fault a user thread took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Page fault or general protection: host SIGSEGV. `addr` is the faulting address.
+    Segv { addr: u64, code: i32 },
+    /// Bus error (e.g. access beyond the end of a mapped file): host SIGBUS.
+    Bus { addr: u64, code: i32 },
+    /// Arithmetic fault (division by zero, ...): host SIGFPE.
+    Fpe { addr: u64, code: i32 },
+    /// Illegal instruction: host SIGILL.
+    Ill { addr: u64, code: i32 },
+    /// Breakpoint or single step: host SIGTRAP.
+    Trap { addr: u64, code: i32 },
+}
+
+impl FaultKind {
+    /// The Linux signal number this fault raises in the application.
+    pub fn signal(&self) -> u32 {
+        use veil_abi::general::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+        match self {
+            FaultKind::Segv { .. } => SIGSEGV,
+            FaultKind::Bus { .. } => SIGBUS,
+            FaultKind::Fpe { .. } => SIGFPE,
+            FaultKind::Ill { .. } => SIGILL,
+            FaultKind::Trap { .. } => SIGTRAP,
+        }
+    }
+}
+
+/// The kernel's side of the trap path: the platform calls these when a user thread traps.
+///
+/// `thread` is the per-thread value the kernel registered with [`Platform::set_thread_data`].
+pub trait TrapHandler: Sync {
+    /// The thread executed `syscall`. The kernel writes the result into `regs.rax` (or redirects
+    /// the thread entirely).
+    fn syscall(&self, thread: usize, regs: &mut UserRegs);
+    /// The thread took a hardware fault while running user code.
+    fn fault(&self, thread: usize, regs: &mut UserRegs, fault: FaultKind);
+}
+
+/// Memory protection bits (Linux `PROT_*` values).
+pub type Prot = u32;
+
+/// How [`Platform::map`] chooses the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere; the address is a hint.
+    Hint(usize),
+    /// Exactly here, replacing whatever is mapped (`MAP_FIXED`).
+    Fixed(usize),
+    /// Exactly here, failing with EEXIST if anything is mapped (`MAP_FIXED_NOREPLACE`).
+    FixedNoReplace(usize),
+}
+
+/// Result of a futex wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitResult {
+    /// Woken (or spurious wake-up): the caller re-checks its condition.
+    Woken,
+    /// The word did not hold the expected value.
+    ValueChanged,
+    /// The timeout expired.
+    TimedOut,
+}
+
+/// A clock the host can read (Linux clock ids).
+pub type ClockId = u32;
+
+/// The platform below Veil's kernel. One value per instance, shared by every address space.
+pub trait Platform: Sync {
+    // --- synchronisation across threads and address spaces (shared futex words) ---
+
+    /// Sleeps while `*word == expected`, up to `timeout_ns` nanoseconds (relative) if given.
+    fn futex_wait(&self, word: &AtomicU32, expected: u32, timeout_ns: Option<u64>) -> WaitResult;
+    /// Wakes up to `count` waiters on `word`; returns how many were woken.
+    fn futex_wake(&self, word: &AtomicU32, count: u32) -> u32;
+
+    // --- user memory of the current address space (fault-safe) ---
+
+    /// Copies `dst.len()` bytes from user address `src`.
+    fn copy_from_user(&self, dst: &mut [u8], src: usize) -> Result<(), Fault>;
+    /// Copies `src` to user address `dst`.
+    fn copy_to_user(&self, dst: usize, src: &[u8]) -> Result<(), Fault>;
+    /// Sets `len` bytes at user address `dst` to zero.
+    fn zero_user(&self, dst: usize, len: usize) -> Result<(), Fault>;
+
+    // --- the current address space's mappings ---
+
+    /// Maps `len` bytes of zeroed anonymous memory with `prot`; returns its address.
+    fn map(&self, placement: Placement, len: usize, prot: Prot) -> Result<usize, Errno>;
+    /// Removes mappings in `[addr, addr + len)`.
+    fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno>;
+    /// Changes the protection of `[addr, addr + len)`.
+    fn protect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), Errno>;
+    /// Moves or resizes a mapping (Linux `mremap` semantics with `flags` = `MREMAP_*`).
+    fn remap(
+        &self,
+        old_addr: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: u32,
+        new_addr: usize,
+    ) -> Result<usize, Errno>;
+    /// Passes an advice (`MADV_*`) about `[addr, addr + len)`.
+    fn advise(&self, addr: usize, len: usize, advice: u32) -> Result<(), Errno>;
+    /// Fills `out` with residency bytes for the pages of `[addr, ...)`.
+    fn residency(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno>;
+
+    // --- threads ---
+
+    /// Records the kernel's per-thread value for the calling thread (passed back on every trap).
+    fn set_thread_data(&self, data: usize);
+    /// Starts running user code on the calling thread with `regs`. Never returns: later traps
+    /// arrive through the [`TrapHandler`].
+    fn enter_user(&self, regs: &UserRegs) -> !;
+    /// Ends the whole address space (all its host threads) with the host exit status `status`.
+    fn exit_address_space(&self, status: i32) -> !;
+
+    // --- time, entropy, host information ---
+
+    /// Reads a host clock. Untrusted, as on any confidential platform.
+    fn clock_gettime(&self, clock: ClockId) -> Result<timespec, Errno>;
+    /// Resolution of a host clock.
+    fn clock_getres(&self, clock: ClockId) -> Result<timespec, Errno>;
+    /// Sleeps for `ns` nanoseconds of host monotonic time. Returns early with EINTR if interrupted.
+    fn sleep(&self, ns: u64) -> Result<(), Errno>;
+    /// Fills `buf` with random bytes from the platform's entropy source.
+    fn random(&self, buf: &mut [u8]);
+    /// Address of the host vDSO image in the current address space, if there is one.
+    fn vdso_base(&self) -> Option<usize>;
+    /// Writes a diagnostic line (logs, strace) to the instance's log output.
+    fn log_write(&self, bytes: &[u8]);
+    /// Host calls on host files.
+    fn host(&self) -> &dyn HostCalls;
+}
+
+/// Calls into the untrusted host for host-backed files (stdio, host pass-through file system).
+///
+/// Every method mirrors the Linux syscall of the same name; buffers are kernel buffers (the
+/// platform copies them across whatever boundary separates kernel and host).
+pub trait HostCalls: Sync {
+    fn openat(&self, dir: HostFd, path: &CStr, flags: u32, mode: u32) -> Result<HostFd, Errno>;
+    fn close(&self, fd: HostFd) -> Result<(), Errno>;
+    fn read(&self, fd: HostFd, buf: &mut [u8]) -> Result<usize, Errno>;
+    fn write(&self, fd: HostFd, buf: &[u8]) -> Result<usize, Errno>;
+    fn pread(&self, fd: HostFd, buf: &mut [u8], offset: u64) -> Result<usize, Errno>;
+    fn pwrite(&self, fd: HostFd, buf: &[u8], offset: u64) -> Result<usize, Errno>;
+    fn lseek(&self, fd: HostFd, offset: i64, whence: u32) -> Result<u64, Errno>;
+    fn fstat(&self, fd: HostFd) -> Result<stat, Errno>;
+    fn fstatat(&self, dir: HostFd, path: &CStr, flags: u32) -> Result<stat, Errno>;
+    fn fstatfs(&self, fd: HostFd) -> Result<statfs64, Errno>;
+    fn getdents64(&self, fd: HostFd, buf: &mut [u8]) -> Result<usize, Errno>;
+    fn readlinkat(&self, dir: HostFd, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno>;
+    fn faccessat(&self, dir: HostFd, path: &CStr, mode: u32, flags: u32) -> Result<(), Errno>;
+    fn mkdirat(&self, dir: HostFd, path: &CStr, mode: u32) -> Result<(), Errno>;
+    fn mknodat(&self, dir: HostFd, path: &CStr, mode: u32, dev: u64) -> Result<(), Errno>;
+    fn unlinkat(&self, dir: HostFd, path: &CStr, flags: u32) -> Result<(), Errno>;
+    fn renameat2(
+        &self,
+        old_dir: HostFd,
+        old: &CStr,
+        new_dir: HostFd,
+        new: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno>;
+    fn symlinkat(&self, target: &CStr, dir: HostFd, path: &CStr) -> Result<(), Errno>;
+    fn linkat(
+        &self,
+        old_dir: HostFd,
+        old: &CStr,
+        new_dir: HostFd,
+        new: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno>;
+    fn ftruncate(&self, fd: HostFd, len: u64) -> Result<(), Errno>;
+    fn fallocate(&self, fd: HostFd, mode: u32, offset: u64, len: u64) -> Result<(), Errno>;
+    fn fsync(&self, fd: HostFd, data_only: bool) -> Result<(), Errno>;
+    fn fchmodat(&self, dir: HostFd, path: &CStr, mode: u32) -> Result<(), Errno>;
+    fn fchmod(&self, fd: HostFd, mode: u32) -> Result<(), Errno>;
+    fn fchownat(&self, dir: HostFd, path: &CStr, uid: u32, gid: u32, flags: u32) -> Result<(), Errno>;
+    fn fchown(&self, fd: HostFd, uid: u32, gid: u32) -> Result<(), Errno>;
+    /// `utimensat`; `path` None means the file `dir` itself; `times` None means "now".
+    fn utimensat(
+        &self,
+        dir: HostFd,
+        path: Option<&CStr>,
+        times: Option<&[timespec; 2]>,
+        flags: u32,
+    ) -> Result<(), Errno>;
+    /// A terminal ioctl on a host fd whose argument is a buffer of known size (TCGETS, TIOCGWINSZ,
+    /// FIONREAD, ...). The buffer is passed in and copied back out.
+    fn ioctl_buf(&self, fd: HostFd, request: u32, arg: &mut [u8]) -> Result<i64, Errno>;
+    /// `fcntl(F_GETFL)` / `fcntl(F_SETFL)` on a host fd.
+    fn get_status_flags(&self, fd: HostFd) -> Result<u32, Errno>;
+    fn set_status_flags(&self, fd: HostFd, flags: u32) -> Result<(), Errno>;
+    /// Waits until one of `fds` is ready (Linux `poll` with `struct pollfd` entries as
+    /// (fd, events, revents) triples); `timeout_ms` < 0 waits forever.
+    fn poll(&self, fds: &mut [(HostFd, i16, i16)], timeout_ms: i32) -> Result<usize, Errno>;
+}
