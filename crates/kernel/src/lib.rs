@@ -1,1 +1,200 @@
+//! Veil's library OS kernel: the Linux x86-64 ABI implemented over the [`veil_platform`]
+//! interface. `no_std` + `alloc`; all state lives in the kernel heap, reachable from the one
+//! [`Kernel`] root object (see `docs/design.md`).
 #![no_std]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod error;
+pub mod fs;
+pub mod loader;
+pub mod mm;
+pub mod pod;
+pub mod process;
+pub mod root;
+pub mod signal;
+pub mod sync;
+pub mod syscall;
+pub mod user;
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use fs::{Mounts, OpenFile};
+use process::{Process, Thread};
+use sync::Mutex;
+use veil_abi::general as g;
+use veil_platform::{FaultKind, HostFd, Platform, TrapHandler, UserRegs};
+
+pub use root::kernel;
+
+/// The root of all kernel state.
+pub struct Kernel {
+    pub platform: &'static dyn Platform,
+    pub mounts: Mounts,
+    pub processes: Mutex<BTreeMap<i32, Arc<Process>>>,
+    pub threads: Mutex<BTreeMap<i32, Arc<Thread>>>,
+    next_id: AtomicI32,
+    /// Where `--strace` lines go (a host fd), if tracing.
+    pub strace: Option<HostFd>,
+    /// Wall-clock time at boot (for synthetic timestamps).
+    pub boot_time: g::timespec,
+    boot_monotonic_ns: u64,
+    /// Syscall numbers already reported as unsupported (one log line each).
+    warned: [AtomicU64; 8],
+    pub hostname: Mutex<Vec<u8>>,
+}
+
+impl Kernel {
+    /// Allocates a new process/thread id.
+    pub fn alloc_id(&self) -> i32 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Host monotonic time in nanoseconds.
+    pub fn monotonic_ns(&self) -> u64 {
+        let ts = self.platform.clock_gettime(g::CLOCK_MONOTONIC).unwrap_or(g::timespec { tv_sec: 0, tv_nsec: 0 });
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+
+    /// Nanoseconds since boot.
+    pub fn uptime_ns(&self) -> u64 {
+        self.monotonic_ns().saturating_sub(self.boot_monotonic_ns)
+    }
+
+    /// Returns true the first time it is called for `nr` (to log unsupported syscalls once).
+    pub fn first_warning(&self, nr: u64) -> bool {
+        let (word, bit) = ((nr / 64) as usize, nr % 64);
+        match self.warned.get(word) {
+            Some(w) => w.fetch_or(1 << bit, Ordering::Relaxed) & (1 << bit) == 0,
+            None => false,
+        }
+    }
+}
+
+/// A file system to mount at boot.
+#[derive(Debug, Clone)]
+pub enum MountSource {
+    Ram,
+    /// A host directory (host path).
+    Host(Vec<u8>),
+}
+
+/// What the platform passes to [`boot`].
+#[derive(Debug, Clone)]
+pub struct BootSpec {
+    /// Host directory that becomes `/`.
+    pub root: Vec<u8>,
+    /// Extra mounts: canonical path inside the instance and source.
+    pub mounts: Vec<(String, MountSource)>,
+    pub program: Vec<u8>,
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub strace: Option<HostFd>,
+    pub max_open_files: u64,
+    pub stack_size: u64,
+}
+
+/// Why boot failed.
+#[derive(Debug)]
+pub struct BootError {
+    /// The program does not exist (exit 127 rather than 126).
+    pub not_found: bool,
+    pub message: String,
+}
+
+/// Boots the kernel in the calling address space and prepares the first process. Returns the
+/// register state to enter user code with.
+pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs, BootError> {
+    let boot_error = |message: String| BootError { not_found: false, message };
+    let kernel = root::install(Box::new(Kernel {
+        platform,
+        mounts: Mounts::new(),
+        processes: Mutex::new(BTreeMap::new()),
+        threads: Mutex::new(BTreeMap::new()),
+        next_id: AtomicI32::new(1),
+        strace: spec.strace,
+        boot_time: platform.clock_gettime(g::CLOCK_REALTIME).unwrap_or(g::timespec { tv_sec: 0, tv_nsec: 0 }),
+        boot_monotonic_ns: platform
+            .clock_gettime(g::CLOCK_MONOTONIC)
+            .map_or(0, |t| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
+        warned: Default::default(),
+        hostname: Mutex::new(b"veil".to_vec()),
+    }));
+    let root = fs::host::HostFs::open(&spec.root).map_err(|e| {
+        boot_error(format!("cannot open the instance root {}: {}", String::from_utf8_lossy(&spec.root), e.errno))
+    })?;
+    kernel.mounts.mount("/", root);
+    kernel.mounts.mount("/dev", fs::dev::DevFs::new());
+    kernel.mounts.mount("/dev/shm", fs::ram::RamFs::new());
+    kernel.mounts.mount("/proc", fs::proc::ProcFs::new());
+    for (path, source) in &spec.mounts {
+        let fs: Arc<dyn fs::FileSystem> = match source {
+            MountSource::Ram => fs::ram::RamFs::new(),
+            MountSource::Host(dir) => fs::host::HostFs::open(dir).map_err(|e| {
+                boot_error(format!("cannot mount host directory {} at {path}: {}", String::from_utf8_lossy(dir), e.errno))
+            })?,
+        };
+        kernel.mounts.mount(path, fs);
+    }
+
+    let pid = kernel.alloc_id();
+    let root_loc = kernel.mounts.root();
+    let cwd = kernel
+        .mounts
+        .resolve(&root_loc, &spec.cwd, true)
+        .map_err(|e| boot_error(format!("working directory {}: {}", String::from_utf8_lossy(&spec.cwd), e.errno)))?;
+    let limits = process::limits::Limits::new(spec.max_open_files, spec.stack_size);
+    let process = Process::new(pid, 0, cwd.clone(), limits);
+    let thread = Thread::new(pid, process.clone());
+    kernel.processes.lock().insert(pid, process.clone());
+    kernel.threads.lock().insert(pid, thread);
+    platform.set_thread_data(pid as usize);
+    install_stdio(&process);
+
+    let argv = if spec.argv.is_empty() { alloc::vec![spec.program.clone()] } else { spec.argv.clone() };
+    match loader::exec(&process, &cwd, &spec.program, argv, spec.envp.clone()) {
+        Ok(loaded) => Ok(loaded.regs),
+        Err(e) => Err(BootError {
+            not_found: e.error.errno == veil_abi::Errno::ENOENT && !e.reason.starts_with("interpreter"),
+            message: e.reason,
+        }),
+    }
+}
+
+/// Gives the first process the host's stdin, stdout and stderr as fds 0, 1 and 2.
+fn install_stdio(process: &Process) {
+    let host = kernel().platform.host();
+    let mut fds = process.fds.lock();
+    for fd in 0..3 {
+        let hfd = HostFd(fd);
+        let Ok(flags) = host.get_status_flags(hfd) else { continue };
+        let inode = fs::stdio::stdio_inode(hfd);
+        let Ok(ops) = inode.open(flags) else { continue };
+        let name = match fd {
+            0 => "/dev/stdin",
+            1 => "/dev/stdout",
+            _ => "/dev/stderr",
+        };
+        let file = OpenFile::new(ops, fs::Loc::detached(String::from(name), inode), flags);
+        fds.put(fd as usize, fs::fdtable::FdEntry { file, cloexec: false });
+    }
+}
+
+impl TrapHandler for Kernel {
+    fn syscall(&self, _thread: usize, regs: &mut UserRegs) {
+        syscall::dispatch(regs);
+    }
+
+    fn fault(&self, _thread: usize, regs: &mut UserRegs, fault: FaultKind) {
+        signal::fault(regs, fault);
+    }
+}

@@ -1,4 +1,21 @@
-//! Veil's simulation platform (see module docs below).
+//! Veil's simulation platform: the LibOS kernel runs inside ordinary Linux host processes and
+//! intercepts the program's system calls with Syscall User Dispatch.
+//!
+//! `veil run` calls [`launch`], which makes the calling process the *supervisor*: it maps the
+//! shared kernel heap, forks the first address-space (AS) process, and waits for it. The AS
+//! process boots the kernel, loads the program and enters it; from then on the program's
+//! syscalls and faults arrive through the trap path in `trap.rs`.
+
+mod futex;
+mod heap;
+mod host;
+mod platform;
+mod supervisor;
+mod trap;
+mod uaccess;
+
+pub use heap::VeilAllocator;
+pub use supervisor::launch;
 
 /// Everything `veil run` needs to start an instance.
 #[derive(Debug, Clone, Default)]
@@ -107,8 +124,3 @@ impl LaunchError {
     }
 }
 
-/// Boots an instance, runs `spec.program` as its first process and waits for it to end.
-pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
-    let _ = spec;
-    Err(LaunchError::Host("the simulation platform is not built yet".into()))
-}

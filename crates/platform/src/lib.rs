@@ -183,6 +183,8 @@ pub trait Platform: Sync {
 
     /// Records the kernel's per-thread value for the calling thread (passed back on every trap).
     fn set_thread_data(&self, data: usize);
+    /// The kernel's per-thread value of the calling thread (0 before any was set).
+    fn thread_data(&self) -> usize;
     /// Starts running user code on the calling thread with `regs`. Never returns: later traps
     /// arrive through the [`TrapHandler`].
     fn enter_user(&self, regs: &UserRegs) -> !;
@@ -201,6 +203,9 @@ pub trait Platform: Sync {
     fn random(&self, buf: &mut [u8]);
     /// Address of the host vDSO image in the current address space, if there is one.
     fn vdso_base(&self) -> Option<usize>;
+    /// A value of the host's auxiliary vector (`AT_HWCAP`, `AT_HWCAP2`, `AT_MINSIGSTKSZ`, ...),
+    /// passed on to programs so that they see the real CPU.
+    fn host_aux(&self, key: u64) -> u64;
     /// Writes a diagnostic line (logs, strace) to the instance's log output.
     fn log_write(&self, bytes: &[u8]);
     /// Host calls on host files.

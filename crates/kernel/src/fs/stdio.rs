@@ -1,0 +1,126 @@
+//! The instance's standard input, output and error: host file descriptors inherited from
+//! `veil run`'s caller (a terminal, a pipe or a file). Reads and writes go straight to the host
+//! fd, so its offset is shared with the caller as on Linux.
+
+use super::{FileOps, Inode, InodeRef};
+use crate::error::{Result, err};
+use crate::root::kernel;
+use crate::user;
+use alloc::sync::Arc;
+use core::any::Any;
+use veil_abi::Errno;
+use veil_abi::general::{self as g, stat, statfs64};
+use veil_abi::ioctl;
+use veil_platform::{HostCalls, HostFd};
+
+fn host() -> &'static dyn HostCalls {
+    kernel().platform.host()
+}
+
+/// A host fd used as a stream (or, when it is a regular file, with the host's own offset).
+pub struct HostStream {
+    pub fd: HostFd,
+}
+
+impl HostStream {
+    fn is_regular(&self) -> bool {
+        host().fstat(self.fd).is_ok_and(|st| st.st_mode & super::S_IFMT == super::S_IFREG)
+    }
+}
+
+impl Inode for HostStream {
+    fn stat(&self) -> Result<stat> {
+        Ok(host().fstat(self.fd)?)
+    }
+    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
+        Ok(Arc::new(HostStream { fd: self.fd }))
+    }
+    fn statfs(&self) -> Result<statfs64> {
+        Ok(host().fstatfs(self.fd)?)
+    }
+    fn fs_id(&self) -> usize {
+        usize::MAX
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Size of the buffer each terminal ioctl exchanges, or None if it is not passed through.
+fn tty_ioctl_size(request: u32) -> Option<usize> {
+    Some(match request {
+        ioctl::TCGETS | ioctl::TCSETS | ioctl::TCSETSW | ioctl::TCSETSF => {
+            core::mem::size_of::<g::termios>()
+        }
+        ioctl::TIOCGWINSZ | ioctl::TIOCSWINSZ => core::mem::size_of::<g::winsize>(),
+        ioctl::FIONREAD | ioctl::TIOCGPGRP | ioctl::TIOCSPGRP | ioctl::TIOCOUTQ => 4,
+        _ => return None,
+    })
+}
+
+impl FileOps for HostStream {
+    fn read(&self, _pos: &mut u64, buf: &mut [u8]) -> Result<usize> {
+        Ok(host().read(self.fd, buf)?.min(buf.len()))
+    }
+    fn write(&self, _pos: &mut u64, buf: &[u8], _append: bool) -> Result<usize> {
+        Ok(host().write(self.fd, buf)?.min(buf.len()))
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        Ok(host().pread(self.fd, buf, offset)?.min(buf.len()))
+    }
+    fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
+        Ok(host().pwrite(self.fd, buf, offset)?.min(buf.len()))
+    }
+    fn size(&self) -> Result<u64> {
+        Ok(host().fstat(self.fd)?.st_size as u64)
+    }
+    fn is_stream(&self) -> bool {
+        !self.is_regular()
+    }
+    fn seek(&self, _pos: &mut u64, offset: i64, whence: u32) -> Result<u64> {
+        Ok(host().lseek(self.fd, offset, whence)?)
+    }
+    fn ioctl(&self, request: u32, arg: u64) -> Result<u64> {
+        if request == ioctl::FIONBIO {
+            let on: i32 = user::read_val(arg)?;
+            let flags = host().get_status_flags(self.fd)?;
+            let flags = if on != 0 { flags | g::O_NONBLOCK } else { flags & !g::O_NONBLOCK };
+            host().set_status_flags(self.fd, flags)?;
+            return Ok(0);
+        }
+        let Some(size) = tty_ioctl_size(request) else {
+            return err(Errno::ENOTTY);
+        };
+        let mut buf = alloc::vec![0u8; size];
+        user::read_into(arg, &mut buf)?;
+        let r = host().ioctl_buf(self.fd, request, &mut buf)?;
+        user::write_bytes(arg, &buf)?;
+        Ok(r as u64)
+    }
+    fn sync(&self, data_only: bool) -> Result<()> {
+        match host().fsync(self.fd, data_only) {
+            Err(Errno::EINVAL) | Err(Errno::EROFS) => err(Errno::EINVAL),
+            other => Ok(other?),
+        }
+    }
+    fn stat(&self) -> Option<Result<stat>> {
+        Some(host().fstat(self.fd).map_err(Into::into))
+    }
+    fn set_status_flags(&self, flags: u32) -> Result<()> {
+        let current = host().get_status_flags(self.fd)?;
+        let mirrored = g::O_NONBLOCK | g::O_APPEND;
+        Ok(host().set_status_flags(self.fd, current & !mirrored | flags & mirrored)?)
+    }
+    fn poll(&self, events: i16) -> i16 {
+        let mut fds = [(self.fd, events, 0i16)];
+        match host().poll(&mut fds, 0) {
+            Ok(_) => fds[0].2,
+            Err(_) => g::POLLERR as i16,
+        }
+    }
+}
+
+/// The inode for host stdio fd `fd`.
+pub fn stdio_inode(fd: HostFd) -> InodeRef {
+    Arc::new(HostStream { fd })
+}

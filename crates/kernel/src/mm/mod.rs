@@ -1,0 +1,5 @@
+//! Memory management: the per-process set of user mappings ([`Vm`]) and the memory syscalls
+//! built on it (in `syscall/mmap.rs`).
+
+mod vm;
+pub use vm::{Vm, Vma, VmaKind};

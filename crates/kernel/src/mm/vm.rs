@@ -1,0 +1,179 @@
+//! The VMA set of one process: which user address ranges it owns, with what protection and
+//! what backs them. The platform holds the actual mappings; this is the kernel's record, used
+//! to validate user pointers, to implement `munmap`/`mprotect`/`brk`, and for `/proc/pid/maps`.
+//!
+//! Lock order: `Process::vm` is taken after `Process::fds` and never while holding a file lock.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// What backs a mapping (for `/proc/pid/maps`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmaKind {
+    Anonymous,
+    /// A private copy of a file's contents: path inside the instance and file offset.
+    File { path: String, offset: u64 },
+    Heap,
+    Stack,
+}
+
+/// One user mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vma {
+    pub start: usize,
+    pub end: usize,
+    pub prot: u32,
+    pub shared: bool,
+    pub kind: VmaKind,
+}
+
+impl Vma {
+    /// The same mapping restricted to `[start, end)` (file offsets adjusted).
+    fn slice(&self, start: usize, end: usize) -> Vma {
+        let mut v = self.clone();
+        if let VmaKind::File { offset, .. } = &mut v.kind {
+            *offset += (start - self.start) as u64;
+        }
+        v.start = start;
+        v.end = end;
+        v
+    }
+}
+
+/// The user mappings of a process, plus its program break.
+#[derive(Debug, Default)]
+pub struct Vm {
+    vmas: BTreeMap<usize, Vma>,
+    /// Start of the heap (`brk` area), just above the executable.
+    pub brk_start: usize,
+    /// Current program break.
+    pub brk: usize,
+}
+
+impl Vm {
+    /// Removes every record overlapping `[start, end)`, keeping the parts outside it.
+    pub fn remove(&mut self, start: usize, end: usize) {
+        let overlapping: Vec<usize> =
+            self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
+        for key in overlapping {
+            let vma = self.vmas.remove(&key).expect("key from range");
+            if vma.start < start {
+                self.vmas.insert(vma.start, vma.slice(vma.start, start));
+            }
+            if vma.end > end {
+                self.vmas.insert(end, vma.slice(end, vma.end));
+            }
+        }
+    }
+
+    /// Records a new mapping, replacing whatever was recorded in its range.
+    pub fn insert(&mut self, vma: Vma) {
+        self.remove(vma.start, vma.end);
+        self.vmas.insert(vma.start, vma);
+    }
+
+    /// Changes the protection recorded for `[start, end)`.
+    pub fn protect(&mut self, start: usize, end: usize, prot: u32) {
+        let parts: Vec<Vma> = self.overlapping(start, end).cloned().collect();
+        for part in parts {
+            let s = part.start.max(start);
+            let e = part.end.min(end);
+            let mut changed = part.slice(s, e);
+            changed.prot = prot;
+            self.insert(changed);
+        }
+    }
+
+    /// The records overlapping `[start, end)`, in address order.
+    pub fn overlapping(&self, start: usize, end: usize) -> impl Iterator<Item = &Vma> {
+        let first = self.vmas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
+        self.vmas.range(first..end).map(|(_, v)| v).filter(move |v| v.end > start)
+    }
+
+    /// Whether every byte of `[addr, addr + len)` belongs to a recorded user mapping.
+    pub fn is_user_range(&self, addr: usize, len: usize) -> bool {
+        let Some(end) = addr.checked_add(len) else { return false };
+        if len == 0 {
+            return true;
+        }
+        let mut cursor = addr;
+        for vma in self.overlapping(addr, end) {
+            if vma.start > cursor {
+                return false;
+            }
+            cursor = vma.end;
+            if cursor >= end {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether any byte of `[start, end)` is mapped.
+    pub fn any_mapped(&self, start: usize, end: usize) -> bool {
+        self.overlapping(start, end).next().is_some()
+    }
+
+    /// The mapping containing `addr`.
+    pub fn find(&self, addr: usize) -> Option<&Vma> {
+        self.overlapping(addr, addr + 1).next()
+    }
+
+    /// All mappings in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Vma> {
+        self.vmas.values()
+    }
+
+    /// Forgets every mapping (exec replaces the address space).
+    pub fn clear(&mut self) -> Vec<Vma> {
+        let all = core::mem::take(&mut self.vmas);
+        self.brk_start = 0;
+        self.brk = 0;
+        all.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anon(start: usize, end: usize) -> Vma {
+        Vma { start, end, prot: 3, shared: false, kind: VmaKind::Anonymous }
+    }
+
+    #[test]
+    fn insert_splits_and_replaces() {
+        let mut vm = Vm::default();
+        vm.insert(anon(0x1000, 0x5000));
+        vm.insert(anon(0x2000, 0x3000));
+        let ranges: Vec<_> = vm.iter().map(|v| (v.start, v.end)).collect();
+        assert_eq!(ranges, [(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]);
+        vm.remove(0x1800, 0x4000);
+        let ranges: Vec<_> = vm.iter().map(|v| (v.start, v.end)).collect();
+        assert_eq!(ranges, [(0x1000, 0x1800), (0x4000, 0x5000)]);
+    }
+
+    #[test]
+    fn user_range_checks_gaps() {
+        let mut vm = Vm::default();
+        vm.insert(anon(0x1000, 0x2000));
+        vm.insert(anon(0x2000, 0x3000));
+        vm.insert(anon(0x4000, 0x5000));
+        assert!(vm.is_user_range(0x1800, 0x1000));
+        assert!(!vm.is_user_range(0x2800, 0x1000));
+        assert!(!vm.is_user_range(0x0, 0x10));
+        assert!(!vm.is_user_range(usize::MAX - 4, 10));
+    }
+
+    #[test]
+    fn protect_splits() {
+        let mut vm = Vm::default();
+        vm.insert(Vma { kind: VmaKind::File { path: "/x".into(), offset: 0 }, ..anon(0x1000, 0x4000) });
+        vm.protect(0x2000, 0x3000, 1);
+        let v: Vec<_> = vm.iter().map(|v| (v.start, v.prot, v.kind.clone())).collect();
+        assert_eq!(v[1].1, 1);
+        assert_eq!(v[1].2, VmaKind::File { path: "/x".into(), offset: 0x1000 });
+        assert_eq!(v[2].2, VmaKind::File { path: "/x".into(), offset: 0x2000 });
+    }
+}

@@ -1,0 +1,139 @@
+//! Processes and threads: identity, the state a process owns (fds, cwd, memory, signal
+//! dispositions, limits), and how the kernel finds the caller of a syscall.
+//!
+//! Lock order: `Kernel::threads` and `Kernel::processes` are leaves; a process's own locks are
+//! taken in the order `fds` → `fs` → `vm` → `signals` → `limits` → `exec`.
+
+pub mod identity;
+pub mod limits;
+
+use crate::fs::fdtable::FdTable;
+use crate::fs::Loc;
+use crate::mm::Vm;
+use crate::root::kernel;
+use crate::sync::Mutex;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use veil_abi::general as g;
+
+/// Working directory and umask.
+pub struct FsState {
+    pub cwd: Loc,
+    pub umask: u32,
+}
+
+/// What `execve` set up: shown by /proc and used by `prctl`.
+#[derive(Default, Clone)]
+pub struct ExecInfo {
+    /// Absolute path of the executable inside the instance.
+    pub exe: String,
+    /// argv, NUL-separated, as /proc/pid/cmdline shows it.
+    pub cmdline: Vec<u8>,
+    /// Environment, NUL-separated, as /proc/pid/environ shows it.
+    pub environ: Vec<u8>,
+    /// `comm`: the task name (16 bytes max including NUL).
+    pub comm: Vec<u8>,
+    /// The auxiliary vector given to the program.
+    pub auxv: Vec<(u64, u64)>,
+}
+
+/// A LibOS process.
+pub struct Process {
+    pub pid: i32,
+    pub ppid: AtomicI32,
+    pub pgid: AtomicI32,
+    pub sid: AtomicI32,
+    pub fds: Mutex<FdTable>,
+    pub fs: Mutex<FsState>,
+    pub vm: Mutex<Vm>,
+    /// Signal dispositions, indexed by signal number − 1.
+    pub signals: Mutex<[g::kernel_sigaction; 64]>,
+    pub limits: Mutex<limits::Limits>,
+    pub exec: Mutex<ExecInfo>,
+    /// Thread ids of the process's live threads.
+    pub threads: Mutex<Vec<i32>>,
+    pub start_time_ns: u64,
+}
+
+/// A LibOS thread.
+pub struct Thread {
+    pub tid: i32,
+    pub process: Arc<Process>,
+    /// Blocked-signal mask.
+    pub sigmask: AtomicU64,
+    /// `set_tid_address` / `CLONE_CHILD_CLEARTID` address.
+    pub clear_child_tid: AtomicU64,
+    /// `set_robust_list` head and length.
+    pub robust_list: Mutex<(u64, u64)>,
+    /// Alternate signal stack (`sigaltstack`): sp, flags, size.
+    pub altstack: Mutex<(u64, i32, u64)>,
+}
+
+impl Process {
+    pub fn new(pid: i32, ppid: i32, cwd: Loc, limits: limits::Limits) -> Arc<Process> {
+        Arc::new(Process {
+            pid,
+            ppid: AtomicI32::new(ppid),
+            pgid: AtomicI32::new(pid),
+            sid: AtomicI32::new(pid),
+            fds: Mutex::new(FdTable::default()),
+            fs: Mutex::new(FsState { cwd, umask: 0o022 }),
+            vm: Mutex::new(Vm::default()),
+            signals: Mutex::new([crate::pod::zeroed(); 64]),
+            limits: Mutex::new(limits),
+            exec: Mutex::new(ExecInfo::default()),
+            threads: Mutex::new(Vec::new()),
+            start_time_ns: kernel().monotonic_ns(),
+        })
+    }
+
+    pub fn ppid(&self) -> i32 {
+        self.ppid.load(Ordering::Relaxed)
+    }
+
+    /// The current working directory.
+    pub fn cwd(&self) -> Loc {
+        self.fs.lock().cwd.clone()
+    }
+}
+
+impl Thread {
+    pub fn new(tid: i32, process: Arc<Process>) -> Arc<Thread> {
+        process.threads.lock().push(tid);
+        Arc::new(Thread {
+            tid,
+            process,
+            sigmask: AtomicU64::new(0),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: Mutex::new((0, 0)),
+            altstack: Mutex::new((0, g::SS_DISABLE as i32, 0)),
+        })
+    }
+}
+
+/// The thread executing the current syscall.
+pub fn current_thread() -> Arc<Thread> {
+    let k = kernel();
+    let tid = k.platform.thread_data() as i32;
+    k.threads.lock().get(&tid).cloned().expect("trap from a thread the kernel does not know")
+}
+
+/// The process executing the current syscall.
+pub fn current_process() -> Arc<Process> {
+    current_thread().process.clone()
+}
+
+/// Ends the calling process with host exit status `code` (exit code, or 128 + signal).
+///
+/// With one process per instance, the instance ends with it; the supervisor reports the code.
+pub fn exit_process(code: i32) -> ! {
+    let k = kernel();
+    let process = current_process();
+    for tid in process.threads.lock().drain(..) {
+        k.threads.lock().remove(&tid);
+    }
+    k.processes.lock().remove(&process.pid);
+    k.platform.exit_address_space(code)
+}

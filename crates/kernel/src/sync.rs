@@ -1,0 +1,86 @@
+//! Kernel locks that work across host threads *and* address-space processes: a futex-word mutex
+//! whose waiters sleep through the platform's shared futex operations.
+//!
+//! Locks are never held while a thread blocks for user-visible events (I/O readiness, child
+//! exit); only for short critical sections. Each module documents its lock order.
+
+use crate::root::kernel;
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU32, Ordering};
+
+const UNLOCKED: u32 = 0;
+const LOCKED: u32 = 1;
+const CONTENDED: u32 = 2;
+
+/// A mutual-exclusion lock on a 32-bit futex word in the kernel heap.
+pub struct Mutex<T: ?Sized> {
+    word: AtomicU32,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the futex word gives exclusive access to `value`, so sharing the mutex between threads
+// is sound whenever sending the value is.
+#[allow(unsafe_code)]
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: as above; the mutex owns its value.
+#[allow(unsafe_code)]
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    pub const fn new(value: T) -> Mutex<T> {
+        Mutex { word: AtomicU32::new(UNLOCKED), value: UnsafeCell::new(value) }
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Locks, sleeping on the futex word while another thread holds the lock.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        if self.word.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            while self.word.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+                kernel().platform.futex_wait(&self.word, CONTENDED, None);
+            }
+        }
+        MutexGuard { mutex: self }
+    }
+}
+
+/// Proof of holding a [`Mutex`]; unlocks on drop.
+pub struct MutexGuard<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard proves exclusive access.
+        #[allow(unsafe_code)]
+        unsafe {
+            &*self.mutex.value.get()
+        }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard proves exclusive access.
+        #[allow(unsafe_code)]
+        unsafe {
+            &mut *self.mutex.value.get()
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.mutex.word.swap(UNLOCKED, Ordering::Release) == CONTENDED {
+            kernel().platform.futex_wake(&self.mutex.word, 1);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Syscall dispatch: looks the number up in the one [`table`], runs the handler, converts its
+//! `Result` to the return register (the only place `-errno` is produced), and traces it for
+//! `--strace`. Handlers live in one file per syscall family.
+
+pub mod table;
+
+mod attr;
+mod fd;
+mod info;
+mod io;
+mod mmap;
+mod namespace;
+mod open;
+mod resource;
+mod sigaction;
+mod stat;
+mod strace;
+mod task;
+mod time;
+
+use crate::error::{Error, Result, err};
+use crate::fs::path::{PATH_MAX, ParentLoc};
+use crate::fs::{Loc, OpenFile};
+use crate::process::{Process, Thread, current_thread};
+use crate::root::kernel;
+use crate::user;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use veil_abi::Errno;
+use veil_abi::general as g;
+use veil_platform::UserRegs;
+
+/// A syscall handler: gets the caller's context and the six raw arguments.
+pub type Handler = fn(&mut Ctx, [u64; 6]) -> Result<u64>;
+
+/// The context of one syscall.
+pub struct Ctx<'a> {
+    pub regs: &'a mut UserRegs,
+    pub thread: Arc<Thread>,
+    pub process: Arc<Process>,
+}
+
+/// Handles the syscall trapped with `regs` and writes its result into `regs.rax`.
+pub fn dispatch(regs: &mut UserRegs) {
+    let k = kernel();
+    let thread = current_thread();
+    let process = thread.process.clone();
+    let nr = regs.rax;
+    let args = regs.syscall_args();
+    let entry = table::lookup(nr);
+    let trace = k.strace.map(|fd| (fd, strace::format_call(nr, entry, &args)));
+    if let Some((fd, call)) = &trace {
+        if entry.is_some_and(|e| strace::never_returns(e.name)) {
+            strace::emit(*fd, call, "?");
+        }
+    }
+    let mut ctx = Ctx { regs, thread, process };
+    let result = match entry.and_then(|e| e.handler) {
+        Some(handler) => handler(&mut ctx, args),
+        None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
+    };
+    if let Err(e) = &result {
+        if e.unsupported && k.first_warning(nr) {
+            let name = entry.map_or("unknown", |e| e.name);
+            log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
+        }
+    }
+    ctx.regs.rax = match result {
+        Ok(value) => value,
+        Err(e) => e.errno.as_syscall_return(),
+    };
+    if let Some((fd, call)) = trace {
+        let ret = strace::format_result(entry, &args, ctx.regs.rax);
+        strace::emit(fd, &call, &ret);
+    }
+}
+
+/// A file-descriptor argument (the ABI passes `int`).
+pub fn fd_arg(raw: u64) -> i32 {
+    raw as u32 as i32
+}
+
+impl Ctx<'_> {
+    /// The open file behind `fd`.
+    pub fn file(&self, fd: i32) -> Result<Arc<OpenFile>> {
+        Ok(self.process.fds.lock().get(fd)?.file.clone())
+    }
+
+    /// Reads a path argument (EFAULT, ENAMETOOLONG as Linux).
+    pub fn path_arg(&self, addr: u64) -> Result<Vec<u8>> {
+        user::read_cstr(addr, PATH_MAX - 1)
+    }
+
+    /// The directory relative paths start from for `dirfd` (AT_FDCWD = the cwd).
+    pub fn base_dir(&self, dirfd: i32, path: &[u8]) -> Result<Loc> {
+        if path.first() == Some(&b'/') {
+            return Ok(kernel().mounts.root());
+        }
+        if dirfd == g::AT_FDCWD {
+            return Ok(self.process.cwd());
+        }
+        let file = self.file(dirfd)?;
+        if !file.loc.is_dir() {
+            return err(Errno::ENOTDIR);
+        }
+        Ok(file.loc.clone())
+    }
+
+    /// Resolves `(dirfd, path)`; with `AT_EMPTY_PATH` in `flags`, an empty path means `dirfd`.
+    pub fn resolve_at(&self, dirfd: i32, path_addr: u64, flags: u32) -> Result<Loc> {
+        let path = self.path_arg(path_addr)?;
+        self.resolve_path_at(dirfd, &path, flags)
+    }
+
+    /// As [`Ctx::resolve_at`] with the path already read.
+    pub fn resolve_path_at(&self, dirfd: i32, path: &[u8], flags: u32) -> Result<Loc> {
+        if path.is_empty() {
+            if flags & g::AT_EMPTY_PATH == 0 {
+                return err(Errno::ENOENT);
+            }
+            if dirfd == g::AT_FDCWD {
+                return Ok(self.process.cwd());
+            }
+            return Ok(self.file(dirfd)?.loc.clone());
+        }
+        let base = self.base_dir(dirfd, path)?;
+        let follow = flags & g::AT_SYMLINK_NOFOLLOW == 0;
+        kernel().mounts.resolve(&base, path, follow)
+    }
+
+    /// Resolves the parent directory of `(dirfd, path)` for create/remove operations.
+    pub fn parent_at(&self, dirfd: i32, path_addr: u64) -> Result<ParentLoc> {
+        let path = self.path_arg(path_addr)?;
+        let base = self.base_dir(dirfd, &path)?;
+        kernel().mounts.resolve_parent(&base, &path)
+    }
+
+    /// The process's file-creation mask.
+    pub fn umask(&self) -> u32 {
+        self.process.fs.lock().umask
+    }
+}

@@ -1,0 +1,191 @@
+//! [`SimPlatform`]: the `Platform` implementation on a Linux host process.
+
+use crate::{futex, host::SimHost, trap, uaccess};
+use std::sync::atomic::AtomicU32;
+use veil_abi::general::timespec;
+use veil_platform::{
+    ClockId, Errno, Fault, HostCalls, Placement, Platform, Prot, UserRegs, WaitResult,
+};
+
+/// The simulation platform. Stateless: per-thread state lives in each thread's trap block.
+pub struct SimPlatform;
+
+/// The one platform value; the kernel keeps a `&'static` reference to it.
+pub static PLATFORM: SimPlatform = SimPlatform;
+
+fn errno() -> Errno {
+    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as u16)
+}
+
+fn mmap_result(ptr: *mut libc::c_void) -> Result<usize, Errno> {
+    if ptr == libc::MAP_FAILED { Err(errno()) } else { Ok(ptr as usize) }
+}
+
+fn unit(ret: libc::c_int) -> Result<(), Errno> {
+    if ret < 0 { Err(errno()) } else { Ok(()) }
+}
+
+fn host_timespec(ts: libc::timespec) -> timespec {
+    timespec { tv_sec: ts.tv_sec, tv_nsec: ts.tv_nsec }
+}
+
+impl Platform for SimPlatform {
+    fn futex_wait(&self, word: &AtomicU32, expected: u32, timeout_ns: Option<u64>) -> WaitResult {
+        let ts = timeout_ns.map(|ns| libc::timespec {
+            tv_sec: (ns / 1_000_000_000) as i64,
+            tv_nsec: (ns % 1_000_000_000) as i64,
+        });
+        match futex::wait(word, expected, ts.as_ref()) {
+            Ok(()) => WaitResult::Woken,
+            Err(libc::EAGAIN) => WaitResult::ValueChanged,
+            Err(libc::ETIMEDOUT) => WaitResult::TimedOut,
+            Err(_) => WaitResult::Woken,
+        }
+    }
+
+    fn futex_wake(&self, word: &AtomicU32, count: u32) -> u32 {
+        futex::wake(word, count)
+    }
+
+    fn copy_from_user(&self, dst: &mut [u8], src: usize) -> Result<(), Fault> {
+        // SAFETY: `dst` is a valid kernel buffer; faults on the user side are recovered.
+        unsafe { uaccess::copy(dst.as_mut_ptr(), src as *const u8, dst.len()) }
+    }
+
+    fn copy_to_user(&self, dst: usize, src: &[u8]) -> Result<(), Fault> {
+        // SAFETY: `src` is a valid kernel buffer; faults on the user side are recovered.
+        unsafe { uaccess::copy(dst as *mut u8, src.as_ptr(), src.len()) }
+    }
+
+    fn zero_user(&self, dst: usize, len: usize) -> Result<(), Fault> {
+        uaccess::zero(dst, len)
+    }
+
+    fn map(&self, placement: Placement, len: usize, prot: Prot) -> Result<usize, Errno> {
+        let (addr, extra) = match placement {
+            Placement::Hint(a) => (a, 0),
+            Placement::Fixed(a) => (a, libc::MAP_FIXED),
+            Placement::FixedNoReplace(a) => (a, libc::MAP_FIXED_NOREPLACE),
+        };
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra;
+        // SAFETY: the kernel only maps user ranges it owns (its VMA bookkeeping checked them).
+        let ptr = unsafe { libc::mmap(addr as *mut libc::c_void, len, prot as i32, flags, -1, 0) };
+        let got = mmap_result(ptr)?;
+        if extra == libc::MAP_FIXED_NOREPLACE && got != addr {
+            // Kernels before 4.17 ignore the flag and treat it as a hint.
+            // SAFETY: unmapping the mapping just created.
+            unsafe { libc::munmap(ptr, len) };
+            return Err(Errno::EEXIST);
+        }
+        Ok(got)
+    }
+
+    fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno> {
+        // SAFETY: the kernel only unmaps user ranges of the current process.
+        unit(unsafe { libc::munmap(addr as *mut libc::c_void, len) })
+    }
+
+    fn protect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), Errno> {
+        // SAFETY: as for unmap; only user mappings are changed.
+        unit(unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot as i32) })
+    }
+
+    fn remap(&self, old: usize, old_len: usize, new_len: usize, flags: u32, new: usize) -> Result<usize, Errno> {
+        // SAFETY: the kernel checked that both ranges are user memory of the current process.
+        let ptr = unsafe { libc::mremap(old as *mut libc::c_void, old_len, new_len, flags as i32, new) };
+        mmap_result(ptr)
+    }
+
+    fn advise(&self, addr: usize, len: usize, advice: u32) -> Result<(), Errno> {
+        // SAFETY: advice on user memory of the current process.
+        unit(unsafe { libc::madvise(addr as *mut libc::c_void, len, advice as i32) })
+    }
+
+    fn residency(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno> {
+        let len = out.len() * veil_abi::PAGE_SIZE;
+        // SAFETY: `out` has one byte per page of the range.
+        unit(unsafe { libc::mincore(addr as *mut libc::c_void, len, out.as_mut_ptr()) })
+    }
+
+    fn set_thread_data(&self, data: usize) {
+        if let Some(block) = trap::current_block() {
+            block.set_thread_data(data);
+        }
+    }
+
+    fn thread_data(&self) -> usize {
+        trap::current_block().map_or(0, |b| b.thread_data())
+    }
+
+    fn enter_user(&self, regs: &UserRegs) -> ! {
+        match trap::current_block() {
+            Some(block) => block.enter_user(regs),
+            None => panic!("enter_user on a thread without a trap block"),
+        }
+    }
+
+    fn exit_address_space(&self, status: i32) -> ! {
+        // SAFETY: ends the host process immediately; kernel state lives in the shared heap.
+        unsafe { libc::_exit(status) }
+    }
+
+    fn clock_gettime(&self, clock: ClockId) -> Result<timespec, Errno> {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: writes into a local timespec.
+        unit(unsafe { libc::clock_gettime(clock as i32, &mut ts) })?;
+        Ok(host_timespec(ts))
+    }
+
+    fn clock_getres(&self, clock: ClockId) -> Result<timespec, Errno> {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: writes into a local timespec.
+        unit(unsafe { libc::clock_getres(clock as i32, &mut ts) })?;
+        Ok(host_timespec(ts))
+    }
+
+    fn sleep(&self, ns: u64) -> Result<(), Errno> {
+        let ts = libc::timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 };
+        // SAFETY: reads a local timespec; clock_nanosleep returns the error number itself.
+        let r = unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut()) };
+        if r == 0 { Ok(()) } else { Err(Errno(r as u16)) }
+    }
+
+    fn random(&self, buf: &mut [u8]) {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let rest = &mut buf[filled..];
+            // SAFETY: `rest` is valid for writes of its length.
+            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+            if n > 0 {
+                filled += n as usize;
+            }
+        }
+    }
+
+    fn vdso_base(&self) -> Option<usize> {
+        // SAFETY: getauxval has no preconditions.
+        let base = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as usize;
+        (base != 0).then_some(base)
+    }
+
+    fn host_aux(&self, key: u64) -> u64 {
+        // SAFETY: getauxval has no preconditions.
+        unsafe { libc::getauxval(key) }
+    }
+
+    fn log_write(&self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // SAFETY: `rest` is a valid buffer.
+            let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+            if n <= 0 {
+                break;
+            }
+            rest = &rest[n as usize..];
+        }
+    }
+
+    fn host(&self) -> &dyn HostCalls {
+        &SimHost
+    }
+}

@@ -1,0 +1,129 @@
+//! The supervisor: the `veil run` process. It creates the kernel heap, forks the address-space
+//! process that runs the instance, and turns the way that process ended into an exit status.
+
+use crate::platform::PLATFORM;
+use crate::{ExitStatus, LaunchError, LaunchSpec, MountKind, heap, trap};
+use std::os::unix::ffi::OsStrExt;
+use veil_kernel::{BootSpec, MountSource};
+use veil_platform::HostFd;
+
+/// `AT_HWCAP2` bit: the kernel allows FSGSBASE instructions in user mode.
+const HWCAP2_FSGSBASE: u64 = 1 << 1;
+
+/// Boots an instance, runs `spec.program` as its first process and waits for it to end.
+pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
+    // SAFETY: getauxval has no preconditions.
+    if unsafe { libc::getauxval(libc::AT_HWCAP2) } & HWCAP2_FSGSBASE == 0 {
+        return Err(LaunchError::Host(
+            "this host kernel does not enable FSGSBASE for user space (Linux 5.9 or newer on a CPU with FSGSBASE is required)".into(),
+        ));
+    }
+    let strace_fd = open_strace(spec)?;
+    heap::create_kernel_heap().map_err(LaunchError::Host)?;
+    // SAFETY: the supervisor is single-threaded here, so the child may keep running Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(LaunchError::Host(format!("fork: {}", std::io::Error::last_os_error())));
+    }
+    if pid == 0 {
+        run_address_space(spec, strace_fd);
+    }
+    if let Some(fd) = strace_fd.filter(|fd| fd.0 != 2) {
+        // SAFETY: closing the supervisor's copy of the trace file.
+        unsafe { libc::close(fd.0) };
+    }
+    wait_for(pid)
+}
+
+fn open_strace(spec: &LaunchSpec) -> Result<Option<HostFd>, LaunchError> {
+    let Some(path) = &spec.strace else { return Ok(None) };
+    if path.as_os_str() == "-" {
+        return Ok(Some(HostFd(2)));
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| LaunchError::Host(format!("cannot open strace file {}: {e}", path.display())))?;
+    Ok(Some(HostFd(std::os::fd::IntoRawFd::into_raw_fd(file))))
+}
+
+/// Waits for the AS process and maps its end to the instance's exit status.
+fn wait_for(pid: libc::pid_t) -> Result<ExitStatus, LaunchError> {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child into a local.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return Err(LaunchError::Host(format!("waitpid: {}", std::io::Error::last_os_error())));
+        }
+    }
+    if libc::WIFEXITED(status) {
+        let code = libc::WEXITSTATUS(status);
+        // The kernel encodes "killed by signal N" as 128 + N, like a shell does.
+        return Ok(if code > 128 && code < 128 + 65 { ExitStatus::Signaled(code - 128) } else { ExitStatus::Exited(code) });
+    }
+    let sig = libc::WTERMSIG(status);
+    eprintln!("veil: the instance's address-space process died unexpectedly (host signal {sig})");
+    Ok(ExitStatus::Signaled(sig))
+}
+
+fn boot_spec(spec: &LaunchSpec, strace: Option<HostFd>) -> BootSpec {
+    let bytes = |s: &str| s.as_bytes().to_vec();
+    BootSpec {
+        root: spec.root.as_os_str().as_bytes().to_vec(),
+        mounts: spec
+            .mounts
+            .iter()
+            .map(|m| {
+                let source = match &m.kind {
+                    MountKind::Ram => MountSource::Ram,
+                    MountKind::Host { source } => MountSource::Host(source.as_os_str().as_bytes().to_vec()),
+                };
+                (m.path.clone(), source)
+            })
+            .collect(),
+        program: bytes(&spec.program),
+        argv: spec.argv.iter().map(|a| bytes(a)).collect(),
+        envp: spec.env.iter().map(|e| bytes(e)).collect(),
+        cwd: bytes(if spec.cwd.is_empty() { "/" } else { &spec.cwd }),
+        strace,
+        max_open_files: spec.limits.max_open_files,
+        stack_size: spec.limits.stack_size,
+    }
+}
+
+/// The body of the address-space process: boot the kernel and enter the program. Never returns.
+fn run_address_space(spec: &LaunchSpec, strace: Option<HostFd>) -> ! {
+    heap::use_kernel_heap();
+    // The kernel applies the instance's umask itself; the host must not apply its own on top.
+    // SAFETY: umask has no memory effects.
+    unsafe { libc::umask(0) };
+    let fail = |code: i32, message: &str| -> ! {
+        eprintln!("veil: {message}");
+        // SAFETY: ends this forked process without running the supervisor's exit handlers.
+        unsafe { libc::_exit(code) }
+    };
+    if let Err(e) = trap::install_signal_handlers() {
+        fail(125, &format!("cannot install signal handlers: {e}"));
+    }
+    let block = match trap::init_thread(0) {
+        Ok(b) => b,
+        Err(e) => fail(125, &format!("cannot arm Syscall User Dispatch: {e}")),
+    };
+    let kernel_spec = boot_spec(spec, strace);
+    match veil_kernel::boot(&PLATFORM, kernel_spec) {
+        Ok(regs) => {
+            trap::set_trap_handler(veil_kernel::kernel());
+            block.enter_user(&regs)
+        }
+        Err(e) => {
+            let code = if e.not_found { 127 } else { 126 };
+            fail(code, &format!("cannot execute {}: {}", spec.program, e.message))
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The trap path: Syscall User Dispatch, the signal entry stub, and entering user code.
+//!
+//! Every LibOS thread owns a 1 MiB *alternate signal stack region*, aligned to its size. The
+//! region's top page holds the thread's [`ThreadBlock`]; its bottom page is a guard. Because the
+//! host delivers SIGSYS (trapped syscalls) and fault signals on that stack, the entry stub finds
+//! the block by masking the stack pointer — no use of the application's `%fs` or `%gs`.
+//!
+//! On entry the stub saves the SUD selector and `%fs` base, sets the selector to ALLOW (LibOS
+//! code may make host syscalls) and switches `%fs` to the LibOS thread's own TLS. On exit it
+//! restores both (the application's `%fs` possibly changed by `arch_prctl`) and returns to a
+//! restorer that lives inside the SUD-allowed region, so its `rt_sigreturn` is not trapped.
+//! Entering user code the first time uses the same `rt_sigreturn`, with a constructed frame.
+
+use crate::uaccess;
+use std::sync::OnceLock;
+use veil_platform::{FaultKind, TrapHandler, UserRegs};
+
+/// Size and alignment of a thread's alternate signal stack region.
+const REGION_SIZE: usize = 1 << 20;
+/// The top page of the region holds the [`ThreadBlock`].
+const BLOCK_RESERVE: usize = 4096;
+const GUARD: usize = 4096;
+
+/// SUD selector values.
+const SELECTOR_ALLOW: u8 = 0;
+const SELECTOR_BLOCK: u8 = 1;
+
+/// `si_code` of a SIGSYS raised by Syscall User Dispatch.
+const SYS_USER_DISPATCH: i32 = 2;
+
+/// Per-thread state of the trap path. Field offsets are used by the assembly stub below.
+#[repr(C)]
+pub struct ThreadBlock {
+    /// SUD selector byte (offset 0).
+    selector: u8,
+    _pad: [u8; 7],
+    /// The application's `%fs` base while LibOS code runs (offset 8).
+    app_fs: u64,
+    /// The LibOS thread's own `%fs` base (host TLS), offset 16.
+    host_fs: u64,
+    /// The kernel's per-thread value.
+    thread_data: usize,
+    /// Start of the usable alternate stack (for rebuilding `uc_stack`).
+    stack_base: usize,
+    stack_size: usize,
+}
+
+static TRAP_HANDLER: OnceLock<&'static dyn TrapHandler> = OnceLock::new();
+
+/// Registers the kernel's trap handler. Called once per address space before user code runs.
+pub fn set_trap_handler(handler: &'static dyn TrapHandler) {
+    let _ = TRAP_HANDLER.set(handler);
+}
+
+std::arch::global_asm!(
+    ".text",
+    ".globl veil_signal_entry",
+    ".p2align 4",
+    "veil_signal_entry:",
+    // rax = ThreadBlock of this thread, from the stack pointer (we run on its alternate stack).
+    "mov rax, rsp",
+    "and rax, -{region}",
+    "add rax, {region} - {reserve}",
+    "movzx ecx, byte ptr [rax]",
+    "push rcx",                                 // saved selector
+    "mov byte ptr [rax], {allow}",
+    "rdfsbase r8",
+    "push r8",                                  // saved %fs base
+    "cmp ecx, {block}",
+    "jne 2f",
+    "mov [rax + 8], r8",                        // trapped in app code: record its %fs
+    "2:",
+    "mov r9, [rax + 16]",
+    "wrfsbase r9",
+    "mov r8, rcx",                              // 5th argument: the saved selector
+    "mov rcx, rax",                             // 4th argument: the ThreadBlock
+    "sub rsp, 8",                               // 16-byte alignment for the call
+    "call {handler}",
+    "add rsp, 8",
+    "pop rcx",                                  // saved %fs base
+    "pop rdx",                                  // saved selector
+    "mov rax, rsp",
+    "and rax, -{region}",
+    "add rax, {region} - {reserve}",
+    "cmp edx, {block}",
+    "jne 3f",
+    "mov rcx, [rax + 8]",                       // back to app code: its (maybe new) %fs
+    "3:",
+    "wrfsbase rcx",
+    "mov byte ptr [rax], dl",
+    "ret",                                      // to veil_restorer
+    "",
+    // The SUD-allowed region: just the restorer.
+    ".globl veil_restorer",
+    ".globl veil_restorer_end",
+    ".p2align 4",
+    "veil_restorer:",
+    "mov eax, 15",                              // rt_sigreturn
+    "syscall",
+    "ud2",
+    "veil_restorer_end:",
+    "",
+    // veil_enter_user(frame: rdi, app_fs: rsi, selector: rdx) -> !
+    ".globl veil_enter_user",
+    ".p2align 4",
+    "veil_enter_user:",
+    "wrfsbase rsi",
+    "mov byte ptr [rdx], {block}",
+    "mov rsp, rdi",
+    "jmp veil_restorer",
+    region = const REGION_SIZE,
+    reserve = const BLOCK_RESERVE,
+    allow = const SELECTOR_ALLOW,
+    block = const SELECTOR_BLOCK,
+    handler = sym veil_signal_handler,
+);
+
+unsafe extern "C" {
+    fn veil_signal_entry();
+    fn veil_restorer();
+    fn veil_restorer_end();
+    fn veil_enter_user(frame: *const libc::ucontext_t, app_fs: u64, selector: *mut u8) -> !;
+}
+
+/// Reads the full register state of a signal frame.
+fn regs_from_context(uc: &libc::ucontext_t, fs_base: u64, gs_base: u64) -> UserRegs {
+    let g = &uc.uc_mcontext.gregs;
+    let r = |i: libc::c_int| g[i as usize] as u64;
+    UserRegs {
+        rax: r(libc::REG_RAX),
+        rbx: r(libc::REG_RBX),
+        rcx: r(libc::REG_RCX),
+        rdx: r(libc::REG_RDX),
+        rsi: r(libc::REG_RSI),
+        rdi: r(libc::REG_RDI),
+        rbp: r(libc::REG_RBP),
+        rsp: r(libc::REG_RSP),
+        r8: r(libc::REG_R8),
+        r9: r(libc::REG_R9),
+        r10: r(libc::REG_R10),
+        r11: r(libc::REG_R11),
+        r12: r(libc::REG_R12),
+        r13: r(libc::REG_R13),
+        r14: r(libc::REG_R14),
+        r15: r(libc::REG_R15),
+        rip: r(libc::REG_RIP),
+        rflags: r(libc::REG_EFL),
+        fs_base,
+        gs_base,
+    }
+}
+
+/// Writes `regs` back into a signal frame (the state the thread resumes with).
+fn regs_to_context(regs: &UserRegs, uc: &mut libc::ucontext_t) {
+    let g = &mut uc.uc_mcontext.gregs;
+    let mut w = |i: libc::c_int, v: u64| g[i as usize] = v as i64;
+    w(libc::REG_RAX, regs.rax);
+    w(libc::REG_RBX, regs.rbx);
+    w(libc::REG_RCX, regs.rcx);
+    w(libc::REG_RDX, regs.rdx);
+    w(libc::REG_RSI, regs.rsi);
+    w(libc::REG_RDI, regs.rdi);
+    w(libc::REG_RBP, regs.rbp);
+    w(libc::REG_RSP, regs.rsp);
+    w(libc::REG_R8, regs.r8);
+    w(libc::REG_R9, regs.r9);
+    w(libc::REG_R10, regs.r10);
+    w(libc::REG_R11, regs.r11);
+    w(libc::REG_R12, regs.r12);
+    w(libc::REG_R13, regs.r13);
+    w(libc::REG_R14, regs.r14);
+    w(libc::REG_R15, regs.r15);
+    w(libc::REG_RIP, regs.rip);
+    // Only the flags user code may change (CF PF AF ZF SF TF DF OF, AC, ID).
+    const USER_FLAGS: u64 = 0x0025_4dd5;
+    w(libc::REG_EFL, regs.rflags & USER_FLAGS | 0x202);
+}
+
+fn read_gs_base() -> u64 {
+    let value: u64;
+    // SAFETY: FSGSBASE is enabled (checked at start-up); rdgsbase only reads a register.
+    unsafe { std::arch::asm!("rdgsbase {}", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    value
+}
+
+fn write_gs_base(value: u64) {
+    // SAFETY: FSGSBASE is enabled; LibOS code does not use %gs, so changing it is invisible to us.
+    unsafe { std::arch::asm!("wrgsbase {}", in(reg) value, options(nomem, nostack, preserves_flags)) };
+}
+
+/// Writes a message to the host's stderr and ends the address space (LibOS internal error).
+fn fatal(message: &str) -> ! {
+    // SAFETY: plain write of a valid buffer, then _exit; no Rust state is needed afterwards.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::_exit(125)
+    }
+}
+
+/// The Rust half of the signal entry: decides what the trap is and hands it to the kernel.
+extern "C" fn veil_signal_handler(
+    sig: i32,
+    info: *mut libc::siginfo_t,
+    uc: *mut libc::ucontext_t,
+    block: *mut ThreadBlock,
+    saved_selector: u64,
+) {
+    // SAFETY: the host kernel passes valid siginfo and ucontext pointers to an SA_SIGINFO handler,
+    // and `block` was computed from our own alternate stack, where a ThreadBlock always lives.
+    let (info, uc, block) = unsafe { (&*info, &mut *uc, &mut *block) };
+    let from_user = saved_selector == SELECTOR_BLOCK as u64;
+    let rip = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
+    if !from_user {
+        // A fault inside LibOS code: only the fault-safe user-copy routines may fault.
+        if let Some(fixup) = uaccess::fixup_for(rip) {
+            uc.uc_mcontext.gregs[libc::REG_RIP as usize] = fixup as i64;
+            return;
+        }
+        // SAFETY: si_addr is valid for the fault signals this handler is installed for.
+        let addr = unsafe { info.si_addr() } as usize;
+        fatal(&format!(
+            "veil: internal error: signal {sig} in LibOS code at {rip:#x} (address {addr:#x})\n"
+        ));
+    }
+    let Some(handler) = TRAP_HANDLER.get() else {
+        fatal("veil: internal error: trap before the kernel was registered\n");
+    };
+    let gs_base = read_gs_base();
+    let mut regs = regs_from_context(uc, block.app_fs, gs_base);
+    if sig == libc::SIGSYS {
+        if info.si_code != SYS_USER_DISPATCH {
+            fatal("veil: internal error: SIGSYS not raised by Syscall User Dispatch\n");
+        }
+        handler.syscall(block.thread_data, &mut regs);
+    } else {
+        // SAFETY: si_addr is valid for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP.
+        let addr = unsafe { info.si_addr() } as u64;
+        let code = info.si_code;
+        let fault = match sig {
+            libc::SIGSEGV => FaultKind::Segv { addr, code },
+            libc::SIGBUS => FaultKind::Bus { addr, code },
+            libc::SIGFPE => FaultKind::Fpe { addr, code },
+            libc::SIGILL => FaultKind::Ill { addr, code },
+            _ => FaultKind::Trap { addr, code },
+        };
+        handler.fault(block.thread_data, &mut regs, fault);
+    }
+    regs_to_context(&regs, uc);
+    block.app_fs = regs.fs_base;
+    if regs.gs_base != gs_base {
+        write_gs_base(regs.gs_base);
+    }
+}
+
+fn raw_sigaction(sig: i32, mask: u64) -> std::io::Result<()> {
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    const SA_RESTORER: u64 = 0x0400_0000;
+    let action = KernelSigaction {
+        handler: veil_signal_entry as usize,
+        flags: (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | SA_RESTORER,
+        restorer: veil_restorer as usize,
+        mask,
+    };
+    // SAFETY: rt_sigaction reads a correctly laid out kernel sigaction; old action not requested.
+    let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &action, 0usize, 8usize) };
+    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Installs the host signal handlers of an address-space process. The SIGSYS handler blocks all
+/// other signals except the synchronous fault signals (a fault in a user copy must be catchable).
+pub fn install_signal_handlers() -> std::io::Result<()> {
+    let faults = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
+    let bit = |s: i32| 1u64 << (s - 1);
+    let fault_bits = faults.iter().fold(0u64, |m, &s| m | bit(s));
+    raw_sigaction(libc::SIGSYS, !fault_bits)?;
+    for sig in faults {
+        raw_sigaction(sig, !fault_bits | bit(sig))?;
+    }
+    // Host writes to a closed pipe must fail with EPIPE, not kill the address space.
+    // SAFETY: setting a standard disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    Ok(())
+}
+
+/// Sets up the trap path for the calling host thread: alternate stack region with its
+/// [`ThreadBlock`], and Syscall User Dispatch armed (selector ALLOW until user code runs).
+pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlock> {
+    // Map twice the size so that an aligned region fits, then trim the excess.
+    // SAFETY: fresh anonymous mapping chosen by the host.
+    let raw = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            2 * REGION_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    let raw = raw as usize;
+    let base = raw.next_multiple_of(REGION_SIZE);
+    // SAFETY: unmapping only the parts of our own fresh mapping outside the aligned region, and
+    // making the region's bottom page a guard.
+    unsafe {
+        if base > raw {
+            libc::munmap(raw as *mut libc::c_void, base - raw);
+        }
+        let tail = base + REGION_SIZE;
+        if raw + 2 * REGION_SIZE > tail {
+            libc::munmap(tail as *mut libc::c_void, raw + 2 * REGION_SIZE - tail);
+        }
+        libc::mprotect(base as *mut libc::c_void, GUARD, libc::PROT_NONE);
+    }
+    let stack_base = base + GUARD;
+    let stack_size = REGION_SIZE - GUARD - BLOCK_RESERVE;
+    let block_ptr = (base + REGION_SIZE - BLOCK_RESERVE) as *mut ThreadBlock;
+    let host_fs: u64;
+    // SAFETY: FSGSBASE is enabled; reading this thread's %fs base.
+    unsafe { std::arch::asm!("rdfsbase {}", out(reg) host_fs, options(nomem, nostack)) };
+    // SAFETY: the block page is inside our fresh, writable mapping and lives as long as the thread.
+    let block = unsafe {
+        block_ptr.write(ThreadBlock {
+            selector: SELECTOR_ALLOW,
+            _pad: [0; 7],
+            app_fs: 0,
+            host_fs,
+            thread_data,
+            stack_base,
+            stack_size,
+        });
+        &mut *block_ptr
+    };
+    let ss = libc::stack_t { ss_sp: stack_base as *mut libc::c_void, ss_flags: 0, ss_size: stack_size };
+    // SAFETY: the stack memory is valid for this thread's lifetime.
+    if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let start = veil_restorer as usize;
+    let len = veil_restorer_end as usize - start;
+    // SAFETY: arming SUD with a selector byte that lives as long as the thread.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_SYSCALL_USER_DISPATCH,
+            libc::PR_SYS_DISPATCH_ON,
+            start,
+            len,
+            &mut block.selector as *mut u8,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    CURRENT_BLOCK.with(|c| c.set(block_ptr));
+    Ok(block)
+}
+
+impl ThreadBlock {
+    /// Starts user code with `regs` on this thread (which must be the block's own thread).
+    pub fn enter_user(&mut self, regs: &UserRegs) -> ! {
+        // SAFETY: ucontext_t is plain data; all-zero is a valid (empty) value.
+        let mut uc: Box<libc::ucontext_t> = Box::new(unsafe { std::mem::zeroed() });
+        regs_to_context(regs, &mut uc);
+        uc.uc_mcontext.gregs[libc::REG_EFL as usize] = (regs.rflags & 0x0025_4dd5 | 0x202) as i64;
+        // cs = user code segment, ss = user data segment; fs/gs selectors 0.
+        uc.uc_mcontext.gregs[libc::REG_CSGSFS as usize] = (0x33 | (0x2b << 48)) as i64;
+        uc.uc_stack = libc::stack_t {
+            ss_sp: self.stack_base as *mut libc::c_void,
+            ss_flags: 0,
+            ss_size: self.stack_size,
+        };
+        if regs.gs_base != read_gs_base() {
+            write_gs_base(regs.gs_base);
+        }
+        self.app_fs = regs.fs_base;
+        // The frame is leaked on purpose: this host stack is abandoned once user code runs.
+        let frame = Box::leak(uc) as *const libc::ucontext_t;
+        // SAFETY: `frame` is a complete ucontext for rt_sigreturn, the selector belongs to this
+        // thread, and control never returns here.
+        unsafe { veil_enter_user(frame, regs.fs_base, &mut self.selector) }
+    }
+
+    /// The kernel's per-thread value.
+    pub fn thread_data(&self) -> usize {
+        self.thread_data
+    }
+
+    /// Sets the kernel's per-thread value.
+    pub fn set_thread_data(&mut self, data: usize) {
+        self.thread_data = data;
+    }
+}
+
+thread_local! {
+    /// This host thread's [`ThreadBlock`] (LibOS code runs with the host's own `%fs`, so host
+    /// thread-locals are usable on the trap path).
+    static CURRENT_BLOCK: std::cell::Cell<*mut ThreadBlock> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// The [`ThreadBlock`] of the calling thread, once [`init_thread`] ran on it.
+pub fn current_block() -> Option<&'static mut ThreadBlock> {
+    let ptr = CURRENT_BLOCK.with(|c| c.get());
+    // SAFETY: the pointer was set by init_thread on this thread and the block lives as long as
+    // the thread; LibOS code on one thread never holds two references to it at once.
+    if ptr.is_null() { None } else { Some(unsafe { &mut *ptr }) }
+}

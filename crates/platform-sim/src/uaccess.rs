@@ -1,0 +1,67 @@
+//! Fault-safe access to user memory.
+//!
+//! The copy routines are tiny assembly functions. If one of their string instructions faults
+//! (unmapped or protected user page), the signal handler finds the faulting instruction in
+//! [`fixup_for`] and resumes at a fixup that returns "fault" instead of crashing the LibOS.
+
+use veil_platform::Fault;
+
+std::arch::global_asm!(
+    ".text",
+    // veil_copy_bytes(dst: rdi, src: rsi, len: rdx) -> rax (0 = ok, 1 = fault)
+    ".globl veil_copy_bytes",
+    ".p2align 4",
+    "veil_copy_bytes:",
+    "mov rcx, rdx",
+    ".globl veil_uaccess_copy_insn",
+    "veil_uaccess_copy_insn:",
+    "rep movsb",
+    "xor eax, eax",
+    "ret",
+    // veil_zero_bytes(dst: rdi, len: rsi) -> rax (0 = ok, 1 = fault)
+    ".globl veil_zero_bytes",
+    ".p2align 4",
+    "veil_zero_bytes:",
+    "mov rcx, rsi",
+    "xor eax, eax",
+    ".globl veil_uaccess_zero_insn",
+    "veil_uaccess_zero_insn:",
+    "rep stosb",
+    "ret",
+    ".globl veil_uaccess_fixup",
+    "veil_uaccess_fixup:",
+    "mov eax, 1",
+    "ret",
+);
+
+unsafe extern "C" {
+    fn veil_copy_bytes(dst: *mut u8, src: *const u8, len: usize) -> u64;
+    fn veil_zero_bytes(dst: *mut u8, len: usize) -> u64;
+    fn veil_uaccess_copy_insn();
+    fn veil_uaccess_zero_insn();
+    fn veil_uaccess_fixup();
+}
+
+/// Where to resume if a fault hit instruction `rip`, when it is one of the user-access routines.
+pub fn fixup_for(rip: usize) -> Option<usize> {
+    let faulting = [veil_uaccess_copy_insn as usize, veil_uaccess_zero_insn as usize];
+    faulting.contains(&rip).then_some(veil_uaccess_fixup as usize)
+}
+
+/// Copies `len` bytes from `src` to `dst`, either of which may be a user address.
+///
+/// # Safety
+/// The non-user side must be valid for `len` bytes; the user side may be anything (a fault is
+/// reported, not taken).
+pub unsafe fn copy(dst: *mut u8, src: *const u8, len: usize) -> Result<(), Fault> {
+    // SAFETY: per the contract above; faults on the user side are recovered by the fixup.
+    let r = unsafe { veil_copy_bytes(dst, src, len) };
+    if r == 0 { Ok(()) } else { Err(Fault) }
+}
+
+/// Zeroes `len` bytes at user address `dst`.
+pub fn zero(dst: usize, len: usize) -> Result<(), Fault> {
+    // SAFETY: faults are recovered by the fixup; the kernel checked that `dst` is user memory.
+    let r = unsafe { veil_zero_bytes(dst as *mut u8, len) };
+    if r == 0 { Ok(()) } else { Err(Fault) }
+}
