@@ -290,16 +290,24 @@ struct OutMount<'a> {
 // ---- Errors from the toml crate (syntax and shape). ----
 
 fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> ConfigError {
-    let offset = e.span().map_or(text.len(), |s| s.start);
+    let span = e.span().unwrap_or(text.len()..text.len());
+    let mut message = e.message().trim_end().to_owned();
     // A shape error happens in a syntactically valid document: find the key it belongs to.
     let key = DeTable::parse(text)
         .ok()
-        .and_then(|doc| key_at(doc.get_ref(), offset));
+        .and_then(|doc| key_at(doc.get_ref(), span.start));
+    if key.is_none() {
+        // A syntax error: quote what the parser stumbled on, when it is short.
+        let at = text.get(span.clone()).unwrap_or_default().trim();
+        if !at.is_empty() && at.len() <= 40 && !at.contains('\n') {
+            message.push_str(&format!(" (at `{at}`)"));
+        }
+    }
     ConfigError {
         file: file.to_owned(),
-        line: line_of(text, offset),
+        line: line_of(text, span.start),
         key,
-        message: e.message().trim_end().to_owned(),
+        message,
     }
 }
 
@@ -792,6 +800,8 @@ type = "ram"
             let err = parse(text).unwrap_err().to_string();
             assert!(err.starts_with(&format!("Veil.toml:{line}: ")), "{err}");
         }
+        let err = parse("[env]\nA = \"1\"\n[env]\n").unwrap_err().to_string();
+        assert_eq!(err, "Veil.toml:3: duplicate key (at `env`)");
     }
 
     #[test]

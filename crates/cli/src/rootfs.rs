@@ -113,7 +113,7 @@ impl View {
 }
 
 /// Whether `host` is a regular file someone may execute.
-pub fn is_executable_file(host: &Path) -> bool {
+fn is_executable_file(host: &Path) -> bool {
     fs::metadata(host).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
