@@ -177,7 +177,7 @@ impl Config {
 
 // ---- Shape: what serde accepts. Every field that can fail a later check is `Spanned`. ----
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]

@@ -195,6 +195,7 @@ pub(crate) struct RunArgs {
     pub env: Vec<run::EnvArg>,
 
     /// Trace every system call to stderr, or to FILE with --strace=FILE
+    // `require_equals`: in `--strace /bin/true`, /bin/true is the program, not the trace file.
     #[arg(
         long,
         value_name = "FILE",
@@ -210,6 +211,9 @@ pub(crate) struct RunArgs {
 
     /// PROGRAM: a path inside the instance, or a name searched in its PATH
     /// [default: process.entry]. ARGS: its arguments, passed unchanged
+    // `trailing_var_arg`: from PROGRAM on, every word (`-la`, `--env`, `--`) is the program's.
+    // Not `allow_hyphen_values`: it would make a mistyped veil option before PROGRAM the
+    // program itself, instead of a usage error.
     #[arg(value_name = "PROGRAM [ARGS]", trailing_var_arg = true)]
     pub command: Vec<String>,
 }
