@@ -12,7 +12,9 @@ pub use linux_raw_sys::ioctl;
 pub use linux_raw_sys::prctl;
 
 mod errno_type;
+mod structs;
 pub use errno_type::Errno;
+pub use structs::{SysInfo, Tms, Utsname};
 
 /// Size of a page on x86-64.
 pub const PAGE_SIZE: usize = 4096;

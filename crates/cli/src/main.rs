@@ -24,6 +24,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Every allocation of an instance's kernel lives in the shared kernel heap (see platform-sim).
+#[global_allocator]
+static ALLOCATOR: veil_platform_sim::VeilAllocator = veil_platform_sim::VeilAllocator;
+
 /// Exit code when `veil new` or `veil build` fails.
 const EXIT_FAILURE: u8 = 1;
 /// Exit code for usage errors (clap uses it too).

@@ -20,7 +20,7 @@ macro_rules! pod {
 pod!(
     u8, u16, u32, u64, i32, i64, usize, [u64; 2], [u32; 2], [i32; 2],
     g::stat, g::statx, g::statfs64, g::timespec, g::timeval, g::iovec, g::rlimit64, g::rlimit,
-    g::new_utsname, g::sysinfo, g::rusage, g::tms, g::kernel_sigaction, g::timezone,
+    g::rusage, g::kernel_sigaction, g::timezone, veil_abi::Utsname, veil_abi::SysInfo, veil_abi::Tms,
     g::__kernel_timespec, g::robust_list_head, g::pollfd, g::winsize, g::termios,
 );
 

@@ -173,6 +173,10 @@ impl Platform for SimPlatform {
         unsafe { libc::getauxval(key) }
     }
 
+    fn cpu_count(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
     fn log_write(&self, bytes: &[u8]) {
         let mut rest = bytes;
         while !rest.is_empty() {

@@ -262,9 +262,9 @@ fn raw_sigaction(sig: i32, mask: u64) -> std::io::Result<()> {
     }
     const SA_RESTORER: u64 = 0x0400_0000;
     let action = KernelSigaction {
-        handler: veil_signal_entry as usize,
+        handler: veil_signal_entry as *const () as usize,
         flags: (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | SA_RESTORER,
-        restorer: veil_restorer as usize,
+        restorer: veil_restorer as *const () as usize,
         mask,
     };
     // SAFETY: rt_sigaction reads a correctly laid out kernel sigaction; old action not requested.
@@ -344,13 +344,13 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let start = veil_restorer as usize;
-    let len = veil_restorer_end as usize - start;
+    let start = veil_restorer as *const () as usize;
+    let len = veil_restorer_end as *const () as usize - start;
     // SAFETY: arming SUD with a selector byte that lives as long as the thread.
     let r = unsafe {
         libc::prctl(
-            libc::PR_SET_SYSCALL_USER_DISPATCH,
-            libc::PR_SYS_DISPATCH_ON,
+            veil_abi::prctl::PR_SET_SYSCALL_USER_DISPATCH as i32,
+            veil_abi::prctl::PR_SYS_DISPATCH_ON as usize,
             start,
             len,
             &mut block.selector as *mut u8,
@@ -371,7 +371,7 @@ impl ThreadBlock {
         regs_to_context(regs, &mut uc);
         uc.uc_mcontext.gregs[libc::REG_EFL as usize] = (regs.rflags & 0x0025_4dd5 | 0x202) as i64;
         // cs = user code segment, ss = user data segment; fs/gs selectors 0.
-        uc.uc_mcontext.gregs[libc::REG_CSGSFS as usize] = (0x33 | (0x2b << 48)) as i64;
+        uc.uc_mcontext.gregs[libc::REG_CSGSFS as usize] = (0x33u64 | (0x2bu64 << 48)) as i64;
         uc.uc_stack = libc::stack_t {
             ss_sp: self.stack_base as *mut libc::c_void,
             ss_flags: 0,

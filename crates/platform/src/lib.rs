@@ -206,6 +206,8 @@ pub trait Platform: Sync {
     /// A value of the host's auxiliary vector (`AT_HWCAP`, `AT_HWCAP2`, `AT_MINSIGSTKSZ`, ...),
     /// passed on to programs so that they see the real CPU.
     fn host_aux(&self, key: u64) -> u64;
+    /// Number of CPUs the instance may use.
+    fn cpu_count(&self) -> usize;
     /// Writes a diagnostic line (logs, strace) to the instance's log output.
     fn log_write(&self, bytes: &[u8]);
     /// Host calls on host files.

@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use veil_abi::general as g;
 
 /// Status flags `fcntl(F_SETFL)` may change.
-pub const SETTABLE_STATUS_FLAGS: u32 = g::O_APPEND | g::O_NONBLOCK | g::O_ASYNC | g::O_DIRECT | g::O_NOATIME;
+pub const SETTABLE_STATUS_FLAGS: u32 = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
 
 /// An open file description.
 pub struct OpenFile {

@@ -69,7 +69,7 @@ impl HostInode {
         Ok(HostInode { dir: self.dir, rel, mode: st.st_mode })
     }
 
-    fn same_fs(&self, other: &InodeRef) -> Result<&HostInode> {
+    fn same_fs<'a>(&self, other: &'a InodeRef) -> Result<&'a HostInode> {
         other.as_any().downcast_ref::<HostInode>().filter(|o| o.dir == self.dir).ok_or(Errno::EXDEV.into())
     }
 }
@@ -147,7 +147,7 @@ impl Inode for HostInode {
             let (u, gid) = (attr.uid.unwrap_or(u32::MAX), attr.gid.unwrap_or(u32::MAX));
             host().fchownat(self.dir, &self.rel, u, gid, nofollow)?;
         }
-        if attr.atime != TimeChange::Omit || attr.mtime != TimeChange::Omit {
+        if !matches!((attr.atime, attr.mtime), (TimeChange::Omit, TimeChange::Omit)) {
             let times = [host_time(attr.atime), host_time(attr.mtime)];
             host().utimensat(self.dir, Some(&self.rel), Some(&times), nofollow)?;
         }

@@ -12,6 +12,7 @@ pub mod path;
 pub mod proc;
 pub mod ram;
 pub mod stdio;
+pub mod synth;
 
 use crate::error::{Result, err};
 use alloc::sync::Arc;
@@ -49,7 +50,7 @@ pub fn dirent_type(mode: u32) -> u8 {
 }
 
 /// A timestamp change requested by `utimensat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum TimeChange {
     Omit,
     Now,

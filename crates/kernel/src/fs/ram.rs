@@ -440,7 +440,8 @@ impl FileOps for RamFile {
         }
         let mut data = self.data().lock();
         if data.len() < end as usize {
-            data.try_reserve(end as usize - data.len()).map_err(|_| Errno::ENOSPC)?;
+            let grow = end as usize - data.len();
+            data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
             data.resize(end as usize, 0);
         }
         data[offset as usize..end as usize].copy_from_slice(buf);

@@ -52,15 +52,15 @@ pub struct Mapped {
     pub phdr: u64,
 }
 
-fn prot_of(flags: u32) -> u32 {
+fn prot_of(flags: elf::ProgramFlags) -> u32 {
     let mut prot = 0;
-    if flags & elf::PF_R != 0 {
+    if flags.contains(elf::PF_R) {
         prot |= veil_abi::general::PROT_READ;
     }
-    if flags & elf::PF_W != 0 {
+    if flags.contains(elf::PF_W) {
         prot |= veil_abi::general::PROT_WRITE;
     }
-    if flags & elf::PF_X != 0 {
+    if flags.contains(elf::PF_X) {
         prot |= veil_abi::general::PROT_EXEC;
     }
     prot

@@ -52,7 +52,7 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
 
     // Build the image of the top of the stack in a kernel buffer, then copy it out in one go.
     let mut strings_area: Vec<u8> = Vec::new();
-    let mut push_str = |area: &mut Vec<u8>, s: &[u8]| -> usize {
+    let push_str = |area: &mut Vec<u8>, s: &[u8]| -> usize {
         let off = area.len();
         area.extend_from_slice(s);
         area.push(0);

@@ -75,6 +75,11 @@ pub fn dispatch(regs: &mut UserRegs) {
     }
 }
 
+/// Number of CPUs programs see (`sched_getaffinity`, `/proc`).
+pub fn online_cpus() -> usize {
+    kernel().platform.cpu_count().clamp(1, 1024)
+}
+
 /// A file-descriptor argument (the ABI passes `int`).
 pub fn fd_arg(raw: u64) -> i32 {
     raw as u32 as i32

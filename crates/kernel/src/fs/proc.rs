@@ -1,0 +1,255 @@
+//! `/proc`: process information (`self`, `<pid>/...`) and system information rendered from
+//! kernel state (and, for `cpuinfo`, from the platform).
+
+use super::synth::{SynthInode, SynthKind};
+use super::{FileSystem, InodeRef};
+use crate::error::Result;
+use crate::process::{Process, current_process};
+use crate::root::kernel;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::fmt::Write;
+use veil_abi::Errno;
+use veil_abi::general as g;
+
+const PROC_MAGIC: i64 = 0x9fa0;
+
+/// The proc file system.
+pub struct ProcFs {
+    me: Weak<ProcFs>,
+}
+
+impl ProcFs {
+    pub fn new() -> Arc<ProcFs> {
+        Arc::new_cyclic(|me| ProcFs { me: me.clone() })
+    }
+
+    fn id(&self) -> usize {
+        self.me.as_ptr() as usize
+    }
+
+    fn node(&self, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
+        SynthInode::new(self.id(), PROC_MAGIC, ino, perm, kind)
+    }
+
+    fn file(&self, ino: u64, render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> InodeRef {
+        self.node(ino, 0o444, SynthKind::File(Box::new(render)))
+    }
+
+    fn link(&self, ino: u64, render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> InodeRef {
+        self.node(ino, 0o777, SynthKind::Link(Box::new(render)))
+    }
+
+    fn root_entries(self: Arc<Self>) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let mut out: Vec<(Vec<u8>, InodeRef)> = Vec::new();
+        out.push((b"self".to_vec(), self.link(2, || Ok(format!("{}", current_process().pid).into_bytes()))));
+        out.push((b"thread-self".to_vec(), self.link(3, || {
+            let t = crate::process::current_thread();
+            Ok(format!("{}/task/{}", t.process.pid, t.tid).into_bytes())
+        })));
+        out.push((b"cpuinfo".to_vec(), self.file(4, render_cpuinfo)));
+        out.push((b"meminfo".to_vec(), self.file(5, render_meminfo)));
+        out.push((b"mounts".to_vec(), self.file(6, render_mounts)));
+        out.push((b"filesystems".to_vec(), self.file(7, || {
+            Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\thostfs\n".to_vec())
+        })));
+        out.push((b"uptime".to_vec(), self.file(8, || {
+            let up = kernel().uptime_ns();
+            Ok(format!("{}.{:02} 0.00\n", up / 1_000_000_000, up % 1_000_000_000 / 10_000_000).into_bytes())
+        })));
+        out.push((b"version".to_vec(), self.file(9, || {
+            Ok(b"Linux version 6.1.0-veil (veil@veil) (rustc) #1 SMP\n".to_vec())
+        })));
+        out.push((b"loadavg".to_vec(), self.file(10, || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec()))));
+        let pids: Vec<i32> = kernel().processes.lock().keys().copied().collect();
+        for pid in pids {
+            let me = self.clone();
+            let dir = self.node(pid_ino(pid, 0), 0o555, SynthKind::Dir(Box::new(move || me.clone().pid_entries(pid))));
+            out.push((format!("{pid}").into_bytes(), dir));
+        }
+        Ok(out)
+    }
+
+    fn pid_entries(self: Arc<Self>, pid: i32) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let weak = || -> Result<Weak<Process>> {
+            let p = kernel().processes.lock().get(&pid).cloned().ok_or(Errno::ESRCH)?;
+            Ok(Arc::downgrade(&p))
+        };
+        let with = move |w: Weak<Process>, f: fn(&Process) -> Vec<u8>| {
+            move || -> Result<Vec<u8>> { Ok(f(&*w.upgrade().ok_or(Errno::ESRCH)?)) }
+        };
+        let ino = |n| pid_ino(pid, n);
+        let mut out: Vec<(Vec<u8>, InodeRef)> = Vec::new();
+        out.push((b"exe".to_vec(), self.link(ino(1), with(weak()?, |p| p.exec.lock().exe.clone().into_bytes()))));
+        out.push((b"cwd".to_vec(), self.link(ino(2), with(weak()?, |p| p.cwd().path.into_bytes()))));
+        out.push((b"root".to_vec(), self.link(ino(3), || Ok(b"/".to_vec()))));
+        out.push((b"cmdline".to_vec(), self.file(ino(4), with(weak()?, |p| p.exec.lock().cmdline.clone()))));
+        out.push((b"environ".to_vec(), self.file(ino(5), with(weak()?, |p| p.exec.lock().environ.clone()))));
+        out.push((b"comm".to_vec(), self.file(ino(6), with(weak()?, |p| {
+            let mut c = p.exec.lock().comm.clone();
+            c.push(b'\n');
+            c
+        }))));
+        out.push((b"maps".to_vec(), self.file(ino(7), with(weak()?, render_maps))));
+        out.push((b"status".to_vec(), self.file(ino(8), with(weak()?, render_status))));
+        out.push((b"stat".to_vec(), self.file(ino(9), with(weak()?, render_stat))));
+        out.push((b"statm".to_vec(), self.file(ino(10), with(weak()?, |p| {
+            let pages: usize = p.vm.lock().iter().map(|v| (v.end - v.start) / 4096).sum();
+            format!("{pages} 0 0 0 0 0 0\n").into_bytes()
+        }))));
+        out.push((b"auxv".to_vec(), self.file(ino(11), with(weak()?, |p| {
+            let mut bytes = Vec::new();
+            for &(k, v) in p.exec.lock().auxv.iter().chain(&[(0, 0)]) {
+                bytes.extend_from_slice(&k.to_ne_bytes());
+                bytes.extend_from_slice(&v.to_ne_bytes());
+            }
+            bytes
+        }))));
+        out.push((b"mounts".to_vec(), self.file(ino(12), render_mounts)));
+        let me = self.clone();
+        let w = weak()?;
+        out.push((b"fd".to_vec(), self.node(ino(13), 0o500, SynthKind::Dir(Box::new(move || me.clone().fd_entries(pid, &w))))));
+        Ok(out)
+    }
+
+    fn fd_entries(self: Arc<Self>, pid: i32, process: &Weak<Process>) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let process = process.upgrade().ok_or(Errno::ESRCH)?;
+        let fds: Vec<(i32, String)> = process.fds.lock().iter().map(|(fd, e)| (fd, e.file.loc.path.clone())).collect();
+        Ok(fds
+            .into_iter()
+            .map(|(fd, path)| {
+                let link = self.link(pid_ino(pid, 1000 + fd as u64), move || Ok(path.clone().into_bytes()));
+                (format!("{fd}").into_bytes(), link)
+            })
+            .collect())
+    }
+}
+
+fn pid_ino(pid: i32, n: u64) -> u64 {
+    ((pid as u64) << 20) | n
+}
+
+impl FileSystem for ProcFs {
+    fn root(&self) -> InodeRef {
+        let me = self.me.upgrade().expect("ProcFs is alive while mounted");
+        self.node(1, 0o555, SynthKind::Dir(Box::new(move || me.clone().root_entries())))
+    }
+    fn type_name(&self) -> &'static str {
+        "proc"
+    }
+}
+
+fn render_mounts() -> Result<Vec<u8>> {
+    let mut s = String::new();
+    for (path, ty) in kernel().mounts.list() {
+        let _ = writeln!(s, "{ty} {path} {ty} rw,relatime 0 0");
+    }
+    Ok(s.into_bytes())
+}
+
+fn render_cpuinfo() -> Result<Vec<u8>> {
+    // The host's description of its CPUs (untrusted, informational only).
+    let host = kernel().platform.host();
+    let path = c"/proc/cpuinfo";
+    let fd = host.openat(veil_platform::HostFd::CWD, path, g::O_RDONLY, 0)?;
+    let mut out = Vec::new();
+    let mut buf = alloc::vec![0u8; 16384];
+    loop {
+        match host.read(fd, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n.min(buf.len())]),
+        }
+        if out.len() > 1 << 20 {
+            break;
+        }
+    }
+    let _ = host.close(fd);
+    Ok(out)
+}
+
+fn render_meminfo() -> Result<Vec<u8>> {
+    let total_kb: u64 = 8 << 20;
+    let used_kb: u64 = kernel()
+        .processes
+        .lock()
+        .values()
+        .map(|p| p.vm.lock().iter().map(|v| (v.end - v.start) as u64 / 1024).sum::<u64>())
+        .sum::<u64>()
+        .min(total_kb);
+    let free = total_kb - used_kb;
+    Ok(format!(
+        "MemTotal:       {total_kb} kB\nMemFree:        {free} kB\nMemAvailable:   {free} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n"
+    )
+    .into_bytes())
+}
+
+fn prot_string(prot: u32, shared: bool) -> String {
+    let mut s = String::new();
+    s.push(if prot & g::PROT_READ != 0 { 'r' } else { '-' });
+    s.push(if prot & g::PROT_WRITE != 0 { 'w' } else { '-' });
+    s.push(if prot & g::PROT_EXEC != 0 { 'x' } else { '-' });
+    s.push(if shared { 's' } else { 'p' });
+    s
+}
+
+fn render_maps(p: &Process) -> Vec<u8> {
+    use crate::mm::VmaKind;
+    let mut s = String::new();
+    for v in p.vm.lock().iter() {
+        let (offset, name) = match &v.kind {
+            VmaKind::File { path, offset } => (*offset, path.clone()),
+            VmaKind::Heap => (0, String::from("[heap]")),
+            VmaKind::Stack => (0, String::from("[stack]")),
+            VmaKind::Anonymous => (0, String::new()),
+        };
+        let _ = write!(s, "{:08x}-{:08x} {} {:08x} 00:00 0", v.start, v.end, prot_string(v.prot, v.shared), offset);
+        if name.is_empty() {
+            s.push('\n');
+        } else {
+            let _ = writeln!(s, "                          {name}");
+        }
+    }
+    if let Some(vdso) = kernel().platform.vdso_base() {
+        let _ = writeln!(s, "{:08x}-{:08x} r-xp 00000000 00:00 0                          [vdso]", vdso, vdso + 8192);
+    }
+    s.into_bytes()
+}
+
+fn comm(p: &Process) -> String {
+    String::from_utf8_lossy(&p.exec.lock().comm).into_owned()
+}
+
+fn render_status(p: &Process) -> Vec<u8> {
+    let vm_kb: usize = p.vm.lock().iter().map(|v| (v.end - v.start) / 1024).sum();
+    let threads = p.threads.lock().len();
+    let uid = crate::process::identity::UID;
+    let gid = crate::process::identity::GID;
+    format!(
+        "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\nVmSize:\t{vm_kb} kB\nVmRSS:\t{vm_kb} kB\nThreads:\t{threads}\nSigQ:\t0/63704\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        comm(p),
+        p.fs.lock().umask,
+        p.ppid(),
+        crate::syscall::online_cpus().saturating_sub(1),
+        pid = p.pid,
+    )
+    .into_bytes()
+}
+
+fn render_stat(p: &Process) -> Vec<u8> {
+    let vm: usize = p.vm.lock().iter().map(|v| v.end - v.start).sum();
+    let start_ticks = p.start_time_ns / 10_000_000;
+    let threads = p.threads.lock().len();
+    format!(
+        "{} ({}) R {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {threads} 0 {start_ticks} {vm} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        p.pid,
+        comm(p),
+        p.ppid(),
+        p.pgid.load(core::sync::atomic::Ordering::Relaxed),
+        p.sid.load(core::sync::atomic::Ordering::Relaxed),
+        vm / 4096,
+    )
+    .into_bytes()
+}

@@ -1,0 +1,129 @@
+//! Synthetic inodes for file systems whose contents the kernel generates (`/dev`, `/proc`):
+//! directories listing generated children, read-only files rendered when opened, symbolic links
+//! computed when read, and device nodes with their own file operations.
+
+use super::{DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type};
+use crate::error::{Result, err};
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::any::Any;
+use veil_abi::Errno;
+use veil_abi::general::{self as g, stat, statfs64};
+
+/// Lists a directory's children: `(name, inode)` pairs (without "." and "..").
+pub type ListFn = Box<dyn Fn() -> Result<Vec<(Vec<u8>, InodeRef)>> + Send + Sync>;
+/// Renders a file's or link's contents.
+pub type RenderFn = Box<dyn Fn() -> Result<Vec<u8>> + Send + Sync>;
+/// Opens a device.
+pub type OpenFn = Box<dyn Fn() -> Arc<dyn FileOps> + Send + Sync>;
+
+pub enum SynthKind {
+    Dir(ListFn),
+    File(RenderFn),
+    Link(RenderFn),
+    Device(OpenFn),
+}
+
+/// A generated inode.
+pub struct SynthInode {
+    ino: u64,
+    mode: u32,
+    fs_id: usize,
+    magic: i64,
+    kind: SynthKind,
+}
+
+impl SynthInode {
+    pub fn new(fs_id: usize, magic: i64, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
+        let ty = match &kind {
+            SynthKind::Dir(_) => S_IFDIR,
+            SynthKind::File(_) => S_IFREG,
+            SynthKind::Link(_) => S_IFLNK,
+            SynthKind::Device(_) => S_IFCHR,
+        };
+        Arc::new(SynthInode { ino, mode: ty | perm, fs_id, magic, kind })
+    }
+}
+
+impl Inode for SynthInode {
+    fn stat(&self) -> Result<stat> {
+        let size = match &self.kind {
+            SynthKind::Link(f) => f().map(|t| t.len() as u64).unwrap_or(0),
+            _ => 0,
+        };
+        Ok(super::synthetic_stat(self.mode, self.ino, size, self.magic as u64 & 0xffff))
+    }
+    fn mode(&self) -> u32 {
+        self.mode
+    }
+    fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
+        let SynthKind::Dir(list) = &self.kind else { return err(Errno::ENOTDIR) };
+        list()?.into_iter().find(|(n, _)| n == name).map(|(_, i)| i).ok_or(Errno::ENOENT.into())
+    }
+    fn read_dir(&self) -> Result<Vec<DirEntry>> {
+        let SynthKind::Dir(list) = &self.kind else { return err(Errno::ENOTDIR) };
+        let dot = |name: &[u8]| DirEntry { name: name.to_vec(), ino: self.ino, kind: g::DT_DIR as u8 };
+        let mut out = alloc::vec![dot(b"."), dot(b"..")];
+        for (name, inode) in list()? {
+            let st = inode.stat()?;
+            out.push(DirEntry { name, ino: st.st_ino, kind: dirent_type(inode.mode()) });
+        }
+        Ok(out)
+    }
+    fn readlink(&self) -> Result<Vec<u8>> {
+        match &self.kind {
+            SynthKind::Link(f) => f(),
+            _ => err(Errno::EINVAL),
+        }
+    }
+    fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
+        match &self.kind {
+            SynthKind::Dir(_) | SynthKind::Link(_) => {
+                if flags & g::O_ACCMODE != g::O_RDONLY && self.mode & S_IFMT == S_IFDIR {
+                    return err(Errno::EISDIR);
+                }
+                Ok(Arc::new(super::NoOps))
+            }
+            SynthKind::File(render) => {
+                if flags & g::O_ACCMODE != g::O_RDONLY {
+                    return err(Errno::EACCES);
+                }
+                Ok(Arc::new(Snapshot { data: render()? }))
+            }
+            SynthKind::Device(open) => Ok(open()),
+        }
+    }
+    fn statfs(&self) -> Result<statfs64> {
+        Ok(super::synthetic_statfs(self.magic))
+    }
+    fn fs_id(&self) -> usize {
+        self.fs_id
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// File contents rendered at open time (so one open sees one consistent snapshot).
+struct Snapshot {
+    data: Vec<u8>,
+}
+
+impl FileOps for Snapshot {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        if start >= self.data.len() {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.data.len() - start);
+        buf[..n].copy_from_slice(&self.data[start..start + n]);
+        Ok(n)
+    }
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {
+        err(Errno::EBADF)
+    }
+    fn size(&self) -> Result<u64> {
+        Ok(self.data.len() as u64)
+    }
+}
