@@ -50,6 +50,8 @@ pub struct Kernel {
     /// Syscall numbers already reported as unsupported (one log line each).
     warned: [AtomicU64; 8],
     pub hostname: Mutex<Vec<u8>>,
+    /// NIS domain name (`setdomainname`, `uname`).
+    pub domainname: Mutex<Vec<u8>>,
 }
 
 impl Kernel {
@@ -128,6 +130,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
             .map_or(0, |t| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
         warned: Default::default(),
         hostname: Mutex::new(b"veil".to_vec()),
+        domainname: Mutex::new(b"(none)".to_vec()),
     }));
     let root = fs::host::HostFs::open(&spec.root).map_err(|e| {
         boot_error(format!("cannot open the instance root {}: {}", String::from_utf8_lossy(&spec.root), e.errno))

@@ -3,3 +3,22 @@
 
 mod vm;
 pub use vm::{Vm, Vma, VmaKind};
+
+use crate::root::kernel;
+
+/// The memory size the instance reports (`sysinfo`, `/proc/meminfo`). Veil sizes nothing by
+/// hand, so this is a nominal total against which the processes' mappings are counted.
+pub const INSTANCE_RAM_BYTES: u64 = 8 << 30;
+
+/// Bytes mapped by all processes of the instance (at most [`INSTANCE_RAM_BYTES`]).
+pub fn mapped_bytes() -> u64 {
+    // Collect first: `Kernel::processes` is a leaf lock, not held while taking `Process::vm`.
+    let processes: alloc::vec::Vec<_> = kernel().processes.lock().values().cloned().collect();
+    let total: u64 = processes.iter().map(|p| process_mapped_bytes(&p.vm.lock())).sum();
+    total.min(INSTANCE_RAM_BYTES)
+}
+
+/// Bytes mapped by one process.
+pub fn process_mapped_bytes(vm: &Vm) -> u64 {
+    vm.iter().map(|v| (v.end - v.start) as u64).sum()
+}

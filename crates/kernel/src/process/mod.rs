@@ -2,7 +2,8 @@
 //! dispositions, limits), and how the kernel finds the caller of a syscall.
 //!
 //! Lock order: `Kernel::threads` and `Kernel::processes` are leaves; a process's own locks are
-//! taken in the order `fds` → `fs` → `vm` → `signals` → `limits` → `exec`.
+//! taken in the order `fds` → `fs` → `vm` → `signals` → `limits` → `exec`; `groups` and a
+//! thread's `altstack` and `affinity` are leaves.
 
 pub mod identity;
 pub mod limits;
@@ -15,7 +16,7 @@ use crate::sync::Mutex;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use veil_abi::general as g;
 
 /// Working directory and umask.
@@ -55,6 +56,12 @@ pub struct Process {
     /// Thread ids of the process's live threads.
     pub threads: Mutex<Vec<i32>>,
     pub start_time_ns: u64,
+    /// Nice value (−20..=19), as `setpriority` set it.
+    pub nice: AtomicI32,
+    /// Scheduling policy (`SCHED_*`, with `SCHED_RESET_ON_FORK`), as `sched_setscheduler` set it.
+    pub sched_policy: AtomicU32,
+    /// Supplementary group ids (`getgroups`/`setgroups`).
+    pub groups: Mutex<Vec<u32>>,
 }
 
 /// A LibOS thread.
@@ -69,6 +76,8 @@ pub struct Thread {
     pub robust_list: Mutex<(u64, u64)>,
     /// Alternate signal stack (`sigaltstack`): sp, flags, size.
     pub altstack: Mutex<(u64, i32, u64)>,
+    /// CPU affinity mask (`sched_setaffinity`), 64 CPUs a word; empty = every online CPU.
+    pub affinity: Mutex<Vec<u64>>,
 }
 
 impl Process {
@@ -86,6 +95,9 @@ impl Process {
             exec: Mutex::new(ExecInfo::default()),
             threads: Mutex::new(Vec::new()),
             start_time_ns: kernel().monotonic_ns(),
+            nice: AtomicI32::new(0),
+            sched_policy: AtomicU32::new(g::SCHED_NORMAL),
+            groups: Mutex::new(alloc::vec![identity::GID]),
         })
     }
 
@@ -109,6 +121,7 @@ impl Thread {
             clear_child_tid: AtomicU64::new(0),
             robust_list: Mutex::new((0, 0)),
             altstack: Mutex::new((0, g::SS_DISABLE as i32, 0)),
+            affinity: Mutex::new(Vec::new()),
         })
     }
 }
