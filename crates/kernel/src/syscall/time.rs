@@ -290,16 +290,20 @@ pub fn sys_nanosleep(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 pub fn sys_clock_nanosleep(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (flags, req_addr, rem) = (a[1] as u32, a[2], a[3]);
     let kind = decode_clock(a[0] as i32).ok_or(Errno::EINVAL)?;
-    if let ClockKind::Host(id) = kind
-        && !host_clock_sleeps(id)
-    {
+    // Linux has no timers on the raw and coarse clocks nor on CLOCK_THREAD_CPUTIME_ID (the
+    // negative per-thread ids fail later, with EINVAL).
+    let sleeps = match kind {
+        ClockKind::Host(id) => host_clock_sleeps(id),
+        _ => a[0] as i32 != g::CLOCK_THREAD_CPUTIME_ID as i32,
+    };
+    if !sleeps {
         return err(Errno::EOPNOTSUPP);
     }
     let req: g::timespec = user::read_val(req_addr)?;
     let ns = valid_timespec_ns(&req)?;
     let source = resolve(ctx, kind, false)?;
     if let Source::OwnThread = source {
-        // Linux cannot sleep on the caller's own CPU clock (it would never advance).
+        // The caller's own CPU clock does not advance while it sleeps.
         return err(Errno::EINVAL);
     }
     if flags & g::TIMER_ABSTIME != 0 {
