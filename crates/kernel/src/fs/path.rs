@@ -110,6 +110,12 @@ impl Mounts {
         Ok(ParentLoc { dir: walk.loc, name, must_be_dir: walk.trailing_slash })
     }
 
+    /// Whether a file system is mounted at `loc` (other than the root): such a location cannot
+    /// be removed or renamed (EBUSY).
+    pub fn is_mount_point(&self, loc: &Loc) -> bool {
+        loc.chain.len() > 1 && self.table.lock().contains_key(&loc.path)
+    }
+
     /// The location of a child `name` of directory `dir` (after a create, say).
     pub fn child(&self, dir: &Loc, name: &[u8]) -> Result<Loc> {
         let mut loc = dir.clone();
