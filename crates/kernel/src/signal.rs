@@ -51,6 +51,18 @@ pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
     crate::process::exit_process(128 + sig as i32)
 }
 
+/// A write hit a pipe or socket with no reader: SIGPIPE's default action ends the process unless
+/// the program ignores or blocks it (then the write just fails with EPIPE).
+pub fn raise_sigpipe() {
+    let thread = crate::process::current_thread();
+    let blocked = thread.sigmask.load(core::sync::atomic::Ordering::Relaxed) & (1 << (g::SIGPIPE - 1)) != 0;
+    // SIG_DFL is a null handler.
+    let is_default = thread.process.signals.lock()[g::SIGPIPE as usize - 1].sa_handler_kernel.is_none();
+    if !blocked && is_default {
+        crate::process::exit_process(128 + g::SIGPIPE as i32);
+    }
+}
+
 /// A hardware fault in user code. Without handler delivery, every fault takes its default action.
 pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
     let (addr, what) = match fault {

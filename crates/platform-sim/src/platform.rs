@@ -61,13 +61,14 @@ impl Platform for SimPlatform {
         uaccess::zero(dst, len)
     }
 
-    fn map(&self, placement: Placement, len: usize, prot: Prot) -> Result<usize, Errno> {
+    fn map(&self, placement: Placement, len: usize, prot: Prot, shared: bool) -> Result<usize, Errno> {
         let (addr, extra) = match placement {
             Placement::Hint(a) => (a, 0),
             Placement::Fixed(a) => (a, libc::MAP_FIXED),
             Placement::FixedNoReplace(a) => (a, libc::MAP_FIXED_NOREPLACE),
         };
-        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra;
+        let sharing = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        let flags = sharing | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra;
         // SAFETY: the kernel only maps user ranges it owns (its VMA bookkeeping checked them).
         let ptr = unsafe { libc::mmap(addr as *mut libc::c_void, len, prot as i32, flags, -1, 0) };
         let got = mmap_result(ptr)?;

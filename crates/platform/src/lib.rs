@@ -159,8 +159,9 @@ pub trait Platform: Sync {
 
     // --- the current address space's mappings ---
 
-    /// Maps `len` bytes of zeroed anonymous memory with `prot`; returns its address.
-    fn map(&self, placement: Placement, len: usize, prot: Prot) -> Result<usize, Errno>;
+    /// Maps `len` bytes of zeroed anonymous memory with `prot`; returns its address. `shared`
+    /// memory stays shared with copies of the address space (`MAP_SHARED | MAP_ANONYMOUS`).
+    fn map(&self, placement: Placement, len: usize, prot: Prot, shared: bool) -> Result<usize, Errno>;
     /// Removes mappings in `[addr, addr + len)`.
     fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno>;
     /// Changes the protection of `[addr, addr + len)`.

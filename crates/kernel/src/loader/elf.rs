@@ -199,7 +199,7 @@ pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> 
     } else {
         Placement::Hint(0)
     };
-    let addr = platform.map(placement, span, PROT_READ | PROT_WRITE).map_err(|e| {
+    let addr = platform.map(placement, span, PROT_READ | PROT_WRITE, false).map_err(|e| {
         if e == veil_abi::Errno::EEXIST {
             format!("its fixed address range {low:#x}-{high:#x} is already in use")
         } else {

@@ -29,18 +29,24 @@ const SHEBANG_MAX: usize = 256;
 pub struct ExecError {
     pub error: Error,
     pub reason: String,
+    /// The old program was already torn down: the process cannot continue.
+    pub fatal: bool,
 }
 
 impl ExecError {
     fn new(errno: Errno, reason: String) -> ExecError {
-        ExecError { error: Error::from(errno), reason }
+        ExecError { error: Error::from(errno), reason, fatal: false }
+    }
+
+    fn fatal(reason: String) -> ExecError {
+        ExecError { error: Error::from(Errno::ENOMEM), reason, fatal: true }
     }
 }
 
 impl From<Error> for ExecError {
     fn from(error: Error) -> ExecError {
         let reason = String::from(describe(error.errno));
-        ExecError { error, reason }
+        ExecError { error, reason, fatal: false }
     }
 }
 
@@ -153,7 +159,7 @@ pub fn exec(
         argv = new_argv;
         file = ExecFile::open(base, &interp).map_err(|e| ExecError {
             reason: format!("interpreter {}: {}", String::from_utf8_lossy(&interp), e.reason),
-            error: e.error,
+            ..e
         })?;
         exec_path = interp;
         head = file.read(0, SHEBANG_MAX)?;
@@ -164,7 +170,7 @@ pub fn exec(
             let root = kernel().mounts.root();
             let ifile = ExecFile::open(&root, ipath).map_err(|e| ExecError {
                 reason: format!("interpreter {}: {}", String::from_utf8_lossy(ipath), e.reason),
-                error: e.error,
+                ..e
             })?;
             let parsed = elf::parse(&ifile).map_err(|reason| {
                 ExecError::new(Errno::ELIBBAD, format!("interpreter {}: {reason}", String::from_utf8_lossy(ipath)))
@@ -181,11 +187,9 @@ pub fn exec(
     for vma in old {
         let _ = kernel().platform.unmap(vma.start, vma.end - vma.start);
     }
-    let main_map = elf::load(process, &file, &main, true).map_err(|reason| ExecError::new(Errno::ENOMEM, reason))?;
+    let main_map = elf::load(process, &file, &main, true).map_err(ExecError::fatal)?;
     let interp_map = match &interp {
-        Some((ifile, parsed)) => {
-            Some(elf::load(process, ifile, parsed, false).map_err(|reason| ExecError::new(Errno::ENOMEM, reason))?)
-        }
+        Some((ifile, parsed)) => Some(elf::load(process, ifile, parsed, false).map_err(ExecError::fatal)?),
         None => None,
     };
     let entry = interp_map.as_ref().map_or(main_map.entry, |i| i.entry);
@@ -199,7 +203,7 @@ pub fn exec(
         entry: main_map.entry,
         interp_base: interp_map.as_ref().map_or(0, |i| i.base),
     };
-    let (rsp, auxv) = stack::build(process, &layout).map_err(|reason| ExecError::new(Errno::ENOMEM, reason))?;
+    let (rsp, auxv) = stack::build(process, &layout).map_err(ExecError::fatal)?;
     {
         let mut info = process.exec.lock();
         info.exe = exe_path;

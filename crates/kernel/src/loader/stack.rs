@@ -39,7 +39,7 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
         return Err("argument list too long".into());
     }
     let base = platform
-        .map(Placement::Hint(0), size, PROT_READ | PROT_WRITE)
+        .map(Placement::Hint(0), size, PROT_READ | PROT_WRITE, false)
         .map_err(|e| format!("cannot map the stack ({e})"))?;
     process.vm.lock().insert(Vma {
         start: base,

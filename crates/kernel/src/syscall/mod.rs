@@ -24,6 +24,7 @@ use crate::fs::{Loc, OpenFile};
 use crate::process::{Process, Thread, current_thread};
 use crate::root::kernel;
 use crate::user;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use veil_abi::Errno;
