@@ -38,7 +38,12 @@ fn writable(ctx: &Ctx, fd: i32) -> Result<Arc<OpenFile>> {
 /// Checks that `[addr, addr + len)` is user memory before any data moves (so a bad buffer never
 /// consumes stream data).
 fn check_buffer(addr: u64, len: usize) -> Result<()> {
-    if len > 0 && !crate::process::current_process().vm.lock().is_user_range(addr as usize, len) {
+    if len > 0
+        && !crate::process::current_process()
+            .vm
+            .lock()
+            .is_user_range(addr as usize, len)
+    {
         return err(Errno::EFAULT);
     }
     Ok(())
@@ -69,7 +74,12 @@ fn write_once(file: &OpenFile, at: At, data: &[u8]) -> Result<usize> {
 }
 
 /// Reads up to `len` bytes and hands each chunk to `sink`; returns the total.
-fn read_chunks(file: &OpenFile, at: At, len: usize, mut sink: impl FnMut(usize, &[u8]) -> Result<()>) -> Result<usize> {
+fn read_chunks(
+    file: &OpenFile,
+    at: At,
+    len: usize,
+    mut sink: impl FnMut(usize, &[u8]) -> Result<()>,
+) -> Result<usize> {
     let len = len.min(MAX_RW);
     let stream = file.ops.is_stream();
     let mut buf = alloc::vec![0u8; len.min(CHUNK)];
@@ -95,7 +105,12 @@ fn read_chunks(file: &OpenFile, at: At, len: usize, mut sink: impl FnMut(usize, 
 }
 
 /// Writes `len` bytes produced chunk by chunk by `source`; returns the total written.
-fn write_chunks(file: &OpenFile, at: At, len: usize, mut source: impl FnMut(usize, &mut [u8]) -> Result<()>) -> Result<usize> {
+fn write_chunks(
+    file: &OpenFile,
+    at: At,
+    len: usize,
+    mut source: impl FnMut(usize, &mut [u8]) -> Result<()>,
+) -> Result<usize> {
     let len = len.min(MAX_RW);
     let mut buf = alloc::vec![0u8; len.min(CHUNK)];
     let mut done = 0;
@@ -127,7 +142,9 @@ fn do_read(ctx: &Ctx, fd: i32, addr: u64, len: u64, at: At) -> Result<u64> {
     let file = readable(ctx, fd)?;
     let len = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_RW);
     check_buffer(addr, len)?;
-    let n = read_chunks(&file, at, len, |off, chunk| user::write_bytes(addr + off as u64, chunk))?;
+    let n = read_chunks(&file, at, len, |off, chunk| {
+        user::write_bytes(addr + off as u64, chunk)
+    })?;
     Ok(n as u64)
 }
 
@@ -135,7 +152,9 @@ fn do_write(ctx: &Ctx, fd: i32, addr: u64, len: u64, at: At) -> Result<u64> {
     let file = writable(ctx, fd)?;
     let len = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_RW);
     check_buffer(addr, len)?;
-    let n = write_chunks(&file, at, len, |off, chunk| user::read_into(addr + off as u64, chunk))?;
+    let n = write_chunks(&file, at, len, |off, chunk| {
+        user::read_into(addr + off as u64, chunk)
+    })?;
     Ok(n as u64)
 }
 
@@ -242,9 +261,16 @@ pub fn sys_pwritev(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 fn v2_at(raw: u64, flags: u64) -> Result<At> {
     const RWF_SUPPORTED: u64 = 0x1f; // HIPRI DSYNC SYNC NOWAIT APPEND
     if flags & !RWF_SUPPORTED != 0 {
-        return Err(Error::unsupported(Errno::EOPNOTSUPP, "preadv2/pwritev2 flags"));
+        return Err(Error::unsupported(
+            Errno::EOPNOTSUPP,
+            "preadv2/pwritev2 flags",
+        ));
     }
-    if raw as i64 == -1 { Ok(At::Position) } else { offset_arg(raw) }
+    if raw as i64 == -1 {
+        Ok(At::Position)
+    } else {
+        offset_arg(raw)
+    }
 }
 
 pub fn sys_preadv2(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -271,7 +297,13 @@ pub fn sys_lseek(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 }
 
 /// Moves `len` bytes from `input` to `output` (sendfile, copy_file_range).
-fn splice_files(input: &OpenFile, in_at: At, output: &OpenFile, out_at: At, len: usize) -> Result<usize> {
+fn splice_files(
+    input: &OpenFile,
+    in_at: At,
+    output: &OpenFile,
+    out_at: At,
+    len: usize,
+) -> Result<usize> {
     let len = len.min(MAX_RW);
     let mut done = 0;
     let mut buf = alloc::vec![0u8; len.min(CHUNK)];
@@ -287,10 +319,14 @@ fn splice_files(input: &OpenFile, in_at: At, output: &OpenFile, out_at: At, len:
         }
         let mut written = 0;
         while written < n {
-            let w = write_once(output, match shift(out_at) {
-                At::Offset(o) => At::Offset(o + written as u64),
-                At::Position => At::Position,
-            }, &buf[written..n])?;
+            let w = write_once(
+                output,
+                match shift(out_at) {
+                    At::Offset(o) => At::Offset(o + written as u64),
+                    At::Position => At::Position,
+                },
+                &buf[written..n],
+            )?;
             if w == 0 {
                 return Ok(done + written);
             }
@@ -340,7 +376,10 @@ pub fn sys_copy_file_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if output.flags() & g::O_APPEND != 0 {
         return err(Errno::EBADF);
     }
-    let is_regular = |f: &OpenFile| f.stat().map(|s| s.st_mode & crate::fs::S_IFMT == crate::fs::S_IFREG);
+    let is_regular = |f: &OpenFile| {
+        f.stat()
+            .map(|s| s.st_mode & crate::fs::S_IFMT == crate::fs::S_IFREG)
+    };
     if !is_regular(&input)? || !is_regular(&output)? {
         return err(Errno::EINVAL);
     }

@@ -46,8 +46,10 @@ fn checked_len(addr: u64, len: u64) -> Result<usize> {
 /// Unmaps the program's own mappings in `[start, end)` (never anything else).
 fn unmap_user(process: &Process, start: usize, end: usize) {
     let mut vm = process.vm.lock();
-    let pieces: Vec<(usize, usize)> =
-        vm.overlapping(start, end).map(|v| (v.start.max(start), v.end.min(end))).collect();
+    let pieces: Vec<(usize, usize)> = vm
+        .overlapping(start, end)
+        .map(|v| (v.start.max(start), v.end.min(end)))
+        .collect();
     for (s, e) in pieces {
         let _ = kernel().platform.unmap(s, e - s);
     }
@@ -55,24 +57,40 @@ fn unmap_user(process: &Process, start: usize, end: usize) {
 }
 
 /// Maps anonymous memory at `placement`, replacing only the program's own mappings.
-fn map_anonymous(process: &Process, placement: Placement, len: usize, prot: u32, shared: bool) -> Result<usize> {
+fn map_anonymous(
+    process: &Process,
+    placement: Placement,
+    len: usize,
+    prot: u32,
+    shared: bool,
+) -> Result<usize> {
     let platform = kernel().platform;
     match placement {
         Placement::Fixed(addr) => {
             // Clear the program's mappings first, then insist the range is free: whatever still
             // occupies it belongs to the LibOS.
             unmap_user(process, addr, addr + len);
-            platform.map(Placement::FixedNoReplace(addr), len, prot, shared).map_err(|e| {
-                if e == Errno::EEXIST { Error::new(Errno::ENOMEM, "range reserved by the LibOS") } else { e.into() }
-            })
+            platform
+                .map(Placement::FixedNoReplace(addr), len, prot, shared)
+                .map_err(|e| {
+                    if e == Errno::EEXIST {
+                        Error::new(Errno::ENOMEM, "range reserved by the LibOS")
+                    } else {
+                        e.into()
+                    }
+                })
         }
         other => Ok(platform.map(other, len, prot, shared)?),
     }
 }
 
 pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let (addr, len, prot, flags, fd, offset) = (a[0], a[1], a[2] as u32, a[3] as u32, fd_arg(a[4]), a[5]);
-    if len == 0 || !is_aligned(offset) || prot & !(PROT_MASK | g::PROT_GROWSDOWN | g::PROT_GROWSUP) != 0 {
+    let (addr, len, prot, flags, fd, offset) =
+        (a[0], a[1], a[2] as u32, a[3] as u32, fd_arg(a[4]), a[5]);
+    if len == 0
+        || !is_aligned(offset)
+        || prot & !(PROT_MASK | g::PROT_GROWSDOWN | g::PROT_GROWSUP) != 0
+    {
         return err(Errno::EINVAL);
     }
     let shared = match flags & MAP_TYPE {
@@ -86,7 +104,14 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         return Err(Error::unsupported(Errno::EINVAL, "MAP_32BIT"));
     }
     let prot = prot & PROT_MASK;
-    let len = checked_len(if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 { addr } else { 0 }, len)?;
+    let len = checked_len(
+        if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
+            addr
+        } else {
+            0
+        },
+        len,
+    )?;
     let placement = if flags & g::MAP_FIXED_NOREPLACE != 0 {
         if !is_aligned(addr) {
             return err(Errno::EINVAL);
@@ -120,13 +145,26 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                 if !file.can_write() {
                     return err(Errno::EACCES);
                 }
-                return Err(Error::unsupported(Errno::ENODEV, "writable MAP_SHARED file mappings"));
+                return Err(Error::unsupported(
+                    Errno::ENODEV,
+                    "writable MAP_SHARED file mappings",
+                ));
             }
-            (VmaKind::File { path: file.loc.path.clone(), offset }, Some((file, st.st_size.max(0) as u64)))
+            (
+                VmaKind::File {
+                    path: file.loc.path.clone(),
+                    offset,
+                },
+                Some((file, st.st_size.max(0) as u64)),
+            )
         }
     };
     // File contents are copied in, so the memory starts writable and gets its protection after.
-    let initial_prot = if file.is_some() { g::PROT_READ | g::PROT_WRITE } else { prot };
+    let initial_prot = if file.is_some() {
+        g::PROT_READ | g::PROT_WRITE
+    } else {
+        prot
+    };
     let map_shared = shared && file.is_none();
     let start = map_anonymous(&ctx.process, placement, len, initial_prot, map_shared)?;
     if let Some((file, size)) = file {
@@ -138,12 +176,24 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             kernel().platform.protect(start, len, prot)?;
         }
     }
-    ctx.process.vm.lock().insert(Vma { start, end: start + len, prot, shared, kind });
+    ctx.process.vm.lock().insert(Vma {
+        start,
+        end: start + len,
+        prot,
+        shared,
+        kind,
+    });
     Ok(start as u64)
 }
 
 /// Copies the file bytes backing `[start, start + len)` (from `offset`, up to the file's end).
-fn copy_file_pages(file: &OpenFile, offset: u64, size: u64, start: usize, len: usize) -> Result<()> {
+fn copy_file_pages(
+    file: &OpenFile,
+    offset: u64,
+    size: u64,
+    start: usize,
+    len: usize,
+) -> Result<()> {
     const CHUNK: usize = 1 << 20;
     let available = size.saturating_sub(offset).min(len as u64) as usize;
     let mut buf = alloc::vec![0u8; available.min(CHUNK)];
@@ -207,11 +257,20 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         return err(Errno::EINVAL);
     }
     if flags & g::MREMAP_DONTUNMAP != 0 || old_len == 0 {
-        return Err(Error::unsupported(Errno::EINVAL, "mremap with MREMAP_DONTUNMAP or old_size 0"));
+        return Err(Error::unsupported(
+            Errno::EINVAL,
+            "mremap with MREMAP_DONTUNMAP or old_size 0",
+        ));
     }
     let (start, old_len) = require_mapped(&ctx.process, old, old_len).map_err(|_| Errno::EFAULT)?;
     let new_len = checked_len(0, new_len)?;
-    let vma = ctx.process.vm.lock().find(start).cloned().ok_or(Errno::EFAULT)?;
+    let vma = ctx
+        .process
+        .vm
+        .lock()
+        .find(start)
+        .cloned()
+        .ok_or(Errno::EFAULT)?;
     if vma.end < start + old_len {
         // Linux requires the old range to lie within one mapping.
         return err(Errno::EFAULT);
@@ -228,23 +287,44 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             return err(Errno::EINVAL);
         }
         // Free the target the same careful way MAP_FIXED does.
-        let probe = map_anonymous(&ctx.process, Placement::Fixed(target), new_len, g::PROT_NONE, false)?;
+        let probe = map_anonymous(
+            &ctx.process,
+            Placement::Fixed(target),
+            new_len,
+            g::PROT_NONE,
+            false,
+        )?;
         debug_assert_eq!(probe, target);
     }
-    let moved = kernel().platform.remap(start, old_len, new_len, flags, target)?;
+    let moved = kernel()
+        .platform
+        .remap(start, old_len, new_len, flags, target)?;
     let mut vm = ctx.process.vm.lock();
     vm.remove(start, start + old_len);
     let mut kind = vma.kind.clone();
     if let VmaKind::File { offset, .. } = &mut kind {
         *offset += (start - vma.start) as u64;
     }
-    vm.insert(Vma { start: moved, end: moved + new_len, prot: vma.prot, shared: vma.shared, kind });
+    vm.insert(Vma {
+        start: moved,
+        end: moved + new_len,
+        prot: vma.prot,
+        shared: vma.shared,
+        kind,
+    });
     Ok(moved as u64)
 }
 
 pub fn sys_madvise(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let advice = a[2] as u32;
-    let passed = [g::MADV_DONTNEED, g::MADV_FREE, g::MADV_WILLNEED, g::MADV_NORMAL, g::MADV_RANDOM, g::MADV_SEQUENTIAL];
+    let passed = [
+        g::MADV_DONTNEED,
+        g::MADV_FREE,
+        g::MADV_WILLNEED,
+        g::MADV_NORMAL,
+        g::MADV_RANDOM,
+        g::MADV_SEQUENTIAL,
+    ];
     let accepted = [
         g::MADV_DONTFORK,
         g::MADV_DOFORK,
@@ -296,10 +376,24 @@ pub fn sys_brk(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if vm.any_mapped(old_top, new_top) {
             return Ok(current as u64);
         }
-        if platform.map(Placement::FixedNoReplace(old_top), len, g::PROT_READ | g::PROT_WRITE, false).is_err() {
+        if platform
+            .map(
+                Placement::FixedNoReplace(old_top),
+                len,
+                g::PROT_READ | g::PROT_WRITE,
+                false,
+            )
+            .is_err()
+        {
             return Ok(current as u64);
         }
-        vm.insert(Vma { start: old_top, end: new_top, prot: g::PROT_READ | g::PROT_WRITE, shared: false, kind: VmaKind::Heap });
+        vm.insert(Vma {
+            start: old_top,
+            end: new_top,
+            prot: g::PROT_READ | g::PROT_WRITE,
+            shared: false,
+            kind: VmaKind::Heap,
+        });
     } else if new_top < old_top {
         let _ = platform.unmap(new_top, old_top - new_top);
         vm.remove(new_top, old_top);

@@ -15,7 +15,11 @@ pub fn open_at(ctx: &Ctx, dirfd: i32, path_addr: u64, flags: u32, mode: u32) -> 
     }
     let file = open_path(ctx, dirfd, &path, flags, mode)?;
     let limit = ctx.process.limits.lock().nofile();
-    let fd = ctx.process.fds.lock().insert_from(0, file, flags & g::O_CLOEXEC != 0, limit)?;
+    let fd = ctx
+        .process
+        .fds
+        .lock()
+        .insert_from(0, file, flags & g::O_CLOEXEC != 0, limit)?;
     Ok(fd as u64)
 }
 
@@ -29,7 +33,11 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
         if flags & g::O_DIRECTORY != 0 && !loc.is_dir() {
             return err(Errno::ENOTDIR);
         }
-        return Ok(OpenFile::new(Arc::new(NoOps), loc, flags & (g::O_PATH | g::O_DIRECTORY | g::O_NOFOLLOW)));
+        return Ok(OpenFile::new(
+            Arc::new(NoOps),
+            loc,
+            flags & (g::O_PATH | g::O_DIRECTORY | g::O_NOFOLLOW),
+        ));
     }
     let mut created = false;
     let loc = if flags & g::O_CREAT != 0 {
@@ -70,7 +78,9 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
         return err(Errno::ENOTDIR);
     }
     let access = flags & g::O_ACCMODE;
-    if kind == S_IFDIR && (access != g::O_RDONLY || flags & g::O_TRUNC != 0 && flags & g::O_CREAT != 0) {
+    if kind == S_IFDIR
+        && (access != g::O_RDONLY || flags & g::O_TRUNC != 0 && flags & g::O_CREAT != 0)
+    {
         return err(Errno::EISDIR);
     }
     if !created {
@@ -97,7 +107,13 @@ pub fn sys_openat(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sys_creat(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    open_at(ctx, g::AT_FDCWD, a[0], g::O_CREAT | g::O_WRONLY | g::O_TRUNC, a[1] as u32)
+    open_at(
+        ctx,
+        g::AT_FDCWD,
+        a[0],
+        g::O_CREAT | g::O_WRONLY | g::O_TRUNC,
+        a[1] as u32,
+    )
 }
 
 pub fn sys_close(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -117,8 +133,11 @@ pub fn sys_close_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let mut closed = Vec::new();
     {
         let mut fds = ctx.process.fds.lock();
-        let targets: Vec<i32> =
-            fds.iter().map(|(fd, _)| fd).filter(|&fd| (fd as u32) >= first && (fd as u32) <= last).collect();
+        let targets: Vec<i32> = fds
+            .iter()
+            .map(|(fd, _)| fd)
+            .filter(|&fd| (fd as u32) >= first && (fd as u32) <= last)
+            .collect();
         for fd in targets {
             if flags & CLOSE_RANGE_CLOEXEC != 0 {
                 fds.get_mut(fd)?.cloexec = true;

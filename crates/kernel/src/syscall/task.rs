@@ -61,7 +61,12 @@ pub fn sys_prctl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     match a[0] {
         PR_SET_NAME => {
             let mut name = user::read_bytes(a[1], 16).or_else(|_| user::read_cstr(a[1], 4096))?;
-            name.truncate(name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15));
+            name.truncate(
+                name.iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(name.len())
+                    .min(15),
+            );
             ctx.process.exec.lock().comm = name;
             Ok(0)
         }
@@ -110,7 +115,12 @@ pub fn sys_get_robust_list(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let thread = if tid == 0 {
         ctx.thread.clone()
     } else {
-        kernel().threads.lock().get(&tid).cloned().ok_or(Errno::ESRCH)?
+        kernel()
+            .threads
+            .lock()
+            .get(&tid)
+            .cloned()
+            .ok_or(Errno::ESRCH)?
     };
     let (head, len) = *thread.robust_list.lock();
     user::write_val(a[1], &head)?;
@@ -138,7 +148,14 @@ const MAX_ARGS: usize = 0x7fff_ffff / 8;
 /// Longest single argument (Linux's MAX_ARG_STRLEN).
 const MAX_ARG_STRLEN: usize = 32 * 4096;
 
-fn do_execve(ctx: &mut Ctx, dirfd: i32, path_addr: u64, argv: u64, envp: u64, flags: u32) -> Result<u64> {
+fn do_execve(
+    ctx: &mut Ctx,
+    dirfd: i32,
+    path_addr: u64,
+    argv: u64,
+    envp: u64,
+    flags: u32,
+) -> Result<u64> {
     if flags & !(g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW) != 0 {
         return err(Errno::EINVAL);
     }
@@ -146,7 +163,10 @@ fn do_execve(ctx: &mut Ctx, dirfd: i32, path_addr: u64, argv: u64, envp: u64, fl
     let argv = user::read_cstr_array(argv, MAX_ARG_STRLEN, MAX_ARGS)?;
     let envp = user::read_cstr_array(envp, MAX_ARG_STRLEN, MAX_ARGS)?;
     if ctx.process.threads.lock().len() > 1 {
-        return Err(Error::unsupported(Errno::EAGAIN, "execve in a multi-threaded process"));
+        return Err(Error::unsupported(
+            Errno::EAGAIN,
+            "execve in a multi-threaded process",
+        ));
     }
     let (base, exec_path) = if path.is_empty() && flags & g::AT_EMPTY_PATH != 0 {
         let file = ctx.file(dirfd)?;
@@ -165,10 +185,17 @@ fn do_execve(ctx: &mut Ctx, dirfd: i32, path_addr: u64, argv: u64, envp: u64, fl
             Ok(0)
         }
         Err(e) => {
-            log::debug!("execve {}: {}", String::from_utf8_lossy(&exec_path), e.reason);
+            log::debug!(
+                "execve {}: {}",
+                String::from_utf8_lossy(&exec_path),
+                e.reason
+            );
             // A failure after the old program was torn down has nothing left to return to.
             if e.fatal {
-                crate::signal::terminate_by_signal(g::SIGSEGV, ": exec failed after the point of no return");
+                crate::signal::terminate_by_signal(
+                    g::SIGSEGV,
+                    ": exec failed after the point of no return",
+                );
             }
             Err(e.error)
         }
