@@ -126,6 +126,10 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         Placement::Hint(addr as usize & !(PAGE_SIZE - 1))
     };
     let (kind, file) = if flags & g::MAP_ANONYMOUS != 0 {
+        // Anonymous memory accepts only the two plain sharing types.
+        if flags & MAP_TYPE == MAP_SHARED_VALIDATE {
+            return err(Errno::EINVAL);
+        }
         (VmaKind::Anonymous, None)
     } else {
         let file = ctx.file(fd)?;

@@ -8,6 +8,7 @@ mod attr;
 mod fd;
 mod info;
 mod io;
+mod kill;
 mod mmap;
 mod namespace;
 mod open;

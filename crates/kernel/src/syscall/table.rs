@@ -161,7 +161,7 @@ pub static TABLE: &[Entry] = &[
         "ends the whole process (multi-threading comes with the threads work)"
     ),
     nosys!(61, wait4),
-    nosys!(62, kill),
+    sys!(62, kill, "dd", kill::sys_kill, "default actions only: signals with a handler are not delivered yet (ENOSYS)"),
     sys!(63, uname, "p", info::sys_uname),
     nosys!(64, semget),
     nosys!(65, semop),
@@ -331,7 +331,7 @@ pub static TABLE: &[Entry] = &[
     nosys!(197, removexattr),
     nosys!(198, lremovexattr),
     nosys!(199, fremovexattr),
-    nosys!(200, tkill),
+    sys!(200, tkill, "dd", kill::sys_tkill, "default actions only: signals with a handler are not delivered yet (ENOSYS)"),
     sys!(201, time, "p", time::sys_time),
     nosys!(202, futex),
     sys!(
@@ -375,7 +375,7 @@ pub static TABLE: &[Entry] = &[
     sys!(231, exit_group, "d", task::sys_exit_group),
     nosys!(232, epoll_wait),
     nosys!(233, epoll_ctl),
-    nosys!(234, tgkill),
+    sys!(234, tgkill, "ddd", kill::sys_tgkill, "default actions only: signals with a handler are not delivered yet (ENOSYS)"),
     sys!(235, utimes, "sp", attr::sys_utimes),
     nosys!(236, vserver),
     nosys!(237, mbind),
