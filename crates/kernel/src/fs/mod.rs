@@ -69,7 +69,13 @@ pub struct SetAttr {
 
 impl Default for SetAttr {
     fn default() -> Self {
-        SetAttr { mode: None, uid: None, gid: None, atime: TimeChange::Omit, mtime: TimeChange::Omit }
+        SetAttr {
+            mode: None,
+            uid: None,
+            gid: None,
+            atime: TimeChange::Omit,
+            mtime: TimeChange::Omit,
+        }
     }
 }
 
@@ -154,7 +160,11 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
     let bits = if uid == 0 {
         // Root may read and write anything; execute needs some x bit (or a directory).
         let x_ok = perm & 0o111 != 0 || st.st_mode & S_IFMT == S_IFDIR;
-        return if mode & g::X_OK != 0 && !x_ok { err(Errno::EACCES) } else { Ok(()) };
+        return if mode & g::X_OK != 0 && !x_ok {
+            err(Errno::EACCES)
+        } else {
+            Ok(())
+        };
     } else if st.st_uid == uid {
         perm >> 6
     } else if st.st_gid == crate::process::identity::GID {
@@ -162,7 +172,11 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
     } else {
         perm
     };
-    if mode & 7 & !bits != 0 { err(Errno::EACCES) } else { Ok(()) }
+    if mode & 7 & !bits != 0 {
+        err(Errno::EACCES)
+    } else {
+        Ok(())
+    }
 }
 
 /// Operations of an open file description. Positional files implement `read_at`/`write_at` and

@@ -5,7 +5,10 @@
 //! rename locks the source directory, then the destination directory (never both when they are
 //! the same directory).
 
-use super::{DirEntry, FileOps, FileSystem, Inode, InodeRef, SetAttr, TimeChange, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::{
+    DirEntry, FileOps, FileSystem, Inode, InodeRef, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SetAttr,
+    TimeChange,
+};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use crate::sync::Mutex;
@@ -31,7 +34,12 @@ pub struct RamFs {
 impl RamFs {
     pub fn new() -> Arc<RamFs> {
         Arc::new_cyclic(|me: &Weak<RamFs>| RamFs {
-            root: RamInode::new(me.clone(), 1, S_IFDIR | 0o1777, Content::Dir(Mutex::new(BTreeMap::new()))),
+            root: RamInode::new(
+                me.clone(),
+                1,
+                S_IFDIR | 0o1777,
+                Content::Dir(Mutex::new(BTreeMap::new())),
+            ),
             next_ino: AtomicU64::new(2),
             self_ref: me.clone(),
         })
@@ -79,7 +87,13 @@ pub struct RamInode {
 }
 
 fn now() -> timespec {
-    kernel().platform.clock_gettime(g::CLOCK_REALTIME).unwrap_or(timespec { tv_sec: 0, tv_nsec: 0 })
+    kernel()
+        .platform
+        .clock_gettime(g::CLOCK_REALTIME)
+        .unwrap_or(timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        })
 }
 
 impl RamInode {
@@ -96,7 +110,12 @@ impl RamInode {
             mtime: t,
             ctime: t,
         };
-        Arc::new(RamInode { fs, ino, meta: Mutex::new(meta), content })
+        Arc::new(RamInode {
+            fs,
+            ino,
+            meta: Mutex::new(meta),
+            content,
+        })
     }
 
     fn entries(&self) -> Result<&Mutex<BTreeMap<Vec<u8>, Arc<RamInode>>>> {
@@ -117,7 +136,11 @@ impl RamInode {
         m.ctime = t;
     }
 
-    fn add_entry(&self, name: &[u8], make: impl FnOnce(&RamFs) -> Arc<RamInode>) -> Result<Arc<RamInode>> {
+    fn add_entry(
+        &self,
+        name: &[u8],
+        make: impl FnOnce(&RamFs) -> Arc<RamInode>,
+    ) -> Result<Arc<RamInode>> {
         check_name(name)?;
         let fs = self.fs()?;
         let mut entries = self.entries()?.lock();
@@ -139,7 +162,10 @@ impl RamInode {
     }
 
     fn downcast(other: &InodeRef) -> Result<&RamInode> {
-        other.as_any().downcast_ref::<RamInode>().ok_or(Errno::EXDEV.into())
+        other
+            .as_any()
+            .downcast_ref::<RamInode>()
+            .ok_or(Errno::EXDEV.into())
     }
 }
 
@@ -189,10 +215,20 @@ impl Inode for RamInode {
         }
     }
     fn create(&self, name: &[u8], mode: u32) -> Result<InodeRef> {
-        Ok(self.add_entry(name, |fs| fs.new_inode(S_IFREG | mode & 0o7777, Content::File(Mutex::new(Vec::new()))))?)
+        Ok(self.add_entry(name, |fs| {
+            fs.new_inode(
+                S_IFREG | mode & 0o7777,
+                Content::File(Mutex::new(Vec::new())),
+            )
+        })?)
     }
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<()> {
-        self.add_entry(name, |fs| fs.new_inode(S_IFDIR | mode & 0o7777, Content::Dir(Mutex::new(BTreeMap::new()))))?;
+        self.add_entry(name, |fs| {
+            fs.new_inode(
+                S_IFDIR | mode & 0o7777,
+                Content::Dir(Mutex::new(BTreeMap::new())),
+            )
+        })?;
         Ok(())
     }
     fn mknod(&self, name: &[u8], mode: u32, dev: u64) -> Result<()> {
@@ -205,7 +241,9 @@ impl Inode for RamInode {
         Ok(())
     }
     fn symlink(&self, name: &[u8], target: &[u8]) -> Result<()> {
-        self.add_entry(name, |fs| fs.new_inode(S_IFLNK | 0o777, Content::Symlink(target.to_vec())))?;
+        self.add_entry(name, |fs| {
+            fs.new_inode(S_IFLNK | 0o777, Content::Symlink(target.to_vec()))
+        })?;
         Ok(())
     }
     fn link(&self, name: &[u8], target: &InodeRef) -> Result<()> {
@@ -221,7 +259,10 @@ impl Inode for RamInode {
         if entries.contains_key(name) {
             return err(Errno::EEXIST);
         }
-        let arc = self.fs()?.find_arc(t.ino, &self.fs()?.root).ok_or(Errno::ENOENT)?;
+        let arc = self
+            .fs()?
+            .find_arc(t.ino, &self.fs()?.root)
+            .ok_or(Errno::ENOENT)?;
         arc.meta.lock().nlink += 1;
         entries.insert(name.to_vec(), arc);
         Ok(())
@@ -262,7 +303,11 @@ impl Inode for RamInode {
         let same_dir = core::ptr::eq(dest, self);
         let mut src_entries = self.entries()?.lock();
         let moving = src_entries.get(old).cloned().ok_or(Errno::ENOENT)?;
-        let mut dst_guard = if same_dir { None } else { Some(dest.entries()?.lock()) };
+        let mut dst_guard = if same_dir {
+            None
+        } else {
+            Some(dest.entries()?.lock())
+        };
         let dst_entries = match dst_guard.as_mut() {
             Some(g) => &mut **g,
             None => &mut *src_entries,
@@ -285,7 +330,9 @@ impl Inode for RamInode {
             match (moving.is_dir(), existing.is_dir()) {
                 (true, false) => return err(Errno::ENOTDIR),
                 (false, true) => return err(Errno::EISDIR),
-                (true, true) if !existing.entries()?.lock().is_empty() => return err(Errno::ENOTEMPTY),
+                (true, true) if !existing.entries()?.lock().is_empty() => {
+                    return err(Errno::ENOTEMPTY);
+                }
                 _ => {}
             }
             existing.meta.lock().nlink -= 1;
@@ -310,11 +357,23 @@ impl Inode for RamInode {
     fn read_dir(&self) -> Result<Vec<DirEntry>> {
         let entries = self.entries()?.lock();
         let mut out = alloc::vec![
-            DirEntry { name: b".".to_vec(), ino: self.ino, kind: g::DT_DIR as u8 },
-            DirEntry { name: b"..".to_vec(), ino: self.ino, kind: g::DT_DIR as u8 },
+            DirEntry {
+                name: b".".to_vec(),
+                ino: self.ino,
+                kind: g::DT_DIR as u8
+            },
+            DirEntry {
+                name: b"..".to_vec(),
+                ino: self.ino,
+                kind: g::DT_DIR as u8
+            },
         ];
         for (name, inode) in entries.iter() {
-            out.push(DirEntry { name: name.clone(), ino: inode.ino, kind: super::dirent_type(inode.mode()) });
+            out.push(DirEntry {
+                name: name.clone(),
+                ino: inode.ino,
+                kind: super::dirent_type(inode.mode()),
+            });
         }
         Ok(out)
     }
@@ -322,7 +381,10 @@ impl Inode for RamInode {
         match &self.content {
             Content::Dir(_) if flags & g::O_ACCMODE != g::O_RDONLY => err(Errno::EISDIR),
             Content::File(_) => {
-                let me = self.fs()?.find_arc(self.ino, &self.fs()?.root).ok_or(Errno::ENOENT)?;
+                let me = self
+                    .fs()?
+                    .find_arc(self.ino, &self.fs()?.root)
+                    .ok_or(Errno::ENOENT)?;
                 Ok(Arc::new(RamFile { inode: me }))
             }
             Content::Special => err(Errno::ENXIO),
@@ -425,7 +487,9 @@ impl RamFile {
 impl FileOps for RamFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let data = self.data().lock();
-        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
         if start >= data.len() {
             return Ok(0);
         }
@@ -457,7 +521,10 @@ impl FileOps for RamFile {
     }
     fn allocate(&self, mode: u32, offset: u64, len: u64) -> Result<()> {
         if mode & !g::FALLOC_FL_KEEP_SIZE != 0 {
-            return Err(crate::error::Error::unsupported(Errno::EOPNOTSUPP, "fallocate modes other than KEEP_SIZE on tmpfs"));
+            return Err(crate::error::Error::unsupported(
+                Errno::EOPNOTSUPP,
+                "fallocate modes other than KEEP_SIZE on tmpfs",
+            ));
         }
         let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
         if end > MAX_FILE_SIZE {

@@ -2,7 +2,9 @@
 //! directories listing generated children, read-only files rendered when opened, symbolic links
 //! computed when read, and device nodes with their own file operations.
 
-use super::{DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type};
+use super::{
+    DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type,
+};
 use crate::error::{Result, err};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -42,7 +44,13 @@ impl SynthInode {
             SynthKind::Link(_) => S_IFLNK,
             SynthKind::Device(_) => S_IFCHR,
         };
-        Arc::new(SynthInode { ino, mode: ty | perm, fs_id, magic, kind })
+        Arc::new(SynthInode {
+            ino,
+            mode: ty | perm,
+            fs_id,
+            magic,
+            kind,
+        })
     }
 }
 
@@ -52,22 +60,43 @@ impl Inode for SynthInode {
             SynthKind::Link(f) => f().map(|t| t.len() as u64).unwrap_or(0),
             _ => 0,
         };
-        Ok(super::synthetic_stat(self.mode, self.ino, size, self.magic as u64 & 0xffff))
+        Ok(super::synthetic_stat(
+            self.mode,
+            self.ino,
+            size,
+            self.magic as u64 & 0xffff,
+        ))
     }
     fn mode(&self) -> u32 {
         self.mode
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
-        let SynthKind::Dir(list) = &self.kind else { return err(Errno::ENOTDIR) };
-        list()?.into_iter().find(|(n, _)| n == name).map(|(_, i)| i).ok_or(Errno::ENOENT.into())
+        let SynthKind::Dir(list) = &self.kind else {
+            return err(Errno::ENOTDIR);
+        };
+        list()?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, i)| i)
+            .ok_or(Errno::ENOENT.into())
     }
     fn read_dir(&self) -> Result<Vec<DirEntry>> {
-        let SynthKind::Dir(list) = &self.kind else { return err(Errno::ENOTDIR) };
-        let dot = |name: &[u8]| DirEntry { name: name.to_vec(), ino: self.ino, kind: g::DT_DIR as u8 };
+        let SynthKind::Dir(list) = &self.kind else {
+            return err(Errno::ENOTDIR);
+        };
+        let dot = |name: &[u8]| DirEntry {
+            name: name.to_vec(),
+            ino: self.ino,
+            kind: g::DT_DIR as u8,
+        };
         let mut out = alloc::vec![dot(b"."), dot(b"..")];
         for (name, inode) in list()? {
             let st = inode.stat()?;
-            out.push(DirEntry { name, ino: st.st_ino, kind: dirent_type(inode.mode()) });
+            out.push(DirEntry {
+                name,
+                ino: st.st_ino,
+                kind: dirent_type(inode.mode()),
+            });
         }
         Ok(out)
     }
@@ -112,7 +141,9 @@ struct Snapshot {
 
 impl FileOps for Snapshot {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
         if start >= self.data.len() {
             return Ok(0);
         }

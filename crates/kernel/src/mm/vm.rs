@@ -13,7 +13,10 @@ use alloc::vec::Vec;
 pub enum VmaKind {
     Anonymous,
     /// A private copy of a file's contents: path inside the instance and file offset.
-    File { path: String, offset: u64 },
+    File {
+        path: String,
+        offset: u64,
+    },
     Heap,
     Stack,
 }
@@ -54,8 +57,12 @@ pub struct Vm {
 impl Vm {
     /// Removes every record overlapping `[start, end)`, keeping the parts outside it.
     pub fn remove(&mut self, start: usize, end: usize) {
-        let overlapping: Vec<usize> =
-            self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
+        let overlapping: Vec<usize> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(&s, _)| s)
+            .collect();
         for key in overlapping {
             let vma = self.vmas.remove(&key).expect("key from range");
             if vma.start < start {
@@ -87,13 +94,23 @@ impl Vm {
 
     /// The records overlapping `[start, end)`, in address order.
     pub fn overlapping(&self, start: usize, end: usize) -> impl Iterator<Item = &Vma> {
-        let first = self.vmas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
-        self.vmas.range(first..end).map(|(_, v)| v).filter(move |v| v.end > start)
+        let first = self
+            .vmas
+            .range(..=start)
+            .next_back()
+            .map(|(&s, _)| s)
+            .unwrap_or(start);
+        self.vmas
+            .range(first..end)
+            .map(|(_, v)| v)
+            .filter(move |v| v.end > start)
     }
 
     /// Whether every byte of `[addr, addr + len)` belongs to a recorded user mapping.
     pub fn is_user_range(&self, addr: usize, len: usize) -> bool {
-        let Some(end) = addr.checked_add(len) else { return false };
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
         if len == 0 {
             return true;
         }
@@ -139,7 +156,13 @@ mod tests {
     use super::*;
 
     fn anon(start: usize, end: usize) -> Vma {
-        Vma { start, end, prot: 3, shared: false, kind: VmaKind::Anonymous }
+        Vma {
+            start,
+            end,
+            prot: 3,
+            shared: false,
+            kind: VmaKind::Anonymous,
+        }
     }
 
     #[test]
@@ -148,7 +171,10 @@ mod tests {
         vm.insert(anon(0x1000, 0x5000));
         vm.insert(anon(0x2000, 0x3000));
         let ranges: Vec<_> = vm.iter().map(|v| (v.start, v.end)).collect();
-        assert_eq!(ranges, [(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]);
+        assert_eq!(
+            ranges,
+            [(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]
+        );
         vm.remove(0x1800, 0x4000);
         let ranges: Vec<_> = vm.iter().map(|v| (v.start, v.end)).collect();
         assert_eq!(ranges, [(0x1000, 0x1800), (0x4000, 0x5000)]);
@@ -169,11 +195,32 @@ mod tests {
     #[test]
     fn protect_splits() {
         let mut vm = Vm::default();
-        vm.insert(Vma { kind: VmaKind::File { path: "/x".into(), offset: 0 }, ..anon(0x1000, 0x4000) });
+        vm.insert(Vma {
+            kind: VmaKind::File {
+                path: "/x".into(),
+                offset: 0,
+            },
+            ..anon(0x1000, 0x4000)
+        });
         vm.protect(0x2000, 0x3000, 1);
-        let v: Vec<_> = vm.iter().map(|v| (v.start, v.prot, v.kind.clone())).collect();
+        let v: Vec<_> = vm
+            .iter()
+            .map(|v| (v.start, v.prot, v.kind.clone()))
+            .collect();
         assert_eq!(v[1].1, 1);
-        assert_eq!(v[1].2, VmaKind::File { path: "/x".into(), offset: 0x1000 });
-        assert_eq!(v[2].2, VmaKind::File { path: "/x".into(), offset: 0x2000 });
+        assert_eq!(
+            v[1].2,
+            VmaKind::File {
+                path: "/x".into(),
+                offset: 0x1000
+            }
+        );
+        assert_eq!(
+            v[2].2,
+            VmaKind::File {
+                path: "/x".into(),
+                offset: 0x2000
+            }
+        );
     }
 }

@@ -8,6 +8,7 @@ mod attr;
 mod fd;
 mod info;
 mod io;
+mod kill;
 mod mmap;
 mod namespace;
 mod open;
@@ -24,6 +25,7 @@ use crate::fs::{Loc, OpenFile};
 use crate::process::{Process, Thread, current_thread};
 use crate::root::kernel;
 use crate::user;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use veil_abi::Errno;
@@ -48,13 +50,19 @@ pub fn dispatch(regs: &mut UserRegs) {
     let nr = regs.rax;
     let args = regs.syscall_args();
     let entry = table::lookup(nr);
-    let trace = k.strace.map(|fd| (fd, strace::format_call(nr, entry, &args)));
+    let trace = k
+        .strace
+        .map(|fd| (fd, strace::format_call(nr, entry, &args)));
     if let Some((fd, call)) = &trace {
         if entry.is_some_and(|e| strace::never_returns(e.name)) {
             strace::emit(*fd, call, "?");
         }
     }
-    let mut ctx = Ctx { regs, thread, process };
+    let mut ctx = Ctx {
+        regs,
+        thread,
+        process,
+    };
     let result = match entry.and_then(|e| e.handler) {
         Some(handler) => handler(&mut ctx, args),
         None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
