@@ -281,15 +281,20 @@ pub fn sys_ftruncate(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Every `FALLOC_FL_*` mode bit Linux knows; others are EOPNOTSUPP before anything else.
-const FALLOC_KNOWN: u32 = g::FALLOC_FL_KEEP_SIZE
-    | g::FALLOC_FL_PUNCH_HOLE
-    | g::FALLOC_FL_NO_HIDE_STALE
-    | g::FALLOC_FL_COLLAPSE_RANGE
-    | g::FALLOC_FL_ZERO_RANGE
-    | g::FALLOC_FL_INSERT_RANGE
-    | g::FALLOC_FL_UNSHARE_RANGE
-    | g::FALLOC_FL_WRITE_ZEROES;
+/// Checks a `fallocate` mode as Linux's `vfs_fallocate` does: exactly one mode (allocate =
+/// no bit) plus `FALLOC_FL_KEEP_SIZE` where it makes sense; anything else is EOPNOTSUPP.
+fn check_fallocate_mode(mode: u32) -> Result<()> {
+    let keep_size = mode & g::FALLOC_FL_KEEP_SIZE != 0;
+    let ok = match mode & !g::FALLOC_FL_KEEP_SIZE {
+        0 | g::FALLOC_FL_UNSHARE_RANGE | g::FALLOC_FL_ZERO_RANGE => true,
+        g::FALLOC_FL_PUNCH_HOLE => keep_size,
+        g::FALLOC_FL_COLLAPSE_RANGE | g::FALLOC_FL_INSERT_RANGE | g::FALLOC_FL_WRITE_ZEROES => {
+            !keep_size
+        }
+        _ => false,
+    };
+    if ok { Ok(()) } else { err(Errno::EOPNOTSUPP) }
+}
 
 pub fn sys_fallocate(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (mode, offset, len) = (a[1] as u32, a[2] as i64, a[3] as i64);
@@ -297,9 +302,7 @@ pub fn sys_fallocate(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if offset < 0 || len <= 0 {
         return err(Errno::EINVAL);
     }
-    if mode & !FALLOC_KNOWN != 0 {
-        return err(Errno::EOPNOTSUPP);
-    }
+    check_fallocate_mode(mode)?;
     if !file.can_write() {
         return err(Errno::EBADF);
     }
@@ -316,14 +319,25 @@ pub fn sys_fallocate(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-pub fn sys_fsync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    io_file(ctx, fd_arg(a[0]))?.ops.sync(false)?;
+fn sync_fd(ctx: &Ctx, fd: i32, data_only: bool) -> Result<u64> {
+    let file = io_file(ctx, fd)?;
+    // Devices, pipes and sockets have no fsync operation on Linux.
+    if matches!(
+        file.inode().mode() & S_IFMT,
+        g::S_IFCHR | g::S_IFIFO | g::S_IFSOCK
+    ) {
+        return err(Errno::EINVAL);
+    }
+    file.ops.sync(data_only)?;
     Ok(0)
 }
 
+pub fn sys_fsync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    sync_fd(ctx, fd_arg(a[0]), false)
+}
+
 pub fn sys_fdatasync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    io_file(ctx, fd_arg(a[0]))?.ops.sync(true)?;
-    Ok(0)
+    sync_fd(ctx, fd_arg(a[0]), true)
 }
 
 /// RAM file systems have nothing to write back; host files are written through at each call.
@@ -354,6 +368,21 @@ mod tests {
         // Without group-execute, set-group-ID means mandatory locking and stays.
         assert_eq!(mode_after_chown(S_IFREG | 0o2745), 0o2745);
         assert_eq!(mode_after_chown(S_IFDIR | 0o6755), 0o6755);
+    }
+
+    #[test]
+    fn fallocate_modes_are_exclusive() {
+        let keep = g::FALLOC_FL_KEEP_SIZE;
+        assert!(check_fallocate_mode(0).is_ok());
+        assert!(check_fallocate_mode(keep).is_ok());
+        assert!(check_fallocate_mode(g::FALLOC_FL_PUNCH_HOLE | keep).is_ok());
+        assert!(check_fallocate_mode(g::FALLOC_FL_PUNCH_HOLE).is_err());
+        assert!(check_fallocate_mode(g::FALLOC_FL_ZERO_RANGE | keep).is_ok());
+        assert!(check_fallocate_mode(g::FALLOC_FL_COLLAPSE_RANGE | keep).is_err());
+        assert!(
+            check_fallocate_mode(g::FALLOC_FL_PUNCH_HOLE | g::FALLOC_FL_ZERO_RANGE | keep).is_err()
+        );
+        assert!(check_fallocate_mode(g::FALLOC_FL_NO_HIDE_STALE).is_err());
     }
 
     #[test]

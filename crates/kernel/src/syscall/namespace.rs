@@ -431,8 +431,30 @@ pub fn sys_fchdir(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     change_dir(ctx, loc)
 }
 
+/// Whether `loc` is still reachable through its path: not removed (or replaced) since it was
+/// resolved.
+fn still_linked(loc: &Loc) -> Result<bool> {
+    let name = match loc.path.rsplit_once('/') {
+        Some((_, name)) if !name.is_empty() => name,
+        _ => return Ok(true), // the root
+    };
+    // A name that was not UTF-8 is not faithfully in `path`: give it the benefit of the doubt.
+    if name.contains(char::REPLACEMENT_CHARACTER) {
+        return Ok(true);
+    }
+    match kernel().mounts.child(&loc.parent(), name.as_bytes()) {
+        Ok(found) => Ok(found.inode().stat()?.st_ino == loc.inode().stat()?.st_ino),
+        Err(e) if e.errno == Errno::ENOENT => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 pub fn sys_getcwd(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let mut path = ctx.process.cwd().path.into_bytes();
+    let cwd = ctx.process.cwd();
+    if !still_linked(&cwd)? {
+        return err(Errno::ENOENT);
+    }
+    let mut path = cwd.path.into_bytes();
     path.push(0);
     if (path.len() as u64) > a[1] {
         return err(Errno::ERANGE);
