@@ -171,16 +171,18 @@ pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     }
     match cmd {
         g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            // Linux takes the minimum as an int, then compares it unsigned with the limit.
+            let min = arg as u32 as usize;
             let limit = nofile(ctx);
-            if arg >= limit as u64 {
+            if min >= limit {
                 return err(Errno::EINVAL);
             }
-            let fd = ctx.process.fds.lock().insert_from(
-                arg as usize,
-                file,
-                cmd == g::F_DUPFD_CLOEXEC,
-                limit,
-            )?;
+            let cloexec = cmd == g::F_DUPFD_CLOEXEC;
+            let fd = ctx
+                .process
+                .fds
+                .lock()
+                .insert_from(min, file, cloexec, limit)?;
             Ok(fd as u64)
         }
         g::F_GETFD => Ok(if ctx.process.fds.lock().get(fd)?.cloexec {

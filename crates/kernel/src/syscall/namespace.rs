@@ -373,7 +373,12 @@ fn readlink_at(ctx: &Ctx, dirfd: i32, path_addr: u64, buf: u64, bufsiz: u64) -> 
     let path = ctx.path_arg(path_addr)?;
     let loc = ctx.resolve_path_at(dirfd, &path, g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH)?;
     if loc.inode().mode() & S_IFMT != S_IFLNK {
-        return err(Errno::EINVAL);
+        // Linux: ENOENT when an empty path named something that is not a symlink.
+        return err(if path.is_empty() {
+            Errno::ENOENT
+        } else {
+            Errno::EINVAL
+        });
     }
     let target = loc.inode().readlink()?;
     let n = target.len().min(size as usize);
