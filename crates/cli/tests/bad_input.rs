@@ -31,16 +31,25 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 /// Offset of the first program header of type `ty`.
 fn phdr_of(b: &[u8], ty: u32) -> usize {
     let (phoff, phnum) = (u64_at(b, 0x20) as usize, u16_at(b, 0x38));
-    (0..phnum).map(|i| phoff + i * 56).find(|&o| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == ty).expect("phdr")
+    (0..phnum)
+        .map(|i| phoff + i * 56)
+        .find(|&o| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == ty)
+        .expect("phdr")
 }
 
 fn expect_cannot_execute(path: &Path, reason: &str, want_code: i32) {
     let dir = path.parent().unwrap();
     let out = under_veil(&[path.to_str().unwrap()], dir, None);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(common::code(&out), want_code, "{}: stderr: {stderr}", path.display());
+    assert_eq!(
+        common::code(&out),
+        want_code,
+        "{}: stderr: {stderr}",
+        path.display()
+    );
     assert!(
-        stderr.contains(&format!("veil: cannot execute {}", path.display())) && stderr.contains(reason),
+        stderr.contains(&format!("veil: cannot execute {}", path.display()))
+            && stderr.contains(reason),
         "{}: expected reason {reason:?}, got: {stderr}",
         path.display()
     );
@@ -51,7 +60,11 @@ fn malformed_elf_files() {
     let dir = scratch("bad-elf");
     let good = sample();
     expect_cannot_execute(&exe(&dir, "empty", b""), "Exec format error", 126);
-    expect_cannot_execute(&exe(&dir, "text", b"just some text\n"), "Exec format error", 126);
+    expect_cannot_execute(
+        &exe(&dir, "text", b"just some text\n"),
+        "Exec format error",
+        126,
+    );
     expect_cannot_execute(&exe(&dir, "truncated", &good[..20]), "ELF header", 126);
     let mut wrong_machine = good.clone();
     wrong_machine[0x12] = 40; // EM_ARM
@@ -73,7 +86,11 @@ fn malformed_elf_files() {
     let interp = phdr_of(&no_interp, 3);
     let off = u64_at(&no_interp, interp + 8) as usize;
     no_interp[off + 1] = b'X'; // "/Xib64/ld-linux-x86-64.so.2"
-    expect_cannot_execute(&exe(&dir, "nointerp", &no_interp), "interpreter /Xib64", 126);
+    expect_cannot_execute(
+        &exe(&dir, "nointerp", &no_interp),
+        "interpreter /Xib64",
+        126,
+    );
     let mut phentsize = good;
     phentsize[0x36] = 32;
     expect_cannot_execute(&exe(&dir, "phentsize", &phentsize), "program header", 126);
@@ -82,7 +99,11 @@ fn malformed_elf_files() {
 #[test]
 fn missing_and_unexecutable_programs() {
     let dir = scratch("bad-exec");
-    expect_cannot_execute(&dir.join("does-not-exist"), "No such file or directory", 127);
+    expect_cannot_execute(
+        &dir.join("does-not-exist"),
+        "No such file or directory",
+        127,
+    );
     std::fs::create_dir(dir.join("a-dir")).unwrap();
     expect_cannot_execute(&dir.join("a-dir"), "Permission denied", 126);
     let plain = dir.join("plain");
@@ -94,8 +115,16 @@ fn missing_and_unexecutable_programs() {
 fn bad_scripts() {
     let dir = scratch("bad-scripts");
     let looping = dir.join("loop.sh");
-    exe(&dir, "loop.sh", format!("#!{}\n", looping.display()).as_bytes());
+    exe(
+        &dir,
+        "loop.sh",
+        format!("#!{}\n", looping.display()).as_bytes(),
+    );
     expect_cannot_execute(&looping, "nested", 126);
-    expect_cannot_execute(&exe(&dir, "missing.sh", b"#!/no/such/interpreter\n"), "interpreter /no/such/interpreter", 126);
+    expect_cannot_execute(
+        &exe(&dir, "missing.sh", b"#!/no/such/interpreter\n"),
+        "interpreter /no/such/interpreter",
+        126,
+    );
     expect_cannot_execute(&exe(&dir, "empty.sh", b"#!\n"), "empty #! line", 126);
 }

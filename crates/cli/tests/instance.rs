@@ -7,7 +7,11 @@ use common::{scratch, veil_bin};
 use std::process::Command;
 
 fn veil(args: &[&str]) -> std::process::Output {
-    Command::new(veil_bin()).args(args).env("VEIL_LOG", "error").output().expect("run veil")
+    Command::new(veil_bin())
+        .args(args)
+        .env("VEIL_LOG", "error")
+        .output()
+        .expect("run veil")
 }
 
 #[test]
@@ -27,14 +31,29 @@ fn new_build_run_a_static_program() {
     let config = config.replace("[env]\n", "[env]\nGREETING = \"from the config\"\n");
     std::fs::write(dir.join("Veil.toml"), config).unwrap();
     let build = veil(&["build", "-C", app]);
-    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
 
     let out = veil(&["run", "-C", app, "/bin/hello", "7", "two words"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(7), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("hello from /bin/hello on Linux x86_64"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("hello from /bin/hello on Linux x86_64"),
+        "{stdout}"
+    );
     // The image's own /etc/hostname (written by `veil new`), not the host's.
-    assert!(stdout.contains("instance hostname file says: app"), "{stdout}");
+    assert!(
+        stdout.contains("instance hostname file says: app"),
+        "{stdout}"
+    );
     assert!(stdout.contains("arg 2: two words"), "{stdout}");
 
     // A program that is not in the image: 127, with the reason.

@@ -19,10 +19,16 @@ fn fixture(name: &str) -> std::path::PathBuf {
     let dir = scratch(name);
     std::fs::create_dir_all(dir.join("docs/sub")).unwrap();
     for i in 0..20 {
-        let text: String = (0..i * 7 + 3).map(|j| format!("line {j} of file {i}: {}\n", (i * 31 + j * 17) % 97)).collect();
+        let text: String = (0..i * 7 + 3)
+            .map(|j| format!("line {j} of file {i}: {}\n", (i * 31 + j * 17) % 97))
+            .collect();
         std::fs::write(dir.join(format!("docs/f{i:02}.txt")), text).unwrap();
     }
-    std::fs::write(dir.join("docs/sub/words"), "pear\napple\nfig\nbanana\napple\ncherry\n").unwrap();
+    std::fs::write(
+        dir.join("docs/sub/words"),
+        "pear\napple\nfig\nbanana\napple\ncherry\n",
+    )
+    .unwrap();
     std::os::unix::fs::symlink("f01.txt", dir.join("docs/link")).unwrap();
     dir
 }
@@ -36,11 +42,27 @@ fn busybox_applets() {
     assert_same(&[bb, "ls", "-R", "docs"], &dir, None);
     assert_same(&[bb, "cat", "docs/f03.txt", "docs/link"], &dir, None);
     assert_same(&[bb, "wc", "docs/f00.txt", "docs/f19.txt"], &dir, None);
-    assert_same(&[bb, "sha256sum", "docs/f05.txt", "docs/f06.txt"], &dir, None);
+    assert_same(
+        &[bb, "sha256sum", "docs/f05.txt", "docs/f06.txt"],
+        &dir,
+        None,
+    );
     assert_same(&[bb, "sort", "-u", "docs/sub/words"], &dir, None);
-    assert_same(&[bb, "find", "docs", "-name", "*1*", "-type", "f"], &dir, None);
-    assert_same(&[bb, "grep", "-rn", "of file 1[0-2]: 4", "docs"], &dir, None);
-    assert_same(&[bb, "grep", "-c", "nothing-matches", "docs/f00.txt"], &dir, None);
+    assert_same(
+        &[bb, "find", "docs", "-name", "*1*", "-type", "f"],
+        &dir,
+        None,
+    );
+    assert_same(
+        &[bb, "grep", "-rn", "of file 1[0-2]: 4", "docs"],
+        &dir,
+        None,
+    );
+    assert_same(
+        &[bb, "grep", "-c", "nothing-matches", "docs/f00.txt"],
+        &dir,
+        None,
+    );
     assert_same(&[bb, "wc", "-l"], &dir, Some(b"a\nb\nc\n"));
     assert_same(&[bb, "ls", "/nonexistent"], &dir, None);
 }
@@ -61,8 +83,15 @@ fn sqlite3_in_memory_workload() {
         SELECT printf('%.2f', avg(v)), total(v) FROM t;
         SELECT name FROM t WHERE grp = 7 ORDER BY v DESC LIMIT 5;
     ";
-    let out = assert_same(&["/usr/bin/sqlite3", ":memory:"], &dir, Some(sql.as_bytes()));
-    assert!(out.contains("1000") || out.lines().count() > 17, "unexpected output: {out}");
+    let out = assert_same(
+        &["/usr/bin/sqlite3", ":memory:"],
+        &dir,
+        Some(sql.as_bytes()),
+    );
+    assert!(
+        out.contains("1000") || out.lines().count() > 17,
+        "unexpected output: {out}"
+    );
 }
 
 #[test]

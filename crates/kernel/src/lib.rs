@@ -126,7 +126,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
     };
     let kernel = root::install(Box::new(Kernel {
         platform,
-        mounts: Mounts::new(),
+        mounts: Mounts::default(),
         processes: Mutex::new(BTreeMap::new()),
         threads: Mutex::new(BTreeMap::new()),
         next_id: AtomicI32::new(1),

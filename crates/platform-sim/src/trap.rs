@@ -426,11 +426,10 @@ thread_local! {
 /// The [`ThreadBlock`] of the calling thread, once [`init_thread`] ran on it.
 pub fn current_block() -> Option<&'static mut ThreadBlock> {
     let ptr = CURRENT_BLOCK.with(|c| c.get());
+    if ptr.is_null() {
+        return None;
+    }
     // SAFETY: the pointer was set by init_thread on this thread and the block lives as long as
     // the thread; LibOS code on one thread never holds two references to it at once.
-    if ptr.is_null() {
-        None
-    } else {
-        Some(unsafe { &mut *ptr })
-    }
+    Some(unsafe { &mut *ptr })
 }

@@ -80,14 +80,14 @@ impl DevFs {
                 let open = Box::new(move || Arc::new(d) as Arc<dyn FileOps>);
                 (
                     name.to_vec(),
-                    SynthInode::new(id, DEVFS_MAGIC, ino, 0o666, SynthKind::Device(open)),
+                    SynthInode::build(id, DEVFS_MAGIC, ino, 0o666, SynthKind::Device(open)),
                 )
             };
             let link = |ino: u64, name: &[u8], target: &'static [u8]| -> (Vec<u8>, InodeRef) {
                 let render = Box::new(move || Ok(target.to_vec()));
                 (
                     name.to_vec(),
-                    SynthInode::new(id, DEVFS_MAGIC, ino, 0o777, SynthKind::Link(render)),
+                    SynthInode::build(id, DEVFS_MAGIC, ino, 0o777, SynthKind::Link(render)),
                 )
             };
             let children: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
@@ -104,7 +104,7 @@ impl DevFs {
             ];
             let list = Box::new(move || Ok(children.clone()));
             DevFs {
-                root: SynthInode::new(id, DEVFS_MAGIC, 1, 0o755, SynthKind::Dir(list)),
+                root: SynthInode::build(id, DEVFS_MAGIC, 1, 0o755, SynthKind::Dir(list)),
             }
         })
     }

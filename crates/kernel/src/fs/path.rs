@@ -56,19 +56,13 @@ impl Loc {
     }
 }
 
-/// The mount table: file systems by canonical mount-point path.
+/// The mount table: file systems by canonical mount-point path (empty until boot mounts `/`).
+#[derive(Default)]
 pub struct Mounts {
     table: Mutex<BTreeMap<String, Arc<dyn FileSystem>>>,
 }
 
 impl Mounts {
-    /// An empty table; the root file system is mounted at boot.
-    pub fn new() -> Mounts {
-        Mounts {
-            table: Mutex::new(BTreeMap::new()),
-        }
-    }
-
     /// Mounts `fs` at the canonical path `at` (whose directory must exist for lookups to reach it).
     pub fn mount(&self, at: &str, fs: Arc<dyn FileSystem>) {
         self.table.lock().insert(String::from(at), fs);

@@ -32,7 +32,7 @@ impl ProcFs {
     }
 
     fn node(&self, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
-        SynthInode::new(self.id(), PROC_MAGIC, ino, perm, kind)
+        SynthInode::build(self.id(), PROC_MAGIC, ino, perm, kind)
     }
 
     fn file(

@@ -37,7 +37,7 @@ pub struct SynthInode {
 }
 
 impl SynthInode {
-    pub fn new(fs_id: usize, magic: i64, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
+    pub fn build(fs_id: usize, magic: i64, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
         let ty = match &kind {
             SynthKind::Dir(_) => S_IFDIR,
             SynthKind::File(_) => S_IFREG,

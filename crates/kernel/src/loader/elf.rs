@@ -129,7 +129,9 @@ pub fn parse(file: &ExecFile) -> Result<Parsed, String> {
             }
             elf::PT_INTERP => {
                 let (off, len) = (ph.p_offset(e), ph.p_filesz(e));
-                if len < 2 || len > 4096 || off.checked_add(len).is_none_or(|end| end > file.size) {
+                if !(2..=4096).contains(&len)
+                    || off.checked_add(len).is_none_or(|end| end > file.size)
+                {
                     return Err("malformed PT_INTERP".into());
                 }
                 let mut path = file

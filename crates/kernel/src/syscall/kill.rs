@@ -16,7 +16,9 @@ fn signal_self(ctx: &Ctx, sig: u32) -> Result<u64> {
         return Ok(0);
     }
     let bit = 1u64 << (sig - 1);
-    let handler = ctx.process.signals.lock()[sig as usize - 1].sa_handler_kernel.map(|f| f as usize);
+    let handler = ctx.process.signals.lock()[sig as usize - 1]
+        .sa_handler_kernel
+        .map(|f| f as usize);
     let unstoppable = sig == g::SIGKILL || sig == g::SIGSTOP;
     let blocked = ctx.thread.sigmask.load(Ordering::Relaxed) & bit != 0;
     match handler {
@@ -33,7 +35,10 @@ fn signal_self(ctx: &Ctx, sig: u32) -> Result<u64> {
             }
             signal::terminate_by_signal(sig, "")
         }
-        Some(_) => Err(Error::unsupported(Errno::ENOSYS, "delivering a signal to a handler")),
+        Some(_) => Err(Error::unsupported(
+            Errno::ENOSYS,
+            "delivering a signal to a handler",
+        )),
     }
 }
 
@@ -53,7 +58,10 @@ pub fn sys_kill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         return signal_self(ctx, sig);
     }
     if kernel().processes.lock().contains_key(&pid.abs()) {
-        return Err(Error::unsupported(Errno::ENOSYS, "signals to other processes"));
+        return Err(Error::unsupported(
+            Errno::ENOSYS,
+            "signals to other processes",
+        ));
     }
     err(Errno::ESRCH)
 }
@@ -65,7 +73,10 @@ pub fn sys_tkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     }
     if tid != ctx.thread.tid {
         return if kernel().threads.lock().contains_key(&tid) {
-            Err(Error::unsupported(Errno::ENOSYS, "signals to other threads"))
+            Err(Error::unsupported(
+                Errno::ENOSYS,
+                "signals to other threads",
+            ))
         } else {
             err(Errno::ESRCH)
         };

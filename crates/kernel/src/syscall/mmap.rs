@@ -30,7 +30,7 @@ const MAP_KNOWN: u32 = MAP_TYPE
     | g::MAP_UNINITIALIZED;
 
 fn is_aligned(addr: u64) -> bool {
-    addr as usize % PAGE_SIZE == 0
+    (addr as usize).is_multiple_of(PAGE_SIZE)
 }
 
 /// The page-rounded length of `[addr, addr + len)`, checked against the user address range.

@@ -53,10 +53,10 @@ pub fn dispatch(regs: &mut UserRegs) {
     let trace = k
         .strace
         .map(|fd| (fd, strace::format_call(nr, entry, &args)));
-    if let Some((fd, call)) = &trace {
-        if entry.is_some_and(|e| strace::never_returns(e.name)) {
-            strace::emit(*fd, call, "?");
-        }
+    if let Some((fd, call)) = &trace
+        && entry.is_some_and(|e| strace::never_returns(e.name))
+    {
+        strace::emit(*fd, call, "?");
     }
     let mut ctx = Ctx {
         regs,
@@ -67,11 +67,12 @@ pub fn dispatch(regs: &mut UserRegs) {
         Some(handler) => handler(&mut ctx, args),
         None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
     };
-    if let Err(e) = &result {
-        if e.unsupported && k.first_warning(nr) {
-            let name = entry.map_or("unknown", |e| e.name);
-            log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
-        }
+    if let Err(e) = &result
+        && e.unsupported
+        && k.first_warning(nr)
+    {
+        let name = entry.map_or("unknown", |e| e.name);
+        log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
     }
     ctx.regs.rax = match result {
         Ok(value) => value,

@@ -115,12 +115,10 @@ pub fn format_result(entry: Option<&Entry>, args: &[u64; 6], ret: u64) -> String
     } else {
         format!("{}", ret as i64)
     };
-    if let Some(entry) = entry {
-        if let Some(i) = entry.args.bytes().position(|k| k == b'B') {
-            out.push_str(" ");
-            if let Ok(data) = user::read_bytes(args[i], (ret as usize).min(SHOW + 1)) {
-                quote(&data, &mut out);
-            }
+    if let Some(i) = entry.and_then(|e| e.args.bytes().position(|k| k == b'B')) {
+        out.push(' ');
+        if let Ok(data) = user::read_bytes(args[i], (ret as usize).min(SHOW + 1)) {
+            quote(&data, &mut out);
         }
     }
     out

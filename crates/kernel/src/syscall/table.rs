@@ -161,7 +161,13 @@ pub static TABLE: &[Entry] = &[
         "ends the whole process (multi-threading comes with the threads work)"
     ),
     nosys!(61, wait4),
-    sys!(62, kill, "dd", kill::sys_kill, "default actions only: signals with a handler are not delivered yet (ENOSYS)"),
+    sys!(
+        62,
+        kill,
+        "dd",
+        kill::sys_kill,
+        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+    ),
     sys!(63, uname, "p", info::sys_uname),
     nosys!(64, semget),
     nosys!(65, semop),
@@ -331,7 +337,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(197, removexattr),
     nosys!(198, lremovexattr),
     nosys!(199, fremovexattr),
-    sys!(200, tkill, "dd", kill::sys_tkill, "default actions only: signals with a handler are not delivered yet (ENOSYS)"),
+    sys!(
+        200,
+        tkill,
+        "dd",
+        kill::sys_tkill,
+        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+    ),
     sys!(201, time, "p", time::sys_time),
     nosys!(202, futex),
     sys!(
@@ -375,7 +387,13 @@ pub static TABLE: &[Entry] = &[
     sys!(231, exit_group, "d", task::sys_exit_group),
     nosys!(232, epoll_wait),
     nosys!(233, epoll_ctl),
-    sys!(234, tgkill, "ddd", kill::sys_tgkill, "default actions only: signals with a handler are not delivered yet (ENOSYS)"),
+    sys!(
+        234,
+        tgkill,
+        "ddd",
+        kill::sys_tgkill,
+        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+    ),
     sys!(235, utimes, "sp", attr::sys_utimes),
     nosys!(236, vserver),
     nosys!(237, mbind),
