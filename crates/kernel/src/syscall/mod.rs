@@ -18,6 +18,7 @@ mod stat;
 mod strace;
 mod task;
 mod time;
+mod xattr;
 
 use crate::error::{Error, Result, err};
 use crate::fs::path::{PATH_MAX, ParentLoc};

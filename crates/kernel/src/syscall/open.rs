@@ -95,7 +95,8 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
     if flags & g::O_TRUNC != 0 && access != g::O_RDONLY && kind == S_IFREG && !created {
         ops.truncate(0)?;
     }
-    Ok(OpenFile::new(ops, loc, flags))
+    // 64-bit Linux always adds O_LARGEFILE (F_GETFL shows it).
+    Ok(OpenFile::new(ops, loc, flags | g::O_LARGEFILE))
 }
 
 pub fn sys_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

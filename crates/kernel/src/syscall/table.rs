@@ -85,7 +85,7 @@ pub static TABLE: &[Entry] = &[
     sys!(13, rt_sigaction, "dppu", sigaction::sys_rt_sigaction),
     sys!(14, rt_sigprocmask, "dppu", sigaction::sys_rt_sigprocmask),
     nosys!(15, rt_sigreturn),
-    sys!(16, ioctl, "fxx", fd::sys_ioctl),
+    sys!(16, ioctl, "fxx", fd::sys_ioctl, "FIOASYNC sends no SIGIO"),
     sys!(17, pread64, "fBud", io::sys_pread64),
     sys!(18, pwrite64, "fbud", io::sys_pwrite64),
     sys!(19, readv, "fpu", io::sys_readv),
@@ -177,7 +177,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(69, msgsnd),
     nosys!(70, msgrcv),
     nosys!(71, msgctl),
-    sys!(72, fcntl, "fdx", fd::sys_fcntl),
+    sys!(
+        72,
+        fcntl,
+        "fdx",
+        fd::sys_fcntl,
+        "record locks validated but not enforced yet; no pipe-size or seal commands; owner/signal/lease/notify commands EINVAL"
+    ),
     nosys!(73, flock),
     sys!(74, fsync, "f", attr::sys_fsync),
     sys!(75, fdatasync, "f", attr::sys_fdatasync),
@@ -325,18 +331,90 @@ pub static TABLE: &[Entry] = &[
     nosys!(185, security),
     sys!(186, gettid, "", info::sys_gettid),
     nosys!(187, readahead),
-    nosys!(188, setxattr),
-    nosys!(189, lsetxattr),
-    nosys!(190, fsetxattr),
-    nosys!(191, getxattr),
-    nosys!(192, lgetxattr),
-    nosys!(193, fgetxattr),
-    nosys!(194, listxattr),
-    nosys!(195, llistxattr),
-    nosys!(196, flistxattr),
-    nosys!(197, removexattr),
-    nosys!(198, lremovexattr),
-    nosys!(199, fremovexattr),
+    sys!(
+        188,
+        setxattr,
+        "ssbux",
+        xattr::sys_setxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        189,
+        lsetxattr,
+        "ssbux",
+        xattr::sys_lsetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        190,
+        fsetxattr,
+        "fsbux",
+        xattr::sys_fsetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        191,
+        getxattr,
+        "sspu",
+        xattr::sys_getxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        192,
+        lgetxattr,
+        "sspu",
+        xattr::sys_lgetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        193,
+        fgetxattr,
+        "fspu",
+        xattr::sys_fgetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        194,
+        listxattr,
+        "spu",
+        xattr::sys_listxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        195,
+        llistxattr,
+        "spu",
+        xattr::sys_llistxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        196,
+        flistxattr,
+        "fpu",
+        xattr::sys_flistxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        197,
+        removexattr,
+        "ss",
+        xattr::sys_removexattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        198,
+        lremovexattr,
+        "ss",
+        xattr::sys_lremovexattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        199,
+        fremovexattr,
+        "fs",
+        xattr::sys_fremovexattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
     sys!(
         200,
         tkill,
@@ -442,7 +520,7 @@ pub static TABLE: &[Entry] = &[
     sys!(274, get_robust_list, "dpp", task::sys_get_robust_list),
     nosys!(275, splice),
     nosys!(276, tee),
-    nosys!(277, sync_file_range),
+    sys!(277, sync_file_range, "fddx", attr::sys_sync_file_range),
     nosys!(278, vmsplice),
     nosys!(279, move_pages),
     sys!(280, utimensat, "fspx", attr::sys_utimensat),
@@ -481,7 +559,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(313, finit_module),
     nosys!(314, sched_setattr),
     nosys!(315, sched_getattr),
-    sys!(316, renameat2, "fsfsx", namespace::sys_renameat2),
+    sys!(
+        316,
+        renameat2,
+        "fsfsx",
+        namespace::sys_renameat2,
+        "no RENAME_WHITEOUT"
+    ),
     nosys!(317, seccomp),
     sys!(318, getrandom, "pux", info::sys_getrandom),
     nosys!(319, memfd_create),
@@ -503,7 +587,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(329, pkey_mprotect),
     nosys!(330, pkey_alloc),
     nosys!(331, pkey_free),
-    sys!(332, statx, "fsxxp", stat::sys_statx),
+    sys!(
+        332,
+        statx,
+        "fsxxp",
+        stat::sys_statx,
+        "basic stats only: no birth time, mount id 0"
+    ),
     nosys!(333, io_pgetevents),
     sys!(
         334,
