@@ -508,7 +508,11 @@ fn veil_command(binary: &Path, opts: &Options) -> Command {
     for (k, v) in guest_env(opts) {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
-    cmd.arg(binary).args(&opts.args).current_dir("/");
+    // A clean host environment: no host variable (TERM, ...) may leak into the guest.
+    cmd.arg(binary)
+        .args(&opts.args)
+        .current_dir("/")
+        .env_clear();
     cmd
 }
 
@@ -517,6 +521,10 @@ fn guest_env(opts: &Options) -> Vec<(String, String)> {
     let mut env = opts.env.clone();
     if !env.iter().any(|(k, _)| k == "PATH") {
         env.push(("PATH".into(), GUEST_PATH.into()));
+    }
+    // `veil run --rootfs` gives every program HOME=/root, like a container; natively too.
+    if !env.iter().any(|(k, _)| k == "HOME") {
+        env.push(("HOME".into(), "/root".into()));
     }
     env
 }

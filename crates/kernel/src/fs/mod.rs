@@ -103,6 +103,14 @@ pub trait Inode: Send + Sync + Any {
     fn create(&self, _name: &[u8], _mode: u32) -> Result<InodeRef> {
         err(Errno::EROFS)
     }
+    /// Creates an unnamed regular file in this directory's file system (`O_TMPFILE`): it has no
+    /// link until `linkat` gives it one, and disappears when closed otherwise.
+    fn create_unnamed(&self, _mode: u32) -> Result<InodeRef> {
+        Err(crate::error::Error::unsupported(
+            Errno::EOPNOTSUPP,
+            "O_TMPFILE on this file system",
+        ))
+    }
     fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
         err(Errno::EROFS)
     }

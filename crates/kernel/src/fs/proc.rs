@@ -312,7 +312,7 @@ fn render_maps(p: &Process) -> Vec<u8> {
     let mut s = String::new();
     for v in p.vm.lock().iter() {
         let (offset, name) = match &v.kind {
-            VmaKind::File { path, offset } => (*offset, path.clone()),
+            VmaKind::File { path, offset, .. } => (*offset, path.clone()),
             VmaKind::Heap => (0, String::from("[heap]")),
             VmaKind::Stack => (0, String::from("[stack]")),
             VmaKind::Anonymous => (0, String::new()),

@@ -240,6 +240,16 @@ impl Inode for RamInode {
             )
         })?)
     }
+    fn create_unnamed(&self, mode: u32) -> Result<InodeRef> {
+        self.entries()?;
+        self.check_alive()?;
+        let inode = self.fs()?.new_inode(
+            S_IFREG | mode & 0o7777,
+            Content::File(Mutex::new(Vec::new())),
+        );
+        inode.meta.lock().nlink = 0;
+        Ok(inode)
+    }
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<()> {
         self.add_entry(name, |fs| {
             fs.new_inode(

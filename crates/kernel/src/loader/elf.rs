@@ -4,7 +4,7 @@
 //! use, and problems are reported as a sentence for `veil: cannot execute ...`.
 
 use super::ExecFile;
-use crate::mm::{Vma, VmaKind};
+use crate::mm::{MappedFile, Vma, VmaKind};
 use crate::process::Process;
 use crate::root::kernel;
 use alloc::format;
@@ -262,6 +262,10 @@ pub fn load(
         })?;
     let bias = addr - low;
     let path = file.loc.path.clone();
+    let backing = MappedFile {
+        ops: file.ops.clone(),
+        writable: false,
+    };
     let mut vm = process.vm.lock();
     // Gaps between segments stay reserved but inaccessible.
     vm.insert(Vma {
@@ -302,6 +306,7 @@ pub fn load(
                 kind: VmaKind::File {
                     path: path.clone(),
                     offset: seg.offset & !(PAGE_SIZE as u64 - 1),
+                    file: backing.clone(),
                 },
             });
             first = shared_end;
@@ -319,6 +324,7 @@ pub fn load(
                     VmaKind::File {
                         path: path.clone(),
                         offset: file_page,
+                        file: backing.clone(),
                     }
                 },
             });

@@ -4,18 +4,45 @@
 //!
 //! Lock order: `Process::vm` is taken after `Process::fds` and never while holding a file lock.
 
+use crate::fs::FileOps;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::fmt;
+
+/// The open file behind a file mapping (kept so its contents can be re-read, e.g. after
+/// `MADV_DONTNEED` on a private mapping).
+#[derive(Clone)]
+pub struct MappedFile {
+    pub ops: Arc<dyn FileOps>,
+    /// The file was open for writing (a shared mapping may then be made writable).
+    pub writable: bool,
+}
+
+impl fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MappedFile(writable: {})", self.writable)
+    }
+}
+
+impl PartialEq for MappedFile {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.ops, &other.ops) && self.writable == other.writable
+    }
+}
+
+impl Eq for MappedFile {}
 
 /// What backs a mapping (for `/proc/pid/maps`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VmaKind {
     Anonymous,
-    /// A private copy of a file's contents: path inside the instance and file offset.
+    /// A copy of a file's contents: path inside the instance, file offset, and the file.
     File {
         path: String,
         offset: u64,
+        file: MappedFile,
     },
     Heap,
     Stack,
@@ -194,12 +221,18 @@ mod tests {
 
     #[test]
     fn protect_splits() {
+        let file = MappedFile {
+            ops: Arc::new(crate::fs::NoOps),
+            writable: false,
+        };
+        let at = |offset| VmaKind::File {
+            path: "/x".into(),
+            offset,
+            file: file.clone(),
+        };
         let mut vm = Vm::default();
         vm.insert(Vma {
-            kind: VmaKind::File {
-                path: "/x".into(),
-                offset: 0,
-            },
+            kind: at(0),
             ..anon(0x1000, 0x4000)
         });
         vm.protect(0x2000, 0x3000, 1);
@@ -208,19 +241,7 @@ mod tests {
             .map(|v| (v.start, v.prot, v.kind.clone()))
             .collect();
         assert_eq!(v[1].1, 1);
-        assert_eq!(
-            v[1].2,
-            VmaKind::File {
-                path: "/x".into(),
-                offset: 0x1000
-            }
-        );
-        assert_eq!(
-            v[2].2,
-            VmaKind::File {
-                path: "/x".into(),
-                offset: 0x2000
-            }
-        );
+        assert_eq!(v[1].2, at(0x1000));
+        assert_eq!(v[2].2, at(0x2000));
     }
 }

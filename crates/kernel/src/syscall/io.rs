@@ -376,6 +376,10 @@ pub fn sys_copy_file_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if output.flags() & g::O_APPEND != 0 {
         return err(Errno::EBADF);
     }
+    let is_dir = |f: &OpenFile| f.loc.is_dir();
+    if is_dir(&input) || is_dir(&output) {
+        return err(Errno::EISDIR);
+    }
     let is_regular = |f: &OpenFile| {
         f.stat()
             .map(|s| s.st_mode & crate::fs::S_IFMT == crate::fs::S_IFREG)
@@ -385,6 +389,16 @@ pub fn sys_copy_file_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     }
     let in_off = optional_offset(a[1])?;
     let out_off = optional_offset(a[3])?;
+    // Overlapping ranges within one file are rejected.
+    let (si, so) = (input.stat()?, output.stat()?);
+    if si.st_dev == so.st_dev && si.st_ino == so.st_ino {
+        let start_in = in_off.unwrap_or(*input.pos.lock());
+        let start_out = out_off.unwrap_or(*output.pos.lock());
+        let len = a[4];
+        if start_in < start_out.saturating_add(len) && start_out < start_in.saturating_add(len) {
+            return err(Errno::EINVAL);
+        }
+    }
     let n = splice_files(
         &input,
         in_off.map_or(At::Position, At::Offset),

@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::fs::{S_IFMT, S_IFREG};
-use crate::mm::{Vma, VmaKind};
+use crate::mm::{MappedFile, Vma, VmaKind};
 use veil_abi::{PAGE_SIZE, USER_SPACE_END, page_align_up};
 use veil_platform::Placement;
 
@@ -133,6 +133,9 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         (VmaKind::Anonymous, None)
     } else {
         let file = ctx.file(fd)?;
+        if file.is_path_only() {
+            return err(Errno::EBADF);
+        }
         if !file.can_read() {
             return err(Errno::EACCES);
         }
@@ -158,6 +161,10 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                 VmaKind::File {
                     path: file.loc.path.clone(),
                     offset,
+                    file: MappedFile {
+                        ops: file.ops.clone(),
+                        writable: file.can_write(),
+                    },
                 },
                 Some((file, st.st_size.max(0) as u64)),
             )
@@ -172,7 +179,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let map_shared = shared && file.is_none();
     let start = map_anonymous(&ctx.process, placement, len, initial_prot, map_shared)?;
     if let Some((file, size)) = file {
-        if let Err(e) = copy_file_pages(&file, offset, size, start, len) {
+        if let Err(e) = copy_file_pages(&*file.ops, offset, size, start, len) {
             let _ = kernel().platform.unmap(start, len);
             return Err(e);
         }
@@ -192,7 +199,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 /// Copies the file bytes backing `[start, start + len)` (from `offset`, up to the file's end).
 fn copy_file_pages(
-    file: &OpenFile,
+    ops: &dyn crate::fs::FileOps,
     offset: u64,
     size: u64,
     start: usize,
@@ -204,7 +211,7 @@ fn copy_file_pages(
     let mut done = 0;
     while done < available {
         let want = (available - done).min(CHUNK);
-        let n = super::io::read_exact_at(&*file.ops, offset + done as u64, &mut buf[..want])?;
+        let n = super::io::read_exact_at(ops, offset + done as u64, &mut buf[..want])?;
         kernel().platform.copy_to_user(start + done, &buf[..n])?;
         if n < want {
             break;
@@ -245,6 +252,15 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (start, len) = require_mapped(&ctx.process, a[0], a[1])?;
     if len == 0 {
         return Ok(0);
+    }
+    if prot & g::PROT_WRITE != 0 {
+        let vm = ctx.process.vm.lock();
+        let read_only_shared = vm
+            .overlapping(start, start + len)
+            .any(|v| v.shared && matches!(&v.kind, VmaKind::File { file, .. } if !file.writable));
+        if read_only_shared {
+            return err(Errno::EACCES);
+        }
     }
     kernel().platform.protect(start, len, prot)?;
     ctx.process.vm.lock().protect(start, start + len, prot);
@@ -350,8 +366,38 @@ pub fn sys_madvise(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (start, len) = require_mapped(&ctx.process, a[0], a[1])?;
     if len > 0 && passed.contains(&advice) {
         kernel().platform.advise(start, len, advice)?;
+        if advice == g::MADV_DONTNEED {
+            refill_private_file_pages(&ctx.process, start, start + len)?;
+        }
     }
     Ok(0)
+}
+
+/// After `MADV_DONTNEED`, private file mappings read as the file again (anonymous ones read as
+/// zeros, which the platform already gave them).
+fn refill_private_file_pages(process: &Process, start: usize, end: usize) -> Result<()> {
+    let pieces: Vec<(usize, usize, u32, u64, MappedFile)> = process
+        .vm
+        .lock()
+        .overlapping(start, end)
+        .filter(|v| !v.shared)
+        .filter_map(|v| match &v.kind {
+            VmaKind::File { offset, file, .. } => {
+                let (s, e) = (v.start.max(start), v.end.min(end));
+                Some((s, e, v.prot, offset + (s - v.start) as u64, file.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let platform = kernel().platform;
+    for (s, e, prot, offset, file) in pieces {
+        let size = file.ops.size()?;
+        platform.protect(s, e - s, g::PROT_READ | g::PROT_WRITE)?;
+        let copied = copy_file_pages(&*file.ops, offset, size, s, e - s);
+        platform.protect(s, e - s, prot)?;
+        copied?;
+    }
+    Ok(())
 }
 
 pub fn sys_msync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

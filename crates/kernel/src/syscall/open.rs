@@ -10,10 +10,11 @@ const O_TMPFILE: u32 = g::__O_TMPFILE | g::O_DIRECTORY;
 /// Opens `(dirfd, path)` with `flags` and `mode`, and installs the new file as the lowest free fd.
 pub fn open_at(ctx: &Ctx, dirfd: i32, path_addr: u64, flags: u32, mode: u32) -> Result<u64> {
     let path = ctx.path_arg(path_addr)?;
-    if flags & O_TMPFILE == O_TMPFILE {
-        return Err(Error::unsupported(Errno::EOPNOTSUPP, "O_TMPFILE"));
-    }
-    let file = open_path(ctx, dirfd, &path, flags, mode)?;
+    let file = if flags & O_TMPFILE == O_TMPFILE {
+        open_tmpfile(ctx, dirfd, &path, flags, mode)?
+    } else {
+        open_path(ctx, dirfd, &path, flags, mode)?
+    };
     let limit = ctx.process.limits.lock().nofile();
     let fd = ctx
         .process
@@ -21,6 +22,37 @@ pub fn open_at(ctx: &Ctx, dirfd: i32, path_addr: u64, flags: u32, mode: u32) -> 
         .lock()
         .insert_from(0, file, flags & g::O_CLOEXEC != 0, limit)?;
     Ok(fd as u64)
+}
+
+/// `O_TMPFILE`: an unnamed file in the directory `(dirfd, path)`.
+fn open_tmpfile(
+    ctx: &Ctx,
+    dirfd: i32,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<Arc<OpenFile>> {
+    if flags & g::O_ACCMODE == g::O_RDONLY || flags & g::O_CREAT != 0 {
+        return err(Errno::EINVAL);
+    }
+    let base = ctx.base_dir(dirfd, path)?;
+    let dir = kernel().mounts.resolve(&base, path, true)?;
+    if !dir.is_dir() {
+        return err(Errno::ENOTDIR);
+    }
+    dir.inode().access(g::W_OK | g::X_OK)?;
+    let inode = dir.inode().create_unnamed(mode & 0o7777 & !ctx.umask())?;
+    let ops = inode.open(flags)?;
+    let name = alloc::format!(
+        "{}/#{} (deleted)",
+        dir.path.trim_end_matches('/'),
+        inode.stat()?.st_ino
+    );
+    Ok(OpenFile::new(
+        ops,
+        Loc::detached(name, inode),
+        flags & !g::O_DIRECTORY | g::O_LARGEFILE,
+    ))
 }
 
 /// Resolves, creates if asked, checks and opens a path; returns the open file description.
@@ -41,30 +73,33 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
     }
     let mut created = false;
     let loc = if flags & g::O_CREAT != 0 {
-        let parent = mounts.resolve_parent(&base, path)?;
-        if parent.must_be_dir || matches!(parent.name.as_slice(), b"." | b"..") {
-            return err(Errno::EISDIR);
-        }
         let excl = flags & g::O_EXCL != 0;
-        match mounts.child(&parent.dir, &parent.name) {
-            Ok(_) if excl => return err(Errno::EEXIST),
-            Ok(existing) => {
-                if existing.inode().mode() & S_IFMT == S_IFLNK {
-                    if nofollow {
+        let mut parent = mounts.resolve_parent(&base, path)?;
+        let mut hops = 0;
+        // Follow symlinks in the last component by hand: a dangling one creates its target.
+        loop {
+            if parent.must_be_dir || matches!(parent.name.as_slice(), b"." | b"..") {
+                return err(Errno::EISDIR);
+            }
+            match mounts.child(&parent.dir, &parent.name) {
+                Ok(_) if excl => return err(Errno::EEXIST),
+                Ok(link) if link.inode().mode() & S_IFMT == S_IFLNK => {
+                    hops += 1;
+                    if nofollow || hops > 40 {
                         return err(Errno::ELOOP);
                     }
-                    mounts.resolve(&base, path, true)?
-                } else {
-                    existing
+                    let target = link.inode().readlink()?;
+                    parent = mounts.resolve_parent(&parent.dir, &target)?;
                 }
+                Ok(existing) => break existing,
+                Err(e) if e.errno == Errno::ENOENT => {
+                    let perm = mode & 0o7777 & !ctx.umask();
+                    parent.dir.inode().create(&parent.name, perm)?;
+                    created = true;
+                    break mounts.child(&parent.dir, &parent.name)?;
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) if e.errno == Errno::ENOENT => {
-                let perm = mode & 0o7777 & !ctx.umask();
-                parent.dir.inode().create(&parent.name, perm)?;
-                created = true;
-                mounts.child(&parent.dir, &parent.name)?
-            }
-            Err(e) => return Err(e),
         }
     } else {
         let loc = mounts.resolve(&base, path, !nofollow)?;
@@ -91,10 +126,14 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
         };
         loc.inode().access(want)?;
     }
-    let ops = loc.inode().open(flags)?;
-    if flags & g::O_TRUNC != 0 && access != g::O_RDONLY && kind == S_IFREG && !created {
-        ops.truncate(0)?;
+    // Linux truncates even for O_RDONLY when the caller may write the file.
+    if flags & g::O_TRUNC != 0 && kind == S_IFREG && !created {
+        if access == g::O_RDONLY {
+            loc.inode().access(g::W_OK)?;
+        }
+        loc.inode().truncate(0)?;
     }
+    let ops = loc.inode().open(flags)?;
     // 64-bit Linux always adds O_LARGEFILE (F_GETFL shows it).
     Ok(OpenFile::new(ops, loc, flags | g::O_LARGEFILE))
 }

@@ -65,7 +65,13 @@ macro_rules! nosys {
 pub static TABLE: &[Entry] = &[
     sys!(0, read, "fBu", io::sys_read),
     sys!(1, write, "fbu", io::sys_write),
-    sys!(2, open, "sxo", open::sys_open, "no O_TMPFILE (EOPNOTSUPP)"),
+    sys!(
+        2,
+        open,
+        "sxo",
+        open::sys_open,
+        "O_TMPFILE on RAM file systems only (EOPNOTSUPP elsewhere)"
+    ),
     sys!(3, close, "f", open::sys_close),
     sys!(4, stat, "sp", stat::sys_stat),
     sys!(5, fstat, "fp", stat::sys_fstat),
@@ -499,7 +505,7 @@ pub static TABLE: &[Entry] = &[
         openat,
         "fsxo",
         open::sys_openat,
-        "no O_TMPFILE (EOPNOTSUPP)"
+        "O_TMPFILE on RAM file systems only (EOPNOTSUPP elsewhere)"
     ),
     sys!(258, mkdirat, "fso", namespace::sys_mkdirat),
     sys!(259, mknodat, "fsox", namespace::sys_mknodat),
