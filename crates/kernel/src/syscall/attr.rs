@@ -357,6 +357,16 @@ pub fn sys_umask(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(u64::from(old))
 }
 
+/// `sync_file_range`: validated, then a data sync of the whole file (a superset of the request).
+pub fn sys_sync_file_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    const KNOWN: u64 = 0x7; // WAIT_BEFORE | WRITE | WAIT_AFTER
+    let (offset, nbytes, flags) = (a[1] as i64, a[2] as i64, a[3]);
+    if flags & !KNOWN != 0 || offset < 0 || nbytes < 0 || offset.checked_add(nbytes).is_none() {
+        return err(Errno::EINVAL);
+    }
+    sync_fd(ctx, fd_arg(a[0]), true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,14 +416,4 @@ mod tests {
         assert!(time_change(ts(1_000_000_000)).is_err());
         assert!(time_change(ts(-1)).is_err());
     }
-}
-
-/// `sync_file_range`: validated, then a data sync of the whole file (a superset of the request).
-pub fn sys_sync_file_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    const KNOWN: u64 = 0x7; // WAIT_BEFORE | WRITE | WAIT_AFTER
-    let (offset, nbytes, flags) = (a[1] as i64, a[2] as i64, a[3]);
-    if flags & !KNOWN != 0 || offset < 0 || nbytes < 0 || offset.checked_add(nbytes).is_none() {
-        return err(Errno::EINVAL);
-    }
-    sync_fd(ctx, fd_arg(a[0]), true)
 }
