@@ -139,6 +139,11 @@ pub trait Inode: Send + Sync + Any {
     fn readlink(&self) -> Result<Vec<u8>> {
         err(Errno::EINVAL)
     }
+    /// For "magic" links such as `/proc/pid/fd/N`: the location the link leads to directly,
+    /// without resolving its text (which may name a deleted file, a pipe, or a host stream).
+    fn magic_target(&self) -> Option<Result<Loc>> {
+        None
+    }
     /// All entries of this directory, including "." and "..".
     fn read_dir(&self) -> Result<Vec<DirEntry>> {
         err(Errno::ENOTDIR)

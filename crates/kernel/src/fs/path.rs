@@ -220,6 +220,10 @@ impl<'a> Walk<'a> {
                 if self.symlinks > MAX_SYMLINKS {
                     return err(Errno::ELOOP);
                 }
+                if let Some(target) = next.inode().magic_target() {
+                    self.loc = target?;
+                    continue;
+                }
                 let target = next.inode().readlink()?;
                 if target.is_empty() {
                     return err(Errno::ENOENT);

@@ -2,7 +2,7 @@
 //! kernel state (and, for `cpuinfo`, from the platform).
 
 use super::synth::{SynthInode, SynthKind};
-use super::{FileSystem, InodeRef};
+use super::{FileSystem, InodeRef, OpenFile};
 use crate::error::Result;
 use crate::process::{Process, current_process};
 use crate::root::kernel;
@@ -197,6 +197,16 @@ impl ProcFs {
         let me = self.clone();
         let w = weak()?;
         out.push((
+            b"fdinfo".to_vec(),
+            self.node(
+                ino(14),
+                0o500,
+                SynthKind::Dir(Box::new(move || me.clone().fdinfo_entries(pid, &w))),
+            ),
+        ));
+        let me = self.clone();
+        let w = weak()?;
+        out.push((
             b"fd".to_vec(),
             self.node(
                 ino(13),
@@ -213,19 +223,43 @@ impl ProcFs {
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let process = process.upgrade().ok_or(Errno::ESRCH)?;
-        let fds: Vec<(i32, String)> = process
-            .fds
-            .lock()
-            .iter()
-            .map(|(fd, e)| (fd, e.file.loc.path.clone()))
-            .collect();
-        Ok(fds
+        let files: Vec<(i32, Arc<OpenFile>)> =
+            process.fds.lock().iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+        Ok(files
             .into_iter()
-            .map(|(fd, path)| {
-                let link = self.link(pid_ino(pid, 1000 + fd as u64), move || {
-                    Ok(path.clone().into_bytes())
-                });
+            .map(|(fd, file)| {
+                let loc = file.loc.clone();
+                let link = self.node(
+                    pid_ino(pid, 1000 + fd as u64),
+                    0o700,
+                    SynthKind::MagicLink(Box::new(move || Ok(loc.clone()))),
+                );
                 (format!("{fd}").into_bytes(), link)
+            })
+            .collect())
+    }
+
+    fn fdinfo_entries(
+        self: Arc<Self>,
+        pid: i32,
+        process: &Weak<Process>,
+    ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let process = process.upgrade().ok_or(Errno::ESRCH)?;
+        let files: Vec<(i32, Arc<OpenFile>)> =
+            process.fds.lock().iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+        Ok(files
+            .into_iter()
+            .map(|(fd, file)| {
+                let info = self.file(pid_ino(pid, 0x8_0000 + fd as u64), move || {
+                    let ino = file.stat().map_or(0, |s| s.st_ino);
+                    Ok(format!(
+                        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",
+                        *file.pos.lock(),
+                        file.flags()
+                    )
+                    .into_bytes())
+                });
+                (format!("{fd}").into_bytes(), info)
             })
             .collect())
     }

@@ -2,7 +2,7 @@
 //! directories listing generated children, read-only files rendered when opened, symbolic links
 //! computed when read, and device nodes with their own file operations.
 
-use super::{
+use super::{Loc, 
     DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type,
 };
 use crate::error::{Result, err};
@@ -20,10 +20,15 @@ pub type RenderFn = Box<dyn Fn() -> Result<Vec<u8>> + Send + Sync>;
 /// Opens a device.
 pub type OpenFn = Box<dyn Fn() -> Arc<dyn FileOps> + Send + Sync>;
 
+/// Finds the target of a magic link.
+pub type TargetFn = Box<dyn Fn() -> Result<Loc> + Send + Sync>;
+
 pub enum SynthKind {
     Dir(ListFn),
     File(RenderFn),
     Link(RenderFn),
+    /// A link that leads straight to a location (`/proc/pid/fd/N`, `/proc/pid/exe`).
+    MagicLink(TargetFn),
     Device(OpenFn),
 }
 
@@ -41,7 +46,7 @@ impl SynthInode {
         let ty = match &kind {
             SynthKind::Dir(_) => S_IFDIR,
             SynthKind::File(_) => S_IFREG,
-            SynthKind::Link(_) => S_IFLNK,
+            SynthKind::Link(_) | SynthKind::MagicLink(_) => S_IFLNK,
             SynthKind::Device(_) => S_IFCHR,
         };
         Arc::new(SynthInode {
@@ -58,6 +63,7 @@ impl Inode for SynthInode {
     fn stat(&self) -> Result<stat> {
         let size = match &self.kind {
             SynthKind::Link(f) => f().map(|t| t.len() as u64).unwrap_or(0),
+            SynthKind::MagicLink(f) => f().map(|t| link_text(&t).len() as u64).unwrap_or(0),
             _ => 0,
         };
         Ok(super::synthetic_stat(
@@ -103,12 +109,19 @@ impl Inode for SynthInode {
     fn readlink(&self) -> Result<Vec<u8>> {
         match &self.kind {
             SynthKind::Link(f) => f(),
+            SynthKind::MagicLink(f) => Ok(link_text(&f()?)),
             _ => err(Errno::EINVAL),
+        }
+    }
+    fn magic_target(&self) -> Option<Result<Loc>> {
+        match &self.kind {
+            SynthKind::MagicLink(f) => Some(f()),
+            _ => None,
         }
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
         match &self.kind {
-            SynthKind::Dir(_) | SynthKind::Link(_) => {
+            SynthKind::Dir(_) | SynthKind::Link(_) | SynthKind::MagicLink(_) => {
                 if flags & g::O_ACCMODE != g::O_RDONLY && self.mode & S_IFMT == S_IFDIR {
                     return err(Errno::EISDIR);
                 }
@@ -132,6 +145,16 @@ impl Inode for SynthInode {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// What a magic link reads as: the path, marked " (deleted)" once the file has no name left.
+fn link_text(loc: &Loc) -> Vec<u8> {
+    let mut text = loc.path.clone().into_bytes();
+    let unlinked = loc.inode().stat().is_ok_and(|st| st.st_nlink == 0);
+    if unlinked && text.first() == Some(&b'/') && !text.ends_with(b" (deleted)") {
+        text.extend_from_slice(b" (deleted)");
+    }
+    text
 }
 
 /// File contents rendered at open time (so one open sees one consistent snapshot).
