@@ -21,18 +21,30 @@ pub type Result<T> = core::result::Result<T, Error>;
 impl Error {
     /// An error with an explanation.
     pub const fn new(errno: Errno, msg: &'static str) -> Error {
-        Error { errno, msg, unsupported: false }
+        Error {
+            errno,
+            msg,
+            unsupported: false,
+        }
     }
 
     /// A feature Veil does not implement (yet): fails with `errno`, and is logged with `what`.
     pub const fn unsupported(errno: Errno, what: &'static str) -> Error {
-        Error { errno, msg: what, unsupported: true }
+        Error {
+            errno,
+            msg: what,
+            unsupported: true,
+        }
     }
 }
 
 impl From<Errno> for Error {
     fn from(errno: Errno) -> Error {
-        Error { errno, msg: "", unsupported: false }
+        Error {
+            errno,
+            msg: "",
+            unsupported: false,
+        }
     }
 }
 

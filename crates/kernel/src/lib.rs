@@ -62,7 +62,13 @@ impl Kernel {
 
     /// Host monotonic time in nanoseconds.
     pub fn monotonic_ns(&self) -> u64 {
-        let ts = self.platform.clock_gettime(g::CLOCK_MONOTONIC).unwrap_or(g::timespec { tv_sec: 0, tv_nsec: 0 });
+        let ts = self
+            .platform
+            .clock_gettime(g::CLOCK_MONOTONIC)
+            .unwrap_or(g::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            });
         ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
     }
 
@@ -116,15 +122,23 @@ pub struct BootError {
 /// Boots the kernel in the calling address space and prepares the first process. Returns the
 /// register state to enter user code with.
 pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs, BootError> {
-    let boot_error = |message: String| BootError { not_found: false, message };
+    let boot_error = |message: String| BootError {
+        not_found: false,
+        message,
+    };
     let kernel = root::install(Box::new(Kernel {
         platform,
-        mounts: Mounts::new(),
+        mounts: Mounts::default(),
         processes: Mutex::new(BTreeMap::new()),
         threads: Mutex::new(BTreeMap::new()),
         next_id: AtomicI32::new(1),
         strace: spec.strace,
-        boot_time: platform.clock_gettime(g::CLOCK_REALTIME).unwrap_or(g::timespec { tv_sec: 0, tv_nsec: 0 }),
+        boot_time: platform
+            .clock_gettime(g::CLOCK_REALTIME)
+            .unwrap_or(g::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            }),
         boot_monotonic_ns: platform
             .clock_gettime(g::CLOCK_MONOTONIC)
             .map_or(0, |t| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
@@ -133,7 +147,11 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         domainname: Mutex::new(b"(none)".to_vec()),
     }));
     let root = fs::host::HostFs::open(&spec.root).map_err(|e| {
-        boot_error(format!("cannot open the instance root {}: {}", String::from_utf8_lossy(&spec.root), e.errno))
+        boot_error(format!(
+            "cannot open the instance root {}: {}",
+            String::from_utf8_lossy(&spec.root),
+            e.errno
+        ))
     })?;
     kernel.mounts.mount("/", root);
     kernel.mounts.mount("/dev", fs::dev::DevFs::new());
@@ -143,7 +161,11 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         let fs: Arc<dyn fs::FileSystem> = match source {
             MountSource::Ram => fs::ram::RamFs::new(),
             MountSource::Host(dir) => fs::host::HostFs::open(dir).map_err(|e| {
-                boot_error(format!("cannot mount host directory {} at {path}: {}", String::from_utf8_lossy(dir), e.errno))
+                boot_error(format!(
+                    "cannot mount host directory {} at {path}: {}",
+                    String::from_utf8_lossy(dir),
+                    e.errno
+                ))
             })?,
         };
         kernel.mounts.mount(path, fs);
@@ -154,7 +176,13 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
     let cwd = kernel
         .mounts
         .resolve(&root_loc, &spec.cwd, true)
-        .map_err(|e| boot_error(format!("working directory {}: {}", String::from_utf8_lossy(&spec.cwd), e.errno)))?;
+        .map_err(|e| {
+            boot_error(format!(
+                "working directory {}: {}",
+                String::from_utf8_lossy(&spec.cwd),
+                e.errno
+            ))
+        })?;
     let limits = process::limits::Limits::new(spec.max_open_files, spec.stack_size);
     let process = Process::new(pid, 0, cwd.clone(), limits);
     let thread = Thread::new(pid, process.clone());
@@ -163,11 +191,16 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
     platform.set_thread_data(pid as usize);
     install_stdio(&process);
 
-    let argv = if spec.argv.is_empty() { alloc::vec![spec.program.clone()] } else { spec.argv.clone() };
+    let argv = if spec.argv.is_empty() {
+        alloc::vec![spec.program.clone()]
+    } else {
+        spec.argv.clone()
+    };
     match loader::exec(&process, &cwd, &spec.program, argv, spec.envp.clone()) {
         Ok(loaded) => Ok(loaded.regs),
         Err(e) => Err(BootError {
-            not_found: e.error.errno == veil_abi::Errno::ENOENT && !e.reason.starts_with("interpreter"),
+            not_found: e.error.errno == veil_abi::Errno::ENOENT
+                && !e.reason.starts_with("interpreter"),
             message: e.reason,
         }),
     }
@@ -179,7 +212,9 @@ fn install_stdio(process: &Process) {
     let mut fds = process.fds.lock();
     for fd in 0..3 {
         let hfd = HostFd(fd);
-        let Ok(flags) = host.get_status_flags(hfd) else { continue };
+        let Ok(flags) = host.get_status_flags(hfd) else {
+            continue;
+        };
         let inode = fs::stdio::stdio_inode(hfd);
         let Ok(ops) = inode.open(flags) else { continue };
         let name = match fd {
@@ -188,7 +223,13 @@ fn install_stdio(process: &Process) {
             _ => "/dev/stderr",
         };
         let file = OpenFile::new(ops, fs::Loc::detached(String::from(name), inode), flags);
-        fds.put(fd as usize, fs::fdtable::FdEntry { file, cloexec: false });
+        fds.put(
+            fd as usize,
+            fs::fdtable::FdEntry {
+                file,
+                cloexec: false,
+            },
+        );
     }
 }
 

@@ -18,17 +18,44 @@ macro_rules! pod {
 }
 
 pod!(
-    u8, u16, u32, u64, i32, i64, usize, [u64; 2], [u32; 2], [i32; 2],
-    g::stat, g::statx, g::statfs64, g::timespec, g::timeval, g::iovec, g::rlimit64, g::rlimit,
-    g::rusage, g::kernel_sigaction, g::timezone, veil_abi::Utsname, veil_abi::SysInfo, veil_abi::Tms,
-    g::__kernel_timespec, g::robust_list_head, g::pollfd, g::winsize, g::termios,
+    u8,
+    u16,
+    u32,
+    u64,
+    i32,
+    i64,
+    usize,
+    [u64; 2],
+    [u32; 2],
+    [i32; 2],
+    g::stat,
+    g::statx,
+    g::statfs64,
+    g::timespec,
+    g::timeval,
+    g::iovec,
+    g::rlimit64,
+    g::rlimit,
+    g::rusage,
+    g::kernel_sigaction,
+    g::timezone,
+    veil_abi::Utsname,
+    veil_abi::SysInfo,
+    veil_abi::Tms,
+    g::__kernel_timespec,
+    g::robust_list_head,
+    g::pollfd,
+    g::winsize,
+    g::termios,
 );
 
 /// The bytes of `value`.
 pub fn as_bytes<T: Pod>(value: &T) -> &[u8] {
     // SAFETY: T is Pod, so reading its bytes (including padding, which is never uninit for these
     // integer-only structs created zeroed or from bytes) is sound.
-    unsafe { core::slice::from_raw_parts(value as *const T as *const u8, core::mem::size_of::<T>()) }
+    unsafe {
+        core::slice::from_raw_parts(value as *const T as *const u8, core::mem::size_of::<T>())
+    }
 }
 
 /// A value of `T` from the first `size_of::<T>()` bytes of `bytes` (which must be that long).

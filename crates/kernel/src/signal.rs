@@ -46,9 +46,28 @@ pub fn ignored_by_default(sig: u32) -> bool {
 pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
     let process = current_process();
     let exe = process.exec.lock().exe.clone();
-    let line = format!("veil: {exe} (pid {}) killed by {}{detail}\n", process.pid, name(sig));
+    let line = format!(
+        "veil: {exe} (pid {}) killed by {}{detail}\n",
+        process.pid,
+        name(sig)
+    );
     kernel().platform.log_write(line.as_bytes());
     crate::process::exit_process(128 + sig as i32)
+}
+
+/// A write hit a pipe or socket with no reader: SIGPIPE's default action ends the process unless
+/// the program ignores or blocks it (then the write just fails with EPIPE).
+pub fn raise_sigpipe() {
+    let thread = crate::process::current_thread();
+    let blocked =
+        thread.sigmask.load(core::sync::atomic::Ordering::Relaxed) & (1 << (g::SIGPIPE - 1)) != 0;
+    // SIG_DFL is a null handler.
+    let is_default = thread.process.signals.lock()[g::SIGPIPE as usize - 1]
+        .sa_handler_kernel
+        .is_none();
+    if !blocked && is_default {
+        crate::process::exit_process(128 + g::SIGPIPE as i32);
+    }
 }
 
 /// A hardware fault in user code. Without handler delivery, every fault takes its default action.
@@ -60,6 +79,9 @@ pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
         FaultKind::Ill { addr, .. } => (addr, "illegal instruction"),
         FaultKind::Trap { addr, .. } => (addr, "breakpoint"),
     };
-    let detail = format!(": {what} at address {addr:#x} (instruction {:#x})", regs.rip);
+    let detail = format!(
+        ": {what} at address {addr:#x} (instruction {:#x})",
+        regs.rip
+    );
     terminate_by_signal(fault.signal(), &detail)
 }

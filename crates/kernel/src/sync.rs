@@ -29,7 +29,10 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 impl<T> Mutex<T> {
     pub const fn new(value: T) -> Mutex<T> {
-        Mutex { word: AtomicU32::new(UNLOCKED), value: UnsafeCell::new(value) }
+        Mutex {
+            word: AtomicU32::new(UNLOCKED),
+            value: UnsafeCell::new(value),
+        }
     }
 }
 
@@ -42,7 +45,11 @@ impl<T: Default> Default for Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Locks, sleeping on the futex word while another thread holds the lock.
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        if self.word.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        if self
+            .word
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             while self.word.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
                 kernel().platform.futex_wait(&self.word, CONTENDED, None);
             }

@@ -70,7 +70,11 @@ pub fn read_cstr(addr: u64, max: usize) -> Result<Vec<u8>> {
         read_into(cursor, &mut chunk)?;
         if let Some(nul) = chunk.iter().position(|&b| b == 0) {
             out.extend_from_slice(&chunk[..nul]);
-            return if out.len() > max { err(Errno::ENAMETOOLONG) } else { Ok(out) };
+            return if out.len() > max {
+                err(Errno::ENAMETOOLONG)
+            } else {
+                Ok(out)
+            };
         }
         out.extend_from_slice(&chunk);
         if out.len() > max {
@@ -92,7 +96,13 @@ pub fn read_cstr_array(addr: u64, max: usize, max_count: usize) -> Result<Vec<Ve
         if ptr == 0 {
             return Ok(out);
         }
-        out.push(read_cstr(ptr, max).map_err(|e| if e.errno == Errno::ENAMETOOLONG { Errno::E2BIG.into() } else { e })?);
+        out.push(read_cstr(ptr, max).map_err(|e| {
+            if e.errno == Errno::ENAMETOOLONG {
+                Errno::E2BIG.into()
+            } else {
+                e
+            }
+        })?);
     }
     err(Errno::E2BIG)
 }
@@ -110,8 +120,14 @@ pub fn read_iovecs(addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
     for rec in raw.chunks_exact(16) {
         let base = u64::from_ne_bytes(rec[..8].try_into().expect("8 bytes"));
         let len = u64::from_ne_bytes(rec[8..].try_into().expect("8 bytes"));
-        let len = usize::try_from(len).ok().filter(|&l| l <= isize::MAX as usize).ok_or(Errno::EINVAL)?;
-        total = total.checked_add(len).filter(|&t| t <= isize::MAX as usize).ok_or(Errno::EINVAL)?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&l| l <= isize::MAX as usize)
+            .ok_or(Errno::EINVAL)?;
+        total = total
+            .checked_add(len)
+            .filter(|&t| t <= isize::MAX as usize)
+            .ok_or(Errno::EINVAL)?;
         out.push((base, len));
     }
     Ok(out)

@@ -8,8 +8,20 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<&libc::timespec>) -> Result<(), i32> {
     let ts = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: FUTEX_WAIT only reads the word and the optional timespec, both valid here.
-    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, ts) };
-    if r < 0 { Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)) } else { Ok(()) }
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            ts,
+        )
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(())
+    }
 }
 
 /// Wakes up to `count` waiters; returns how many were woken.
@@ -31,7 +43,11 @@ unsafe impl lock_api::RawMutex for SharedRawMutex {
     type GuardMarker = lock_api::GuardSend;
 
     fn lock(&self) {
-        if self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if self
+            .0
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             return;
         }
         while self.0.swap(2, Ordering::Acquire) != 0 {
@@ -40,7 +56,9 @@ unsafe impl lock_api::RawMutex for SharedRawMutex {
     }
 
     fn try_lock(&self) -> bool {
-        self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.0
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     unsafe fn unlock(&self) {

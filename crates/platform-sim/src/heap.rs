@@ -97,7 +97,10 @@ pub fn create_kernel_heap() -> Result<(), String> {
             HEAP_BASE as *mut libc::c_void,
             HEAP_SIZE,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE,
+            libc::MAP_SHARED
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | libc::MAP_FIXED_NOREPLACE,
             -1,
             0,
         )
@@ -112,8 +115,14 @@ pub fn create_kernel_heap() -> Result<(), String> {
     // SAFETY: the heap is freshly mapped, writable and large enough for the allocator header.
     unsafe { (HEAP_BASE as *mut KernelTalc).write(KernelTalc::new(talc::source::Manual)) };
     // SAFETY: the region after the header is ours alone and stays mapped for the process's life.
-    let claimed = unsafe { talc().lock().claim((HEAP_BASE + header) as *mut u8, HEAP_SIZE - header) };
-    claimed.map(|_| ()).ok_or_else(|| "cannot initialise the kernel heap allocator".to_string())
+    let claimed = unsafe {
+        talc()
+            .lock()
+            .claim((HEAP_BASE + header) as *mut u8, HEAP_SIZE - header)
+    };
+    claimed
+        .map(|_| ())
+        .ok_or_else(|| "cannot initialise the kernel heap allocator".to_string())
 }
 
 /// Makes this host process allocate from the kernel heap from now on.

@@ -11,12 +11,20 @@ use veil_platform::{Errno, HostCalls, HostFd};
 pub struct SimHost;
 
 fn last_errno() -> Errno {
-    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as u16)
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO) as u16,
+    )
 }
 
 /// Converts a libc-style return value (-1 + errno) into a Result.
 fn check(ret: i64) -> Result<u64, Errno> {
-    if ret < 0 { Err(last_errno()) } else { Ok(ret as u64) }
+    if ret < 0 {
+        Err(last_errno())
+    } else {
+        Ok(ret as u64)
+    }
 }
 
 fn unit(ret: libc::c_int) -> Result<(), Errno> {
@@ -31,7 +39,8 @@ fn zeroed<T>() -> T {
 impl HostCalls for SimHost {
     fn openat(&self, dir: HostFd, path: &CStr, flags: u32, mode: u32) -> Result<HostFd, Errno> {
         // SAFETY: `path` is NUL-terminated; the host validates the rest.
-        let fd = unsafe { libc::openat(dir.0, path.as_ptr(), flags as i32 | libc::O_CLOEXEC, mode) };
+        let fd =
+            unsafe { libc::openat(dir.0, path.as_ptr(), flags as i32 | libc::O_CLOEXEC, mode) };
         check(fd as i64).map(|fd| HostFd(fd as i32))
     }
 
@@ -42,12 +51,14 @@ impl HostCalls for SimHost {
 
     fn read(&self, fd: HostFd, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is valid for writes of its length.
-        check(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) } as i64).map(|n| n as usize)
+        check(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) } as i64)
+            .map(|n| n as usize)
     }
 
     fn write(&self, fd: HostFd, buf: &[u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is valid for reads of its length.
-        check(unsafe { libc::write(fd.0, buf.as_ptr().cast(), buf.len()) } as i64).map(|n| n as usize)
+        check(unsafe { libc::write(fd.0, buf.as_ptr().cast(), buf.len()) } as i64)
+            .map(|n| n as usize)
     }
 
     fn pread(&self, fd: HostFd, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
@@ -77,7 +88,8 @@ impl HostCalls for SimHost {
     fn fstatat(&self, dir: HostFd, path: &CStr, flags: u32) -> Result<stat, Errno> {
         let mut st: stat = zeroed();
         // SAFETY: NUL-terminated path; `st` is a kernel struct stat.
-        let r = unsafe { libc::syscall(libc::SYS_newfstatat, dir.0, path.as_ptr(), &mut st, flags) };
+        let r =
+            unsafe { libc::syscall(libc::SYS_newfstatat, dir.0, path.as_ptr(), &mut st, flags) };
         unit(r as i32)?;
         Ok(st)
     }
@@ -97,7 +109,8 @@ impl HostCalls for SimHost {
 
     fn readlinkat(&self, dir: HostFd, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
         // SAFETY: NUL-terminated path; `buf` valid for writes.
-        let r = unsafe { libc::readlinkat(dir.0, path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let r =
+            unsafe { libc::readlinkat(dir.0, path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         check(r as i64).map(|n| n as usize)
     }
 
@@ -122,9 +135,25 @@ impl HostCalls for SimHost {
         unit(unsafe { libc::unlinkat(dir.0, path.as_ptr(), flags as i32) })
     }
 
-    fn renameat2(&self, od: HostFd, old: &CStr, nd: HostFd, new: &CStr, flags: u32) -> Result<(), Errno> {
+    fn renameat2(
+        &self,
+        od: HostFd,
+        old: &CStr,
+        nd: HostFd,
+        new: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno> {
         // SAFETY: NUL-terminated paths.
-        let r = unsafe { libc::syscall(libc::SYS_renameat2, od.0, old.as_ptr(), nd.0, new.as_ptr(), flags) };
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                od.0,
+                old.as_ptr(),
+                nd.0,
+                new.as_ptr(),
+                flags,
+            )
+        };
         unit(r as i32)
     }
 
@@ -133,7 +162,14 @@ impl HostCalls for SimHost {
         unit(unsafe { libc::symlinkat(target.as_ptr(), dir.0, path.as_ptr()) })
     }
 
-    fn linkat(&self, od: HostFd, old: &CStr, nd: HostFd, new: &CStr, flags: u32) -> Result<(), Errno> {
+    fn linkat(
+        &self,
+        od: HostFd,
+        old: &CStr,
+        nd: HostFd,
+        new: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno> {
         // SAFETY: NUL-terminated paths.
         unit(unsafe { libc::linkat(od.0, old.as_ptr(), nd.0, new.as_ptr(), flags as i32) })
     }
@@ -150,7 +186,13 @@ impl HostCalls for SimHost {
 
     fn fsync(&self, fd: HostFd, data_only: bool) -> Result<(), Errno> {
         // SAFETY: no memory is passed.
-        unit(unsafe { if data_only { libc::fdatasync(fd.0) } else { libc::fsync(fd.0) } })
+        unit(unsafe {
+            if data_only {
+                libc::fdatasync(fd.0)
+            } else {
+                libc::fsync(fd.0)
+            }
+        })
     }
 
     fn fchmodat(&self, dir: HostFd, path: &CStr, mode: u32) -> Result<(), Errno> {
@@ -163,7 +205,14 @@ impl HostCalls for SimHost {
         unit(unsafe { libc::fchmod(fd.0, mode) })
     }
 
-    fn fchownat(&self, dir: HostFd, path: &CStr, uid: u32, gid: u32, flags: u32) -> Result<(), Errno> {
+    fn fchownat(
+        &self,
+        dir: HostFd,
+        path: &CStr,
+        uid: u32,
+        gid: u32,
+        flags: u32,
+    ) -> Result<(), Errno> {
         // SAFETY: NUL-terminated path.
         unit(unsafe { libc::fchownat(dir.0, path.as_ptr(), uid, gid, flags as i32) })
     }
@@ -202,10 +251,17 @@ impl HostCalls for SimHost {
     }
 
     fn poll(&self, fds: &mut [(HostFd, i16, i16)], timeout_ms: i32) -> Result<usize, Errno> {
-        let mut pfds: Vec<libc::pollfd> =
-            fds.iter().map(|&(fd, events, _)| libc::pollfd { fd: fd.0, events, revents: 0 }).collect();
+        let mut pfds: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&(fd, events, _)| libc::pollfd {
+                fd: fd.0,
+                events,
+                revents: 0,
+            })
+            .collect();
         // SAFETY: `pfds` is a valid array of pollfd.
-        let n = check(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as u64, timeout_ms) } as i64)?;
+        let n =
+            check(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as u64, timeout_ms) } as i64)?;
         for (slot, p) in fds.iter_mut().zip(&pfds) {
             slot.2 = p.revents;
         }

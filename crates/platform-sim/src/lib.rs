@@ -67,7 +67,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_open_files: 1024, stack_size: 8 << 20, max_memory: None }
+        Limits {
+            max_open_files: 1024,
+            stack_size: 8 << 20,
+            max_memory: None,
+        }
     }
 }
 
@@ -105,7 +109,9 @@ impl std::fmt::Display for LaunchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LaunchError::NotFound(p) => write!(f, "cannot execute {p}: No such file or directory"),
-            LaunchError::CannotExecute { path, reason } => write!(f, "cannot execute {path}: {reason}"),
+            LaunchError::CannotExecute { path, reason } => {
+                write!(f, "cannot execute {path}: {reason}")
+            }
             LaunchError::Host(m) => write!(f, "host error: {m}"),
         }
     }
@@ -123,4 +129,3 @@ impl LaunchError {
         }
     }
 }
-

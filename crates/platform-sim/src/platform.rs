@@ -14,11 +14,19 @@ pub struct SimPlatform;
 pub static PLATFORM: SimPlatform = SimPlatform;
 
 fn errno() -> Errno {
-    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as u16)
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO) as u16,
+    )
 }
 
 fn mmap_result(ptr: *mut libc::c_void) -> Result<usize, Errno> {
-    if ptr == libc::MAP_FAILED { Err(errno()) } else { Ok(ptr as usize) }
+    if ptr == libc::MAP_FAILED {
+        Err(errno())
+    } else {
+        Ok(ptr as usize)
+    }
 }
 
 fn unit(ret: libc::c_int) -> Result<(), Errno> {
@@ -26,7 +34,10 @@ fn unit(ret: libc::c_int) -> Result<(), Errno> {
 }
 
 fn host_timespec(ts: libc::timespec) -> timespec {
-    timespec { tv_sec: ts.tv_sec, tv_nsec: ts.tv_nsec }
+    timespec {
+        tv_sec: ts.tv_sec,
+        tv_nsec: ts.tv_nsec,
+    }
 }
 
 impl Platform for SimPlatform {
@@ -61,13 +72,24 @@ impl Platform for SimPlatform {
         uaccess::zero(dst, len)
     }
 
-    fn map(&self, placement: Placement, len: usize, prot: Prot) -> Result<usize, Errno> {
+    fn map(
+        &self,
+        placement: Placement,
+        len: usize,
+        prot: Prot,
+        shared: bool,
+    ) -> Result<usize, Errno> {
         let (addr, extra) = match placement {
             Placement::Hint(a) => (a, 0),
             Placement::Fixed(a) => (a, libc::MAP_FIXED),
             Placement::FixedNoReplace(a) => (a, libc::MAP_FIXED_NOREPLACE),
         };
-        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra;
+        let sharing = if shared {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+        let flags = sharing | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra;
         // SAFETY: the kernel only maps user ranges it owns (its VMA bookkeeping checked them).
         let ptr = unsafe { libc::mmap(addr as *mut libc::c_void, len, prot as i32, flags, -1, 0) };
         let got = mmap_result(ptr)?;
@@ -90,9 +112,24 @@ impl Platform for SimPlatform {
         unit(unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot as i32) })
     }
 
-    fn remap(&self, old: usize, old_len: usize, new_len: usize, flags: u32, new: usize) -> Result<usize, Errno> {
+    fn remap(
+        &self,
+        old: usize,
+        old_len: usize,
+        new_len: usize,
+        flags: u32,
+        new: usize,
+    ) -> Result<usize, Errno> {
         // SAFETY: the kernel checked that both ranges are user memory of the current process.
-        let ptr = unsafe { libc::mremap(old as *mut libc::c_void, old_len, new_len, flags as i32, new) };
+        let ptr = unsafe {
+            libc::mremap(
+                old as *mut libc::c_void,
+                old_len,
+                new_len,
+                flags as i32,
+                new,
+            )
+        };
         mmap_result(ptr)
     }
 
@@ -130,23 +167,33 @@ impl Platform for SimPlatform {
     }
 
     fn clock_gettime(&self, clock: ClockId) -> Result<timespec, Errno> {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: writes into a local timespec.
         unit(unsafe { libc::clock_gettime(clock as i32, &mut ts) })?;
         Ok(host_timespec(ts))
     }
 
     fn clock_getres(&self, clock: ClockId) -> Result<timespec, Errno> {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: writes into a local timespec.
         unit(unsafe { libc::clock_getres(clock as i32, &mut ts) })?;
         Ok(host_timespec(ts))
     }
 
     fn sleep(&self, ns: u64) -> Result<(), Errno> {
-        let ts = libc::timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 };
+        let ts = libc::timespec {
+            tv_sec: (ns / 1_000_000_000) as i64,
+            tv_nsec: (ns % 1_000_000_000) as i64,
+        };
         // SAFETY: reads a local timespec; clock_nanosleep returns the error number itself.
-        let r = unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut()) };
+        let r =
+            unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut()) };
         if r == 0 { Ok(()) } else { Err(Errno(r as u16)) }
     }
 

@@ -23,7 +23,10 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
     // SAFETY: the supervisor is single-threaded here, so the child may keep running Rust code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(LaunchError::Host(format!("fork: {}", std::io::Error::last_os_error())));
+        return Err(LaunchError::Host(format!(
+            "fork: {}",
+            std::io::Error::last_os_error()
+        )));
     }
     if pid == 0 {
         run_address_space(spec, strace_fd);
@@ -36,7 +39,9 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
 }
 
 fn open_strace(spec: &LaunchSpec) -> Result<Option<HostFd>, LaunchError> {
-    let Some(path) = &spec.strace else { return Ok(None) };
+    let Some(path) = &spec.strace else {
+        return Ok(None);
+    };
     if path.as_os_str() == "-" {
         return Ok(Some(HostFd(2)));
     }
@@ -45,7 +50,9 @@ fn open_strace(spec: &LaunchSpec) -> Result<Option<HostFd>, LaunchError> {
         .write(true)
         .truncate(true)
         .open(path)
-        .map_err(|e| LaunchError::Host(format!("cannot open strace file {}: {e}", path.display())))?;
+        .map_err(|e| {
+            LaunchError::Host(format!("cannot open strace file {}: {e}", path.display()))
+        })?;
     Ok(Some(HostFd(std::os::fd::IntoRawFd::into_raw_fd(file))))
 }
 
@@ -59,13 +66,20 @@ fn wait_for(pid: libc::pid_t) -> Result<ExitStatus, LaunchError> {
             break;
         }
         if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return Err(LaunchError::Host(format!("waitpid: {}", std::io::Error::last_os_error())));
+            return Err(LaunchError::Host(format!(
+                "waitpid: {}",
+                std::io::Error::last_os_error()
+            )));
         }
     }
     if libc::WIFEXITED(status) {
         let code = libc::WEXITSTATUS(status);
         // The kernel encodes "killed by signal N" as 128 + N, like a shell does.
-        return Ok(if code > 128 && code < 128 + 65 { ExitStatus::Signaled(code - 128) } else { ExitStatus::Exited(code) });
+        return Ok(if code > 128 && code < 128 + 65 {
+            ExitStatus::Signaled(code - 128)
+        } else {
+            ExitStatus::Exited(code)
+        });
     }
     let sig = libc::WTERMSIG(status);
     eprintln!("veil: the instance's address-space process died unexpectedly (host signal {sig})");
@@ -82,7 +96,9 @@ fn boot_spec(spec: &LaunchSpec, strace: Option<HostFd>) -> BootSpec {
             .map(|m| {
                 let source = match &m.kind {
                     MountKind::Ram => MountSource::Ram,
-                    MountKind::Host { source } => MountSource::Host(source.as_os_str().as_bytes().to_vec()),
+                    MountKind::Host { source } => {
+                        MountSource::Host(source.as_os_str().as_bytes().to_vec())
+                    }
                 };
                 (m.path.clone(), source)
             })
@@ -123,7 +139,10 @@ fn run_address_space(spec: &LaunchSpec, strace: Option<HostFd>) -> ! {
         }
         Err(e) => {
             let code = if e.not_found { 127 } else { 126 };
-            fail(code, &format!("cannot execute {}: {}", spec.program, e.message))
+            fail(
+                code,
+                &format!("cannot execute {}: {}", spec.program, e.message),
+            )
         }
     }
 }

@@ -179,13 +179,17 @@ fn regs_to_context(regs: &UserRegs, uc: &mut libc::ucontext_t) {
 fn read_gs_base() -> u64 {
     let value: u64;
     // SAFETY: FSGSBASE is enabled (checked at start-up); rdgsbase only reads a register.
-    unsafe { std::arch::asm!("rdgsbase {}", out(reg) value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        std::arch::asm!("rdgsbase {}", out(reg) value, options(nomem, nostack, preserves_flags))
+    };
     value
 }
 
 fn write_gs_base(value: u64) {
     // SAFETY: FSGSBASE is enabled; LibOS code does not use %gs, so changing it is invisible to us.
-    unsafe { std::arch::asm!("wrgsbase {}", in(reg) value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        std::arch::asm!("wrgsbase {}", in(reg) value, options(nomem, nostack, preserves_flags))
+    };
 }
 
 /// Writes a message to the host's stderr and ends the address space (LibOS internal error).
@@ -269,13 +273,23 @@ fn raw_sigaction(sig: i32, mask: u64) -> std::io::Result<()> {
     };
     // SAFETY: rt_sigaction reads a correctly laid out kernel sigaction; old action not requested.
     let r = unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, &action, 0usize, 8usize) };
-    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// Installs the host signal handlers of an address-space process. The SIGSYS handler blocks all
 /// other signals except the synchronous fault signals (a fault in a user copy must be catchable).
 pub fn install_signal_handlers() -> std::io::Result<()> {
-    let faults = [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP];
+    let faults = [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGILL,
+        libc::SIGTRAP,
+    ];
     let bit = |s: i32| 1u64 << (s - 1);
     let fault_bits = faults.iter().fold(0u64, |m, &s| m | bit(s));
     raw_sigaction(libc::SIGSYS, !fault_bits)?;
@@ -339,7 +353,11 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
         });
         &mut *block_ptr
     };
-    let ss = libc::stack_t { ss_sp: stack_base as *mut libc::c_void, ss_flags: 0, ss_size: stack_size };
+    let ss = libc::stack_t {
+        ss_sp: stack_base as *mut libc::c_void,
+        ss_flags: 0,
+        ss_size: stack_size,
+    };
     // SAFETY: the stack memory is valid for this thread's lifetime.
     if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
         return Err(std::io::Error::last_os_error());
@@ -408,7 +426,10 @@ thread_local! {
 /// The [`ThreadBlock`] of the calling thread, once [`init_thread`] ran on it.
 pub fn current_block() -> Option<&'static mut ThreadBlock> {
     let ptr = CURRENT_BLOCK.with(|c| c.get());
+    if ptr.is_null() {
+        return None;
+    }
     // SAFETY: the pointer was set by init_thread on this thread and the block lives as long as
     // the thread; LibOS code on one thread never holds two references to it at once.
-    if ptr.is_null() { None } else { Some(unsafe { &mut *ptr }) }
+    Some(unsafe { &mut *ptr })
 }

@@ -44,8 +44,13 @@ unsafe extern "C" {
 
 /// Where to resume if a fault hit instruction `rip`, when it is one of the user-access routines.
 pub fn fixup_for(rip: usize) -> Option<usize> {
-    let faulting = [veil_uaccess_copy_insn as *const () as usize, veil_uaccess_zero_insn as *const () as usize];
-    faulting.contains(&rip).then_some(veil_uaccess_fixup as *const () as usize)
+    let faulting = [
+        veil_uaccess_copy_insn as *const () as usize,
+        veil_uaccess_zero_insn as *const () as usize,
+    ];
+    faulting
+        .contains(&rip)
+        .then_some(veil_uaccess_fixup as *const () as usize)
 }
 
 /// Copies `len` bytes from `src` to `dst`, either of which may be a user address.

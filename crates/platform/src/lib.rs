@@ -159,8 +159,15 @@ pub trait Platform: Sync {
 
     // --- the current address space's mappings ---
 
-    /// Maps `len` bytes of zeroed anonymous memory with `prot`; returns its address.
-    fn map(&self, placement: Placement, len: usize, prot: Prot) -> Result<usize, Errno>;
+    /// Maps `len` bytes of zeroed anonymous memory with `prot`; returns its address. `shared`
+    /// memory stays shared with copies of the address space (`MAP_SHARED | MAP_ANONYMOUS`).
+    fn map(
+        &self,
+        placement: Placement,
+        len: usize,
+        prot: Prot,
+        shared: bool,
+    ) -> Result<usize, Errno>;
     /// Removes mappings in `[addr, addr + len)`.
     fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno>;
     /// Changes the protection of `[addr, addr + len)`.
@@ -257,7 +264,14 @@ pub trait HostCalls: Sync {
     fn fsync(&self, fd: HostFd, data_only: bool) -> Result<(), Errno>;
     fn fchmodat(&self, dir: HostFd, path: &CStr, mode: u32) -> Result<(), Errno>;
     fn fchmod(&self, fd: HostFd, mode: u32) -> Result<(), Errno>;
-    fn fchownat(&self, dir: HostFd, path: &CStr, uid: u32, gid: u32, flags: u32) -> Result<(), Errno>;
+    fn fchownat(
+        &self,
+        dir: HostFd,
+        path: &CStr,
+        uid: u32,
+        gid: u32,
+        flags: u32,
+    ) -> Result<(), Errno>;
     fn fchown(&self, fd: HostFd, uid: u32, gid: u32) -> Result<(), Errno>;
     /// `utimensat`; `path` None means the file `dir` itself; `times` None means "now".
     fn utimensat(

@@ -69,14 +69,26 @@ impl DevFs {
                     MemDevice::Null => b"null",
                     MemDevice::Zero => b"zero",
                     MemDevice::Full => b"full",
-                    MemDevice::Random => if ino == 5 { b"random" } else { b"urandom" },
+                    MemDevice::Random => {
+                        if ino == 5 {
+                            b"random"
+                        } else {
+                            b"urandom"
+                        }
+                    }
                 };
                 let open = Box::new(move || Arc::new(d) as Arc<dyn FileOps>);
-                (name.to_vec(), SynthInode::new(id, DEVFS_MAGIC, ino, 0o666, SynthKind::Device(open)))
+                (
+                    name.to_vec(),
+                    SynthInode::build(id, DEVFS_MAGIC, ino, 0o666, SynthKind::Device(open)),
+                )
             };
             let link = |ino: u64, name: &[u8], target: &'static [u8]| -> (Vec<u8>, InodeRef) {
                 let render = Box::new(move || Ok(target.to_vec()));
-                (name.to_vec(), SynthInode::new(id, DEVFS_MAGIC, ino, 0o777, SynthKind::Link(render)))
+                (
+                    name.to_vec(),
+                    SynthInode::build(id, DEVFS_MAGIC, ino, 0o777, SynthKind::Link(render)),
+                )
             };
             let children: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
                 dev(2, MemDevice::Null),
@@ -91,7 +103,9 @@ impl DevFs {
                 link(11, b"tty", b"/proc/self/fd/0"),
             ];
             let list = Box::new(move || Ok(children.clone()));
-            DevFs { root: SynthInode::new(id, DEVFS_MAGIC, 1, 0o755, SynthKind::Dir(list)) }
+            DevFs {
+                root: SynthInode::build(id, DEVFS_MAGIC, 1, 0o755, SynthKind::Dir(list)),
+            }
         })
     }
 }

@@ -22,7 +22,11 @@ pub struct FdTable {
 impl FdTable {
     /// The entry for `fd`, or EBADF.
     pub fn get(&self, fd: i32) -> Result<&FdEntry> {
-        usize::try_from(fd).ok().and_then(|i| self.slots.get(i)).and_then(|s| s.as_ref()).ok_or(Errno::EBADF.into())
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.as_ref())
+            .ok_or(Errno::EBADF.into())
     }
 
     pub fn get_mut(&mut self, fd: i32) -> Result<&mut FdEntry> {
@@ -34,10 +38,22 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free fd ≥ `min`, below `limit` (RLIMIT_NOFILE).
-    pub fn insert_from(&mut self, min: usize, file: Arc<OpenFile>, cloexec: bool, limit: usize) -> Result<i32> {
-        let free = (min..).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).expect("unbounded");
+    pub fn insert_from(
+        &mut self,
+        min: usize,
+        file: Arc<OpenFile>,
+        cloexec: bool,
+        limit: usize,
+    ) -> Result<i32> {
+        let free = (min..)
+            .find(|&i| self.slots.get(i).is_none_or(|s| s.is_none()))
+            .expect("unbounded");
         if free >= limit {
-            return if min >= limit { err(Errno::EINVAL) } else { err(Errno::EMFILE) };
+            return if min >= limit {
+                err(Errno::EINVAL)
+            } else {
+                err(Errno::EMFILE)
+            };
         }
         self.put(free, FdEntry { file, cloexec });
         Ok(free as i32)
@@ -53,13 +69,19 @@ impl FdTable {
 
     /// Removes `fd`, returning its entry (EBADF if it was not open).
     pub fn remove(&mut self, fd: i32) -> Result<FdEntry> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .ok_or(Errno::EBADF)?;
         slot.take().ok_or(Errno::EBADF.into())
     }
 
     /// Open fds in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = (i32, &FdEntry)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|e| (i as i32, e)))
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|e| (i as i32, e)))
     }
 
     /// Closes every close-on-exec fd (at execve).

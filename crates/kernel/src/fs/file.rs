@@ -10,7 +10,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use veil_abi::general as g;
 
 /// Status flags `fcntl(F_SETFL)` may change.
-pub const SETTABLE_STATUS_FLAGS: u32 = g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
+pub const SETTABLE_STATUS_FLAGS: u32 =
+    g::O_APPEND | g::O_NONBLOCK | g::FASYNC | g::O_DIRECT | g::O_NOATIME;
 
 /// An open file description.
 pub struct OpenFile {
@@ -50,7 +51,8 @@ impl OpenFile {
         let new = new & SETTABLE_STATUS_FLAGS;
         self.ops.set_status_flags(new)?;
         let old = self.flags();
-        self.flags.store(old & !SETTABLE_STATUS_FLAGS | new, Ordering::Relaxed);
+        self.flags
+            .store(old & !SETTABLE_STATUS_FLAGS | new, Ordering::Relaxed);
         Ok(())
     }
 

@@ -35,7 +35,11 @@ impl HostFs {
 
 impl FileSystem for HostFs {
     fn root(&self) -> InodeRef {
-        Arc::new(HostInode { dir: self.dir, rel: CString::from(c"."), mode: g::S_IFDIR | 0o755 })
+        Arc::new(HostInode {
+            dir: self.dir,
+            rel: CString::from(c"."),
+            mode: g::S_IFDIR | 0o755,
+        })
     }
     fn type_name(&self) -> &'static str {
         "hostfs"
@@ -55,7 +59,11 @@ impl HostInode {
         if name.contains(&b'/') || name.contains(&0) {
             return err(Errno::EINVAL);
         }
-        let mut p = if self.rel.as_bytes() == b"." { Vec::new() } else { self.rel.as_bytes().to_vec() };
+        let mut p = if self.rel.as_bytes() == b"." {
+            Vec::new()
+        } else {
+            self.rel.as_bytes().to_vec()
+        };
         if !p.is_empty() {
             p.push(b'/');
         }
@@ -66,11 +74,19 @@ impl HostInode {
     fn child(&self, name: &[u8]) -> Result<HostInode> {
         let rel = self.child_path(name)?;
         let st = host().fstatat(self.dir, &rel, g::AT_SYMLINK_NOFOLLOW)?;
-        Ok(HostInode { dir: self.dir, rel, mode: st.st_mode })
+        Ok(HostInode {
+            dir: self.dir,
+            rel,
+            mode: st.st_mode,
+        })
     }
 
     fn same_fs<'a>(&self, other: &'a InodeRef) -> Result<&'a HostInode> {
-        other.as_any().downcast_ref::<HostInode>().filter(|o| o.dir == self.dir).ok_or(Errno::EXDEV.into())
+        other
+            .as_any()
+            .downcast_ref::<HostInode>()
+            .filter(|o| o.dir == self.dir)
+            .ok_or(Errno::EXDEV.into())
     }
 }
 
@@ -88,7 +104,11 @@ impl Inode for HostInode {
         let rel = self.child_path(name)?;
         let fd = host().openat(self.dir, &rel, g::O_CREAT | g::O_EXCL | g::O_WRONLY, mode)?;
         let _ = host().close(fd);
-        Ok(Arc::new(HostInode { dir: self.dir, rel, mode: g::S_IFREG | mode }))
+        Ok(Arc::new(HostInode {
+            dir: self.dir,
+            rel,
+            mode: g::S_IFREG | mode,
+        }))
     }
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<()> {
         Ok(host().mkdirat(self.dir, &self.child_path(name)?, mode)?)
@@ -147,7 +167,10 @@ impl Inode for HostInode {
             let (u, gid) = (attr.uid.unwrap_or(u32::MAX), attr.gid.unwrap_or(u32::MAX));
             host().fchownat(self.dir, &self.rel, u, gid, nofollow)?;
         }
-        if !matches!((attr.atime, attr.mtime), (TimeChange::Omit, TimeChange::Omit)) {
+        if !matches!(
+            (attr.atime, attr.mtime),
+            (TimeChange::Omit, TimeChange::Omit)
+        ) {
             let times = [host_time(attr.atime), host_time(attr.mtime)];
             host().utimensat(self.dir, Some(&self.rel), Some(&times), nofollow)?;
         }
@@ -180,8 +203,14 @@ fn host_time(change: TimeChange) -> g::timespec {
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;
     match change {
-        TimeChange::Omit => g::timespec { tv_sec: 0, tv_nsec: UTIME_OMIT },
-        TimeChange::Now => g::timespec { tv_sec: 0, tv_nsec: UTIME_NOW },
+        TimeChange::Omit => g::timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        },
+        TimeChange::Now => g::timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        },
         TimeChange::Set(t) => t,
     }
 }
@@ -205,8 +234,15 @@ fn read_host_dir(fd: HostFd) -> Result<Vec<DirEntry>> {
             }
             let ino = u64::from_ne_bytes(rec[0..8].try_into().expect("8 bytes"));
             let name_field = &rec[19..reclen];
-            let len = name_field.iter().position(|&b| b == 0).unwrap_or(name_field.len());
-            entries.push(DirEntry { name: name_field[..len].to_vec(), ino, kind: rec[18] });
+            let len = name_field
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(name_field.len());
+            entries.push(DirEntry {
+                name: name_field[..len].to_vec(),
+                ino,
+                kind: rec[18],
+            });
             off += reclen;
         }
     }
@@ -248,4 +284,3 @@ impl FileOps for HostFile {
         Some(host().fstat(self.fd).map_err(Into::into))
     }
 }
-

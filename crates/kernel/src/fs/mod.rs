@@ -69,7 +69,13 @@ pub struct SetAttr {
 
 impl Default for SetAttr {
     fn default() -> Self {
-        SetAttr { mode: None, uid: None, gid: None, atime: TimeChange::Omit, mtime: TimeChange::Omit }
+        SetAttr {
+            mode: None,
+            uid: None,
+            gid: None,
+            atime: TimeChange::Omit,
+            mtime: TimeChange::Omit,
+        }
     }
 }
 
@@ -96,6 +102,14 @@ pub trait Inode: Send + Sync + Any {
     /// Creates a regular file `name` (fails with EEXIST if it exists).
     fn create(&self, _name: &[u8], _mode: u32) -> Result<InodeRef> {
         err(Errno::EROFS)
+    }
+    /// Creates an unnamed regular file in this directory's file system (`O_TMPFILE`): it has no
+    /// link until `linkat` gives it one, and disappears when closed otherwise.
+    fn create_unnamed(&self, _mode: u32) -> Result<InodeRef> {
+        Err(crate::error::Error::unsupported(
+            Errno::EOPNOTSUPP,
+            "O_TMPFILE on this file system",
+        ))
     }
     fn mkdir(&self, _name: &[u8], _mode: u32) -> Result<()> {
         err(Errno::EROFS)
@@ -124,6 +138,11 @@ pub trait Inode: Send + Sync + Any {
     }
     fn readlink(&self) -> Result<Vec<u8>> {
         err(Errno::EINVAL)
+    }
+    /// For "magic" links such as `/proc/pid/fd/N`: the location the link leads to directly,
+    /// without resolving its text (which may name a deleted file, a pipe, or a host stream).
+    fn magic_target(&self) -> Option<Result<Loc>> {
+        None
     }
     /// All entries of this directory, including "." and "..".
     fn read_dir(&self) -> Result<Vec<DirEntry>> {
@@ -154,7 +173,11 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
     let bits = if uid == 0 {
         // Root may read and write anything; execute needs some x bit (or a directory).
         let x_ok = perm & 0o111 != 0 || st.st_mode & S_IFMT == S_IFDIR;
-        return if mode & g::X_OK != 0 && !x_ok { err(Errno::EACCES) } else { Ok(()) };
+        return if mode & g::X_OK != 0 && !x_ok {
+            err(Errno::EACCES)
+        } else {
+            Ok(())
+        };
     } else if st.st_uid == uid {
         perm >> 6
     } else if st.st_gid == crate::process::identity::GID {
@@ -162,7 +185,11 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
     } else {
         perm
     };
-    if mode & 7 & !bits != 0 { err(Errno::EACCES) } else { Ok(()) }
+    if mode & 7 & !bits != 0 {
+        err(Errno::EACCES)
+    } else {
+        Ok(())
+    }
 }
 
 /// Operations of an open file description. Positional files implement `read_at`/`write_at` and

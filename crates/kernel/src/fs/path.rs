@@ -56,17 +56,13 @@ impl Loc {
     }
 }
 
-/// The mount table: file systems by canonical mount-point path.
+/// The mount table: file systems by canonical mount-point path (empty until boot mounts `/`).
+#[derive(Default)]
 pub struct Mounts {
     table: Mutex<BTreeMap<String, Arc<dyn FileSystem>>>,
 }
 
 impl Mounts {
-    /// An empty table; the root file system is mounted at boot.
-    pub fn new() -> Mounts {
-        Mounts { table: Mutex::new(BTreeMap::new()) }
-    }
-
     /// Mounts `fs` at the canonical path `at` (whose directory must exist for lookups to reach it).
     pub fn mount(&self, at: &str, fs: Arc<dyn FileSystem>) {
         self.table.lock().insert(String::from(at), fs);
@@ -74,7 +70,11 @@ impl Mounts {
 
     /// `(mount point, type)` of every mount, in path order.
     pub fn list(&self) -> Vec<(String, &'static str)> {
-        self.table.lock().iter().map(|(p, fs)| (p.clone(), fs.type_name())).collect()
+        self.table
+            .lock()
+            .iter()
+            .map(|(p, fs)| (p.clone(), fs.type_name()))
+            .collect()
     }
 
     fn mounted_at(&self, path: &str) -> Option<InodeRef> {
@@ -84,7 +84,10 @@ impl Mounts {
     /// The root location.
     pub fn root(&self) -> Loc {
         let root = self.mounted_at("/").expect("root is always mounted");
-        Loc { path: String::from("/"), chain: alloc::vec![root] }
+        Loc {
+            path: String::from("/"),
+            chain: alloc::vec![root],
+        }
     }
 
     /// Resolves `path` relative to `base` (ignored for absolute paths). The last component is a
@@ -107,7 +110,17 @@ impl Mounts {
         let mut walk = Walk::new(self, base, path)?;
         walk.run(false, true)?;
         let name = walk.last.take().unwrap_or_else(|| b".".to_vec());
-        Ok(ParentLoc { dir: walk.loc, name, must_be_dir: walk.trailing_slash })
+        Ok(ParentLoc {
+            dir: walk.loc,
+            name,
+            must_be_dir: walk.trailing_slash,
+        })
+    }
+
+    /// Whether a file system is mounted at `loc` (other than the root): such a location cannot
+    /// be removed or renamed (EBUSY).
+    pub fn is_mount_point(&self, loc: &Loc) -> bool {
+        loc.chain.len() > 1 && self.table.lock().contains_key(&loc.path)
     }
 
     /// The location of a child `name` of directory `dir` (after a create, say).
@@ -156,7 +169,9 @@ struct Walk<'a> {
 }
 
 fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
-    path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec())
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_vec())
 }
 
 impl<'a> Walk<'a> {
@@ -164,7 +179,11 @@ impl<'a> Walk<'a> {
         if path.len() >= PATH_MAX {
             return err(Errno::ENAMETOOLONG);
         }
-        let loc = if path[0] == b'/' { mounts.root() } else { base.clone() };
+        let loc = if path[0] == b'/' {
+            mounts.root()
+        } else {
+            base.clone()
+        };
         Ok(Walk {
             mounts,
             loc,
@@ -201,6 +220,10 @@ impl<'a> Walk<'a> {
                 if self.symlinks > MAX_SYMLINKS {
                     return err(Errno::ELOOP);
                 }
+                if let Some(target) = next.inode().magic_target() {
+                    self.loc = target?;
+                    continue;
+                }
                 let target = next.inode().readlink()?;
                 if target.is_empty() {
                     return err(Errno::ENOENT);
@@ -226,6 +249,9 @@ impl Loc {
     /// A location outside the tree (stdio inherited from the host, pipes, sockets): `name` is
     /// what `/proc/pid/fd` shows.
     pub fn detached(name: String, inode: InodeRef) -> Loc {
-        Loc { path: name, chain: alloc::vec![inode] }
+        Loc {
+            path: name,
+            chain: alloc::vec![inode],
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! kernel state (and, for `cpuinfo`, from the platform).
 
 use super::synth::{SynthInode, SynthKind};
-use super::{FileSystem, InodeRef};
+use super::{FileSystem, InodeRef, OpenFile};
 use crate::error::Result;
 use crate::process::{Process, current_process};
 use crate::root::kernel;
@@ -32,42 +32,80 @@ impl ProcFs {
     }
 
     fn node(&self, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
-        SynthInode::new(self.id(), PROC_MAGIC, ino, perm, kind)
+        SynthInode::build(self.id(), PROC_MAGIC, ino, perm, kind)
     }
 
-    fn file(&self, ino: u64, render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> InodeRef {
+    fn file(
+        &self,
+        ino: u64,
+        render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static,
+    ) -> InodeRef {
         self.node(ino, 0o444, SynthKind::File(Box::new(render)))
     }
 
-    fn link(&self, ino: u64, render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> InodeRef {
+    fn link(
+        &self,
+        ino: u64,
+        render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static,
+    ) -> InodeRef {
         self.node(ino, 0o777, SynthKind::Link(Box::new(render)))
     }
 
     fn root_entries(self: Arc<Self>) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let mut out: Vec<(Vec<u8>, InodeRef)> = Vec::new();
-        out.push((b"self".to_vec(), self.link(2, || Ok(format!("{}", current_process().pid).into_bytes()))));
-        out.push((b"thread-self".to_vec(), self.link(3, || {
-            let t = crate::process::current_thread();
-            Ok(format!("{}/task/{}", t.process.pid, t.tid).into_bytes())
-        })));
+        out.push((
+            b"self".to_vec(),
+            self.link(2, || Ok(format!("{}", current_process().pid).into_bytes())),
+        ));
+        out.push((
+            b"thread-self".to_vec(),
+            self.link(3, || {
+                let t = crate::process::current_thread();
+                Ok(format!("{}/task/{}", t.process.pid, t.tid).into_bytes())
+            }),
+        ));
         out.push((b"cpuinfo".to_vec(), self.file(4, render_cpuinfo)));
         out.push((b"meminfo".to_vec(), self.file(5, render_meminfo)));
         out.push((b"mounts".to_vec(), self.file(6, render_mounts)));
-        out.push((b"filesystems".to_vec(), self.file(7, || {
-            Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\thostfs\n".to_vec())
-        })));
-        out.push((b"uptime".to_vec(), self.file(8, || {
-            let up = kernel().uptime_ns();
-            Ok(format!("{}.{:02} 0.00\n", up / 1_000_000_000, up % 1_000_000_000 / 10_000_000).into_bytes())
-        })));
-        out.push((b"version".to_vec(), self.file(9, || {
-            Ok(b"Linux version 6.1.0-veil (veil@veil) (rustc) #1 SMP\n".to_vec())
-        })));
-        out.push((b"loadavg".to_vec(), self.file(10, || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec()))));
+        out.push((
+            b"filesystems".to_vec(),
+            self.file(7, || {
+                Ok(
+                    b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\thostfs\n"
+                        .to_vec(),
+                )
+            }),
+        ));
+        out.push((
+            b"uptime".to_vec(),
+            self.file(8, || {
+                let up = kernel().uptime_ns();
+                Ok(format!(
+                    "{}.{:02} 0.00\n",
+                    up / 1_000_000_000,
+                    up % 1_000_000_000 / 10_000_000
+                )
+                .into_bytes())
+            }),
+        ));
+        out.push((
+            b"version".to_vec(),
+            self.file(9, || {
+                Ok(b"Linux version 6.1.0-veil (veil@veil) (rustc) #1 SMP\n".to_vec())
+            }),
+        ));
+        out.push((
+            b"loadavg".to_vec(),
+            self.file(10, || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec())),
+        ));
         let pids: Vec<i32> = kernel().processes.lock().keys().copied().collect();
         for pid in pids {
             let me = self.clone();
-            let dir = self.node(pid_ino(pid, 0), 0o555, SynthKind::Dir(Box::new(move || me.clone().pid_entries(pid))));
+            let dir = self.node(
+                pid_ino(pid, 0),
+                0o555,
+                SynthKind::Dir(Box::new(move || me.clone().pid_entries(pid))),
+            );
             out.push((format!("{pid}").into_bytes(), dir));
         }
         Ok(out)
@@ -75,7 +113,12 @@ impl ProcFs {
 
     fn pid_entries(self: Arc<Self>, pid: i32) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let weak = || -> Result<Weak<Process>> {
-            let p = kernel().processes.lock().get(&pid).cloned().ok_or(Errno::ESRCH)?;
+            let p = kernel()
+                .processes
+                .lock()
+                .get(&pid)
+                .cloned()
+                .ok_or(Errno::ESRCH)?;
             Ok(Arc::downgrade(&p))
         };
         let with = move |w: Weak<Process>, f: fn(&Process) -> Vec<u8>| {
@@ -83,46 +126,140 @@ impl ProcFs {
         };
         let ino = |n| pid_ino(pid, n);
         let mut out: Vec<(Vec<u8>, InodeRef)> = Vec::new();
-        out.push((b"exe".to_vec(), self.link(ino(1), with(weak()?, |p| p.exec.lock().exe.clone().into_bytes()))));
-        out.push((b"cwd".to_vec(), self.link(ino(2), with(weak()?, |p| p.cwd().path.into_bytes()))));
+        out.push((
+            b"exe".to_vec(),
+            self.link(
+                ino(1),
+                with(weak()?, |p| p.exec.lock().exe.clone().into_bytes()),
+            ),
+        ));
+        out.push((
+            b"cwd".to_vec(),
+            self.link(ino(2), with(weak()?, |p| p.cwd().path.into_bytes())),
+        ));
         out.push((b"root".to_vec(), self.link(ino(3), || Ok(b"/".to_vec()))));
-        out.push((b"cmdline".to_vec(), self.file(ino(4), with(weak()?, |p| p.exec.lock().cmdline.clone()))));
-        out.push((b"environ".to_vec(), self.file(ino(5), with(weak()?, |p| p.exec.lock().environ.clone()))));
-        out.push((b"comm".to_vec(), self.file(ino(6), with(weak()?, |p| {
-            let mut c = p.exec.lock().comm.clone();
-            c.push(b'\n');
-            c
-        }))));
-        out.push((b"maps".to_vec(), self.file(ino(7), with(weak()?, render_maps))));
-        out.push((b"status".to_vec(), self.file(ino(8), with(weak()?, render_status))));
-        out.push((b"stat".to_vec(), self.file(ino(9), with(weak()?, render_stat))));
-        out.push((b"statm".to_vec(), self.file(ino(10), with(weak()?, |p| {
-            let pages: usize = p.vm.lock().iter().map(|v| (v.end - v.start) / 4096).sum();
-            format!("{pages} 0 0 0 0 0 0\n").into_bytes()
-        }))));
-        out.push((b"auxv".to_vec(), self.file(ino(11), with(weak()?, |p| {
-            let mut bytes = Vec::new();
-            for &(k, v) in p.exec.lock().auxv.iter().chain(&[(0, 0)]) {
-                bytes.extend_from_slice(&k.to_ne_bytes());
-                bytes.extend_from_slice(&v.to_ne_bytes());
-            }
-            bytes
-        }))));
+        out.push((
+            b"cmdline".to_vec(),
+            self.file(ino(4), with(weak()?, |p| p.exec.lock().cmdline.clone())),
+        ));
+        out.push((
+            b"environ".to_vec(),
+            self.file(ino(5), with(weak()?, |p| p.exec.lock().environ.clone())),
+        ));
+        out.push((
+            b"comm".to_vec(),
+            self.file(
+                ino(6),
+                with(weak()?, |p| {
+                    let mut c = p.exec.lock().comm.clone();
+                    c.push(b'\n');
+                    c
+                }),
+            ),
+        ));
+        out.push((
+            b"maps".to_vec(),
+            self.file(ino(7), with(weak()?, render_maps)),
+        ));
+        out.push((
+            b"status".to_vec(),
+            self.file(ino(8), with(weak()?, render_status)),
+        ));
+        out.push((
+            b"stat".to_vec(),
+            self.file(ino(9), with(weak()?, render_stat)),
+        ));
+        out.push((
+            b"statm".to_vec(),
+            self.file(
+                ino(10),
+                with(weak()?, |p| {
+                    let pages: usize = p.vm.lock().iter().map(|v| (v.end - v.start) / 4096).sum();
+                    format!("{pages} 0 0 0 0 0 0\n").into_bytes()
+                }),
+            ),
+        ));
+        out.push((
+            b"auxv".to_vec(),
+            self.file(
+                ino(11),
+                with(weak()?, |p| {
+                    let mut bytes = Vec::new();
+                    for &(k, v) in p.exec.lock().auxv.iter().chain(&[(0, 0)]) {
+                        bytes.extend_from_slice(&k.to_ne_bytes());
+                        bytes.extend_from_slice(&v.to_ne_bytes());
+                    }
+                    bytes
+                }),
+            ),
+        ));
         out.push((b"mounts".to_vec(), self.file(ino(12), render_mounts)));
         let me = self.clone();
         let w = weak()?;
-        out.push((b"fd".to_vec(), self.node(ino(13), 0o500, SynthKind::Dir(Box::new(move || me.clone().fd_entries(pid, &w))))));
+        out.push((
+            b"fdinfo".to_vec(),
+            self.node(
+                ino(14),
+                0o500,
+                SynthKind::Dir(Box::new(move || me.clone().fdinfo_entries(pid, &w))),
+            ),
+        ));
+        let me = self.clone();
+        let w = weak()?;
+        out.push((
+            b"fd".to_vec(),
+            self.node(
+                ino(13),
+                0o500,
+                SynthKind::Dir(Box::new(move || me.clone().fd_entries(pid, &w))),
+            ),
+        ));
         Ok(out)
     }
 
-    fn fd_entries(self: Arc<Self>, pid: i32, process: &Weak<Process>) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+    fn fd_entries(
+        self: Arc<Self>,
+        pid: i32,
+        process: &Weak<Process>,
+    ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let process = process.upgrade().ok_or(Errno::ESRCH)?;
-        let fds: Vec<(i32, String)> = process.fds.lock().iter().map(|(fd, e)| (fd, e.file.loc.path.clone())).collect();
-        Ok(fds
+        let files: Vec<(i32, Arc<OpenFile>)> =
+            process.fds.lock().iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+        Ok(files
             .into_iter()
-            .map(|(fd, path)| {
-                let link = self.link(pid_ino(pid, 1000 + fd as u64), move || Ok(path.clone().into_bytes()));
+            .map(|(fd, file)| {
+                let loc = file.loc.clone();
+                let link = self.node(
+                    pid_ino(pid, 1000 + fd as u64),
+                    0o700,
+                    SynthKind::MagicLink(Box::new(move || Ok(loc.clone()))),
+                );
                 (format!("{fd}").into_bytes(), link)
+            })
+            .collect())
+    }
+
+    fn fdinfo_entries(
+        self: Arc<Self>,
+        pid: i32,
+        process: &Weak<Process>,
+    ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let process = process.upgrade().ok_or(Errno::ESRCH)?;
+        let files: Vec<(i32, Arc<OpenFile>)> =
+            process.fds.lock().iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+        Ok(files
+            .into_iter()
+            .map(|(fd, file)| {
+                let info = self.file(pid_ino(pid, 0x8_0000 + fd as u64), move || {
+                    let ino = file.stat().map_or(0, |s| s.st_ino);
+                    Ok(format!(
+                        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",
+                        *file.pos.lock(),
+                        file.flags()
+                    )
+                    .into_bytes())
+                });
+                (format!("{fd}").into_bytes(), info)
             })
             .collect())
     }
@@ -135,7 +272,11 @@ fn pid_ino(pid: i32, n: u64) -> u64 {
 impl FileSystem for ProcFs {
     fn root(&self) -> InodeRef {
         let me = self.me.upgrade().expect("ProcFs is alive while mounted");
-        self.node(1, 0o555, SynthKind::Dir(Box::new(move || me.clone().root_entries())))
+        self.node(
+            1,
+            0o555,
+            SynthKind::Dir(Box::new(move || me.clone().root_entries())),
+        )
     }
     fn type_name(&self) -> &'static str {
         "proc"
@@ -176,7 +317,12 @@ fn render_meminfo() -> Result<Vec<u8>> {
         .processes
         .lock()
         .values()
-        .map(|p| p.vm.lock().iter().map(|v| (v.end - v.start) as u64 / 1024).sum::<u64>())
+        .map(|p| {
+            p.vm.lock()
+                .iter()
+                .map(|v| (v.end - v.start) as u64 / 1024)
+                .sum::<u64>()
+        })
         .sum::<u64>()
         .min(total_kb);
     let free = total_kb - used_kb;
@@ -200,12 +346,19 @@ fn render_maps(p: &Process) -> Vec<u8> {
     let mut s = String::new();
     for v in p.vm.lock().iter() {
         let (offset, name) = match &v.kind {
-            VmaKind::File { path, offset } => (*offset, path.clone()),
+            VmaKind::File { path, offset, .. } => (*offset, path.clone()),
             VmaKind::Heap => (0, String::from("[heap]")),
             VmaKind::Stack => (0, String::from("[stack]")),
             VmaKind::Anonymous => (0, String::new()),
         };
-        let _ = write!(s, "{:08x}-{:08x} {} {:08x} 00:00 0", v.start, v.end, prot_string(v.prot, v.shared), offset);
+        let _ = write!(
+            s,
+            "{:08x}-{:08x} {} {:08x} 00:00 0",
+            v.start,
+            v.end,
+            prot_string(v.prot, v.shared),
+            offset
+        );
         if name.is_empty() {
             s.push('\n');
         } else {
@@ -213,7 +366,12 @@ fn render_maps(p: &Process) -> Vec<u8> {
         }
     }
     if let Some(vdso) = kernel().platform.vdso_base() {
-        let _ = writeln!(s, "{:08x}-{:08x} r-xp 00000000 00:00 0                          [vdso]", vdso, vdso + 8192);
+        let _ = writeln!(
+            s,
+            "{:08x}-{:08x} r-xp 00000000 00:00 0                          [vdso]",
+            vdso,
+            vdso + 8192
+        );
     }
     s.into_bytes()
 }

@@ -1,11 +1,15 @@
 //! The RAM file system (tmpfs): directories, regular files, symlinks and special files held in
 //! the kernel heap. Used for `/tmp`, `/dev/shm` and `ram` mounts.
 //!
-//! Lock order: a directory's `entries` lock is taken before a child's `meta` or `data` lock;
-//! rename locks the source directory, then the destination directory (never both when they are
-//! the same directory).
+//! Lock order: `RamFs::rename_lock` → a directory's `entries` lock → a child's `entries`, `meta`
+//! or `data` lock (a directory's own `meta` may be taken under its `entries`). Rename holds the
+//! rename lock, then locks the source directory, then the destination directory (never both when
+//! they are the same directory). A removed directory has `nlink` 0 and accepts no new entries.
 
-use super::{DirEntry, FileOps, FileSystem, Inode, InodeRef, SetAttr, TimeChange, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use super::{
+    DirEntry, FileOps, FileSystem, Inode, InodeRef, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SetAttr,
+    TimeChange,
+};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use crate::sync::Mutex;
@@ -26,14 +30,22 @@ pub struct RamFs {
     root: Arc<RamInode>,
     next_ino: AtomicU64,
     self_ref: Weak<RamFs>,
+    /// Serialises renames (see `RamInode::rename`).
+    rename_lock: Mutex<()>,
 }
 
 impl RamFs {
     pub fn new() -> Arc<RamFs> {
         Arc::new_cyclic(|me: &Weak<RamFs>| RamFs {
-            root: RamInode::new(me.clone(), 1, S_IFDIR | 0o1777, Content::Dir(Mutex::new(BTreeMap::new()))),
+            root: RamInode::new(
+                me.clone(),
+                1,
+                S_IFDIR | 0o1777,
+                Content::Dir(Mutex::new(BTreeMap::new())),
+            ),
             next_ino: AtomicU64::new(2),
             self_ref: me.clone(),
+            rename_lock: Mutex::new(()),
         })
     }
 
@@ -73,13 +85,22 @@ struct Meta {
 /// A RAM file system inode.
 pub struct RamInode {
     fs: Weak<RamFs>,
+    /// This inode itself, for operations that need an owning reference (open files, hard
+    /// links) without searching the tree.
+    me: Weak<RamInode>,
     ino: u64,
     meta: Mutex<Meta>,
     content: Content,
 }
 
 fn now() -> timespec {
-    kernel().platform.clock_gettime(g::CLOCK_REALTIME).unwrap_or(timespec { tv_sec: 0, tv_nsec: 0 })
+    kernel()
+        .platform
+        .clock_gettime(g::CLOCK_REALTIME)
+        .unwrap_or(timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        })
 }
 
 impl RamInode {
@@ -96,7 +117,13 @@ impl RamInode {
             mtime: t,
             ctime: t,
         };
-        Arc::new(RamInode { fs, ino, meta: Mutex::new(meta), content })
+        Arc::new_cyclic(|me| RamInode {
+            fs,
+            me: me.clone(),
+            ino,
+            meta: Mutex::new(meta),
+            content,
+        })
     }
 
     fn entries(&self) -> Result<&Mutex<BTreeMap<Vec<u8>, Arc<RamInode>>>> {
@@ -117,13 +144,18 @@ impl RamInode {
         m.ctime = t;
     }
 
-    fn add_entry(&self, name: &[u8], make: impl FnOnce(&RamFs) -> Arc<RamInode>) -> Result<Arc<RamInode>> {
+    fn add_entry(
+        &self,
+        name: &[u8],
+        make: impl FnOnce(&RamFs) -> Arc<RamInode>,
+    ) -> Result<Arc<RamInode>> {
         check_name(name)?;
         let fs = self.fs()?;
         let mut entries = self.entries()?.lock();
         if entries.contains_key(name) {
             return err(Errno::EEXIST);
         }
+        self.check_alive()?;
         let inode = make(&fs);
         if inode.is_dir() {
             self.meta.lock().nlink += 1;
@@ -138,8 +170,20 @@ impl RamInode {
         matches!(self.content, Content::Dir(_))
     }
 
+    /// ENOENT for a removed directory (Linux's `IS_DEADDIR`): nothing can be created in it,
+    /// even by a process whose working directory it still is. Call with `entries` locked.
+    fn check_alive(&self) -> Result<()> {
+        if self.is_dir() && self.meta.lock().nlink == 0 {
+            return err(Errno::ENOENT);
+        }
+        Ok(())
+    }
+
     fn downcast(other: &InodeRef) -> Result<&RamInode> {
-        other.as_any().downcast_ref::<RamInode>().ok_or(Errno::EXDEV.into())
+        other
+            .as_any()
+            .downcast_ref::<RamInode>()
+            .ok_or(Errno::EXDEV.into())
     }
 }
 
@@ -189,10 +233,30 @@ impl Inode for RamInode {
         }
     }
     fn create(&self, name: &[u8], mode: u32) -> Result<InodeRef> {
-        Ok(self.add_entry(name, |fs| fs.new_inode(S_IFREG | mode & 0o7777, Content::File(Mutex::new(Vec::new()))))?)
+        Ok(self.add_entry(name, |fs| {
+            fs.new_inode(
+                S_IFREG | mode & 0o7777,
+                Content::File(Mutex::new(Vec::new())),
+            )
+        })?)
+    }
+    fn create_unnamed(&self, mode: u32) -> Result<InodeRef> {
+        self.entries()?;
+        self.check_alive()?;
+        let inode = self.fs()?.new_inode(
+            S_IFREG | mode & 0o7777,
+            Content::File(Mutex::new(Vec::new())),
+        );
+        inode.meta.lock().nlink = 0;
+        Ok(inode)
     }
     fn mkdir(&self, name: &[u8], mode: u32) -> Result<()> {
-        self.add_entry(name, |fs| fs.new_inode(S_IFDIR | mode & 0o7777, Content::Dir(Mutex::new(BTreeMap::new()))))?;
+        self.add_entry(name, |fs| {
+            fs.new_inode(
+                S_IFDIR | mode & 0o7777,
+                Content::Dir(Mutex::new(BTreeMap::new())),
+            )
+        })?;
         Ok(())
     }
     fn mknod(&self, name: &[u8], mode: u32, dev: u64) -> Result<()> {
@@ -205,7 +269,9 @@ impl Inode for RamInode {
         Ok(())
     }
     fn symlink(&self, name: &[u8], target: &[u8]) -> Result<()> {
-        self.add_entry(name, |fs| fs.new_inode(S_IFLNK | 0o777, Content::Symlink(target.to_vec())))?;
+        self.add_entry(name, |fs| {
+            fs.new_inode(S_IFLNK | 0o777, Content::Symlink(target.to_vec()))
+        })?;
         Ok(())
     }
     fn link(&self, name: &[u8], target: &InodeRef) -> Result<()> {
@@ -221,7 +287,8 @@ impl Inode for RamInode {
         if entries.contains_key(name) {
             return err(Errno::EEXIST);
         }
-        let arc = self.fs()?.find_arc(t.ino, &self.fs()?.root).ok_or(Errno::ENOENT)?;
+        self.check_alive()?;
+        let arc = t.me.upgrade().ok_or(Errno::ENOENT)?;
         arc.meta.lock().nlink += 1;
         entries.insert(name.to_vec(), arc);
         Ok(())
@@ -244,9 +311,12 @@ impl Inode for RamInode {
         if !child.is_dir() {
             return err(Errno::ENOTDIR);
         }
-        if !child.entries()?.lock().is_empty() {
+        let child_entries = child.entries()?.lock();
+        if !child_entries.is_empty() {
             return err(Errno::ENOTEMPTY);
         }
+        child.meta.lock().nlink = 0;
+        drop(child_entries);
         entries.remove(name);
         drop(entries);
         self.meta.lock().nlink -= 1;
@@ -259,23 +329,46 @@ impl Inode for RamInode {
             return err(Errno::EXDEV);
         }
         check_name(new)?;
+        let fs = self.fs()?;
+        // One rename at a time per file system (Linux's s_vfs_rename_mutex): renames between
+        // the same two directories in opposite directions cannot deadlock, and the tree keeps
+        // the shape the VFS checked (no directory moved below itself).
+        let _serial = fs.rename_lock.lock();
         let same_dir = core::ptr::eq(dest, self);
         let mut src_entries = self.entries()?.lock();
         let moving = src_entries.get(old).cloned().ok_or(Errno::ENOENT)?;
-        let mut dst_guard = if same_dir { None } else { Some(dest.entries()?.lock()) };
+        let mut dst_guard = if same_dir {
+            None
+        } else {
+            Some(dest.entries()?.lock())
+        };
         let dst_entries = match dst_guard.as_mut() {
             Some(g) => &mut **g,
             None => &mut *src_entries,
         };
+        dest.check_alive()?;
         let existing = dst_entries.get(new).cloned();
         if flags & g::RENAME_NOREPLACE != 0 && existing.is_some() {
             return err(Errno::EEXIST);
         }
         if flags & g::RENAME_EXCHANGE != 0 {
             let other = existing.ok_or(Errno::ENOENT)?;
-            dst_entries.insert(new.to_vec(), moving);
+            dst_entries.insert(new.to_vec(), moving.clone());
             drop(dst_guard);
-            src_entries.insert(old.to_vec(), other);
+            src_entries.insert(old.to_vec(), other.clone());
+            drop(src_entries);
+            if !same_dir && moving.is_dir() != other.is_dir() {
+                // A directory changed parents: its ".." link moves with it.
+                let (from, to) = if moving.is_dir() {
+                    (self, dest)
+                } else {
+                    (dest, self)
+                };
+                from.meta.lock().nlink -= 1;
+                to.meta.lock().nlink += 1;
+            }
+            self.touch_modified();
+            dest.touch_modified();
             return Ok(());
         }
         if let Some(existing) = &existing {
@@ -285,10 +378,18 @@ impl Inode for RamInode {
             match (moving.is_dir(), existing.is_dir()) {
                 (true, false) => return err(Errno::ENOTDIR),
                 (false, true) => return err(Errno::EISDIR),
-                (true, true) if !existing.entries()?.lock().is_empty() => return err(Errno::ENOTEMPTY),
-                _ => {}
+                (true, true) => {
+                    let victim_entries = existing.entries()?.lock();
+                    if !victim_entries.is_empty() {
+                        return err(Errno::ENOTEMPTY);
+                    }
+                    // The replaced directory dies; its parent loses its ".." link.
+                    existing.meta.lock().nlink = 0;
+                    drop(victim_entries);
+                    dest.meta.lock().nlink -= 1;
+                }
+                (false, false) => existing.meta.lock().nlink -= 1,
             }
-            existing.meta.lock().nlink -= 1;
         }
         dst_entries.insert(new.to_vec(), moving.clone());
         drop(dst_guard);
@@ -299,6 +400,7 @@ impl Inode for RamInode {
             dest.meta.lock().nlink += 1;
         }
         self.touch_modified();
+        dest.touch_modified();
         Ok(())
     }
     fn readlink(&self) -> Result<Vec<u8>> {
@@ -310,11 +412,23 @@ impl Inode for RamInode {
     fn read_dir(&self) -> Result<Vec<DirEntry>> {
         let entries = self.entries()?.lock();
         let mut out = alloc::vec![
-            DirEntry { name: b".".to_vec(), ino: self.ino, kind: g::DT_DIR as u8 },
-            DirEntry { name: b"..".to_vec(), ino: self.ino, kind: g::DT_DIR as u8 },
+            DirEntry {
+                name: b".".to_vec(),
+                ino: self.ino,
+                kind: g::DT_DIR as u8
+            },
+            DirEntry {
+                name: b"..".to_vec(),
+                ino: self.ino,
+                kind: g::DT_DIR as u8
+            },
         ];
         for (name, inode) in entries.iter() {
-            out.push(DirEntry { name: name.clone(), ino: inode.ino, kind: super::dirent_type(inode.mode()) });
+            out.push(DirEntry {
+                name: name.clone(),
+                ino: inode.ino,
+                kind: super::dirent_type(inode.mode()),
+            });
         }
         Ok(out)
     }
@@ -322,7 +436,7 @@ impl Inode for RamInode {
         match &self.content {
             Content::Dir(_) if flags & g::O_ACCMODE != g::O_RDONLY => err(Errno::EISDIR),
             Content::File(_) => {
-                let me = self.fs()?.find_arc(self.ino, &self.fs()?.root).ok_or(Errno::ENOENT)?;
+                let me = self.me.upgrade().ok_or(Errno::ESTALE)?;
                 Ok(Arc::new(RamFile { inode: me }))
             }
             Content::Special => err(Errno::ENXIO),
@@ -385,29 +499,6 @@ impl Inode for RamInode {
     }
 }
 
-impl RamFs {
-    /// Finds the `Arc` of inode `ino` below `dir` (open files need an owning reference).
-    fn find_arc(&self, ino: u64, dir: &Arc<RamInode>) -> Option<Arc<RamInode>> {
-        if dir.ino == ino {
-            return Some(dir.clone());
-        }
-        let entries = dir.entries().ok()?.lock();
-        let children: Vec<Arc<RamInode>> = entries.values().cloned().collect();
-        drop(entries);
-        for child in children {
-            if child.ino == ino {
-                return Some(child);
-            }
-            if child.is_dir() {
-                if let Some(found) = self.find_arc(ino, &child) {
-                    return Some(found);
-                }
-            }
-        }
-        None
-    }
-}
-
 /// An open RAM file.
 struct RamFile {
     inode: Arc<RamInode>,
@@ -425,7 +516,9 @@ impl RamFile {
 impl FileOps for RamFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let data = self.data().lock();
-        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
         if start >= data.len() {
             return Ok(0);
         }
@@ -456,16 +549,38 @@ impl FileOps for RamFile {
         self.inode.truncate(len)
     }
     fn allocate(&self, mode: u32, offset: u64, len: u64) -> Result<()> {
-        if mode & !g::FALLOC_FL_KEEP_SIZE != 0 {
-            return Err(crate::error::Error::unsupported(Errno::EOPNOTSUPP, "fallocate modes other than KEEP_SIZE on tmpfs"));
-        }
+        let keep_size = mode & g::FALLOC_FL_KEEP_SIZE != 0;
+        let zero = match mode & !g::FALLOC_FL_KEEP_SIZE {
+            0 => false,
+            // Memory has no holes: punching one (within the file) or zeroing a range both
+            // write zeros. (Linux's tmpfs lacks ZERO_RANGE; disk file systems have it.)
+            g::FALLOC_FL_PUNCH_HOLE | g::FALLOC_FL_ZERO_RANGE => true,
+            _ => {
+                return Err(crate::error::Error::unsupported(
+                    Errno::EOPNOTSUPP,
+                    "fallocate collapse/insert/unshare/write-zeroes on tmpfs",
+                ));
+            }
+        };
         let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
         if end > MAX_FILE_SIZE {
             return err(Errno::EFBIG);
         }
         let mut data = self.data().lock();
-        if mode & g::FALLOC_FL_KEEP_SIZE == 0 && (data.len() as u64) < end {
+        if !keep_size && (data.len() as u64) < end {
+            let grow = end as usize - data.len();
+            data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
             data.resize(end as usize, 0);
+        }
+        if zero {
+            let stop = (end as usize).min(data.len());
+            if let Some(range) = data.get_mut(offset as usize..stop) {
+                range.fill(0);
+            }
+        }
+        drop(data);
+        if zero || !keep_size {
+            self.inode.touch_modified();
         }
         Ok(())
     }

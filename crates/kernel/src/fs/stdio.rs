@@ -24,7 +24,9 @@ pub struct HostStream {
 
 impl HostStream {
     fn is_regular(&self) -> bool {
-        host().fstat(self.fd).is_ok_and(|st| st.st_mode & super::S_IFMT == super::S_IFREG)
+        host()
+            .fstat(self.fd)
+            .is_ok_and(|st| st.st_mode & super::S_IFMT == super::S_IFREG)
     }
 }
 
@@ -84,7 +86,11 @@ impl FileOps for HostStream {
         if request == ioctl::FIONBIO {
             let on: i32 = user::read_val(arg)?;
             let flags = host().get_status_flags(self.fd)?;
-            let flags = if on != 0 { flags | g::O_NONBLOCK } else { flags & !g::O_NONBLOCK };
+            let flags = if on != 0 {
+                flags | g::O_NONBLOCK
+            } else {
+                flags & !g::O_NONBLOCK
+            };
             host().set_status_flags(self.fd, flags)?;
             return Ok(0);
         }

@@ -2,7 +2,9 @@
 //! directories listing generated children, read-only files rendered when opened, symbolic links
 //! computed when read, and device nodes with their own file operations.
 
-use super::{DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type};
+use super::{Loc, 
+    DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type,
+};
 use crate::error::{Result, err};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -18,10 +20,15 @@ pub type RenderFn = Box<dyn Fn() -> Result<Vec<u8>> + Send + Sync>;
 /// Opens a device.
 pub type OpenFn = Box<dyn Fn() -> Arc<dyn FileOps> + Send + Sync>;
 
+/// Finds the target of a magic link.
+pub type TargetFn = Box<dyn Fn() -> Result<Loc> + Send + Sync>;
+
 pub enum SynthKind {
     Dir(ListFn),
     File(RenderFn),
     Link(RenderFn),
+    /// A link that leads straight to a location (`/proc/pid/fd/N`, `/proc/pid/exe`).
+    MagicLink(TargetFn),
     Device(OpenFn),
 }
 
@@ -35,14 +42,20 @@ pub struct SynthInode {
 }
 
 impl SynthInode {
-    pub fn new(fs_id: usize, magic: i64, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
+    pub fn build(fs_id: usize, magic: i64, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
         let ty = match &kind {
             SynthKind::Dir(_) => S_IFDIR,
             SynthKind::File(_) => S_IFREG,
-            SynthKind::Link(_) => S_IFLNK,
+            SynthKind::Link(_) | SynthKind::MagicLink(_) => S_IFLNK,
             SynthKind::Device(_) => S_IFCHR,
         };
-        Arc::new(SynthInode { ino, mode: ty | perm, fs_id, magic, kind })
+        Arc::new(SynthInode {
+            ino,
+            mode: ty | perm,
+            fs_id,
+            magic,
+            kind,
+        })
     }
 }
 
@@ -50,36 +63,65 @@ impl Inode for SynthInode {
     fn stat(&self) -> Result<stat> {
         let size = match &self.kind {
             SynthKind::Link(f) => f().map(|t| t.len() as u64).unwrap_or(0),
+            SynthKind::MagicLink(f) => f().map(|t| link_text(&t).len() as u64).unwrap_or(0),
             _ => 0,
         };
-        Ok(super::synthetic_stat(self.mode, self.ino, size, self.magic as u64 & 0xffff))
+        Ok(super::synthetic_stat(
+            self.mode,
+            self.ino,
+            size,
+            self.magic as u64 & 0xffff,
+        ))
     }
     fn mode(&self) -> u32 {
         self.mode
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef> {
-        let SynthKind::Dir(list) = &self.kind else { return err(Errno::ENOTDIR) };
-        list()?.into_iter().find(|(n, _)| n == name).map(|(_, i)| i).ok_or(Errno::ENOENT.into())
+        let SynthKind::Dir(list) = &self.kind else {
+            return err(Errno::ENOTDIR);
+        };
+        list()?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, i)| i)
+            .ok_or(Errno::ENOENT.into())
     }
     fn read_dir(&self) -> Result<Vec<DirEntry>> {
-        let SynthKind::Dir(list) = &self.kind else { return err(Errno::ENOTDIR) };
-        let dot = |name: &[u8]| DirEntry { name: name.to_vec(), ino: self.ino, kind: g::DT_DIR as u8 };
+        let SynthKind::Dir(list) = &self.kind else {
+            return err(Errno::ENOTDIR);
+        };
+        let dot = |name: &[u8]| DirEntry {
+            name: name.to_vec(),
+            ino: self.ino,
+            kind: g::DT_DIR as u8,
+        };
         let mut out = alloc::vec![dot(b"."), dot(b"..")];
         for (name, inode) in list()? {
             let st = inode.stat()?;
-            out.push(DirEntry { name, ino: st.st_ino, kind: dirent_type(inode.mode()) });
+            out.push(DirEntry {
+                name,
+                ino: st.st_ino,
+                kind: dirent_type(inode.mode()),
+            });
         }
         Ok(out)
     }
     fn readlink(&self) -> Result<Vec<u8>> {
         match &self.kind {
             SynthKind::Link(f) => f(),
+            SynthKind::MagicLink(f) => Ok(link_text(&f()?)),
             _ => err(Errno::EINVAL),
+        }
+    }
+    fn magic_target(&self) -> Option<Result<Loc>> {
+        match &self.kind {
+            SynthKind::MagicLink(f) => Some(f()),
+            _ => None,
         }
     }
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
         match &self.kind {
-            SynthKind::Dir(_) | SynthKind::Link(_) => {
+            SynthKind::Dir(_) | SynthKind::Link(_) | SynthKind::MagicLink(_) => {
                 if flags & g::O_ACCMODE != g::O_RDONLY && self.mode & S_IFMT == S_IFDIR {
                     return err(Errno::EISDIR);
                 }
@@ -105,6 +147,16 @@ impl Inode for SynthInode {
     }
 }
 
+/// What a magic link reads as: the path, marked " (deleted)" once the file has no name left.
+fn link_text(loc: &Loc) -> Vec<u8> {
+    let mut text = loc.path.clone().into_bytes();
+    let unlinked = loc.inode().stat().is_ok_and(|st| st.st_nlink == 0);
+    if unlinked && text.first() == Some(&b'/') && !text.ends_with(b" (deleted)") {
+        text.extend_from_slice(b" (deleted)");
+    }
+    text
+}
+
 /// File contents rendered at open time (so one open sees one consistent snapshot).
 struct Snapshot {
     data: Vec<u8>,
@@ -112,7 +164,9 @@ struct Snapshot {
 
 impl FileOps for Snapshot {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
         if start >= self.data.len() {
             return Ok(0);
         }

@@ -4,15 +4,15 @@
 //! use, and problems are reported as a sentence for `veil: cannot execute ...`.
 
 use super::ExecFile;
-use crate::mm::{Vma, VmaKind};
+use crate::mm::{MappedFile, Vma, VmaKind};
 use crate::process::Process;
 use crate::root::kernel;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use object::LittleEndian as LE;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
-use object::LittleEndian as LE;
 use veil_abi::{PAGE_SIZE, USER_SPACE_END, page_align_down, page_align_up};
 use veil_platform::Placement;
 
@@ -68,17 +68,23 @@ fn prot_of(flags: elf::ProgramFlags) -> u32 {
 
 /// Reads and validates the headers of `file`.
 pub fn parse(file: &ExecFile) -> Result<Parsed, String> {
-    let head = file.read(0, PAGE_SIZE).map_err(|e| format!("read error ({})", e.errno))?;
+    let head = file
+        .read(0, PAGE_SIZE)
+        .map_err(|e| format!("read error ({})", e.errno))?;
     if head.len() < 4 || &head[..4] != b"\x7fELF" {
         return Err("Exec format error (not an ELF file or script)".into());
     }
-    let header = elf::FileHeader64::<LE>::parse(&*head).map_err(|_| String::from("truncated or malformed ELF header"))?;
+    let header = elf::FileHeader64::<LE>::parse(&*head)
+        .map_err(|_| String::from("truncated or malformed ELF header"))?;
     let e = LE;
     if !header.is_class_64() || !header.is_little_endian() {
         return Err("not a 64-bit little-endian ELF file".into());
     }
     if header.e_machine(e) != elf::EM_X86_64 {
-        return Err(format!("wrong machine type {} (Veil runs x86-64 programs)", header.e_machine(e)));
+        return Err(format!(
+            "wrong machine type {} (Veil runs x86-64 programs)",
+            header.e_machine(e)
+        ));
     }
     let is_dyn = match header.e_type(e) {
         elf::ET_EXEC => false,
@@ -91,15 +97,20 @@ pub fn parse(file: &ExecFile) -> Result<Parsed, String> {
         return Err("malformed program header table".into());
     }
     let table_len = phnum * 56;
-    if phoff.checked_add(table_len as u64).is_none_or(|end| end > file.size) {
+    if phoff
+        .checked_add(table_len as u64)
+        .is_none_or(|end| end > file.size)
+    {
         return Err("program header table lies outside the file".into());
     }
-    let table = file.read(phoff, table_len).map_err(|e| format!("read error ({})", e.errno))?;
+    let table = file
+        .read(phoff, table_len)
+        .map_err(|e| format!("read error ({})", e.errno))?;
     if table.len() != table_len {
         return Err("truncated program header table".into());
     }
-    let phdrs: &[elf::ProgramHeader64<LE>] =
-        object::pod::slice_from_all_bytes(&table).map_err(|_| String::from("malformed program header table"))?;
+    let phdrs: &[elf::ProgramHeader64<LE>] = object::pod::slice_from_all_bytes(&table)
+        .map_err(|_| String::from("malformed program header table"))?;
     let mut segments = Vec::new();
     let mut interp = None;
     let mut phdr_vaddr = None;
@@ -118,10 +129,14 @@ pub fn parse(file: &ExecFile) -> Result<Parsed, String> {
             }
             elf::PT_INTERP => {
                 let (off, len) = (ph.p_offset(e), ph.p_filesz(e));
-                if len < 2 || len > 4096 || off.checked_add(len).is_none_or(|end| end > file.size) {
+                if !(2..=4096).contains(&len)
+                    || off.checked_add(len).is_none_or(|end| end > file.size)
+                {
                     return Err("malformed PT_INTERP".into());
                 }
-                let mut path = file.read(off, len as usize).map_err(|e| format!("read error ({})", e.errno))?;
+                let mut path = file
+                    .read(off, len as usize)
+                    .map_err(|e| format!("read error ({})", e.errno))?;
                 if path.pop() != Some(0) || path.contains(&0) || path.is_empty() {
                     return Err("malformed PT_INTERP".into());
                 }
@@ -144,21 +159,39 @@ pub fn parse(file: &ExecFile) -> Result<Parsed, String> {
     if span.1 - span.0 > (1 << 40) {
         return Err("loadable segments span an absurd range".into());
     }
-    Ok(Parsed { is_dyn, entry: header.e_entry(e), phoff, phnum, phdr_vaddr, segments, interp })
+    Ok(Parsed {
+        is_dyn,
+        entry: header.e_entry(e),
+        phoff,
+        phnum,
+        phdr_vaddr,
+        segments,
+        interp,
+    })
 }
 
 fn check_segment(seg: &Segment, file_size: u64) -> Result<(), String> {
     if seg.filesz > seg.memsz {
         return Err("segment file size exceeds its memory size".into());
     }
-    if seg.offset.checked_add(seg.filesz).is_none_or(|end| end > file_size) {
+    if seg
+        .offset
+        .checked_add(seg.filesz)
+        .is_none_or(|end| end > file_size)
+    {
         return Err("segment lies outside the file (truncated file?)".into());
     }
-    if seg.vaddr.checked_add(seg.memsz).is_none_or(|end| end as usize >= USER_SPACE_END) {
+    if seg
+        .vaddr
+        .checked_add(seg.memsz)
+        .is_none_or(|end| end as usize >= USER_SPACE_END)
+    {
         return Err("segment address out of range".into());
     }
     if seg.vaddr % PAGE_SIZE as u64 != seg.offset % PAGE_SIZE as u64 {
-        return Err("segment address and file offset are not congruent modulo the page size".into());
+        return Err(
+            "segment address and file offset are not congruent modulo the page size".into(),
+        );
     }
     Ok(())
 }
@@ -166,28 +199,47 @@ fn check_segment(seg: &Segment, file_size: u64) -> Result<(), String> {
 /// Page-aligned `[low, high)` covering all segments.
 fn span_of(segments: &[Segment]) -> (usize, usize) {
     let low = segments.iter().map(|s| s.vaddr).min().unwrap_or(0) as usize;
-    let high = segments.iter().map(|s| s.vaddr + s.memsz).max().unwrap_or(0) as usize;
+    let high = segments
+        .iter()
+        .map(|s| s.vaddr + s.memsz)
+        .max()
+        .unwrap_or(0) as usize;
     (page_align_down(low), page_align_up(high))
 }
 
 /// Copies `len` bytes of the file at `offset` to user address `addr` (already mapped writable).
-fn copy_file_to_memory(file: &ExecFile, offset: u64, addr: usize, len: usize) -> Result<(), String> {
+fn copy_file_to_memory(
+    file: &ExecFile,
+    offset: u64,
+    addr: usize,
+    len: usize,
+) -> Result<(), String> {
     const CHUNK: usize = 256 * 1024;
     let mut done = 0;
     while done < len {
         let n = CHUNK.min(len - done);
-        let data = file.read(offset + done as u64, n).map_err(|e| format!("read error ({})", e.errno))?;
+        let data = file
+            .read(offset + done as u64, n)
+            .map_err(|e| format!("read error ({})", e.errno))?;
         if data.len() != n {
             return Err("file shrank while loading".into());
         }
-        kernel().platform.copy_to_user(addr + done, &data).map_err(|_| String::from("cannot write segment"))?;
+        kernel()
+            .platform
+            .copy_to_user(addr + done, &data)
+            .map_err(|_| String::from("cannot write segment"))?;
         done += n;
     }
     Ok(())
 }
 
 /// Maps `parsed` into `process`'s memory. `main` selects the brk setup of the main executable.
-pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> Result<Mapped, String> {
+pub fn load(
+    process: &Process,
+    file: &ExecFile,
+    parsed: &Parsed,
+    main: bool,
+) -> Result<Mapped, String> {
     use veil_abi::general::{PROT_NONE, PROT_READ, PROT_WRITE};
     let platform = kernel().platform;
     let (low, high) = span_of(&parsed.segments);
@@ -199,18 +251,30 @@ pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> 
     } else {
         Placement::Hint(0)
     };
-    let addr = platform.map(placement, span, PROT_READ | PROT_WRITE).map_err(|e| {
-        if e == veil_abi::Errno::EEXIST {
-            format!("its fixed address range {low:#x}-{high:#x} is already in use")
-        } else {
-            format!("cannot map {span} bytes of memory ({e})")
-        }
-    })?;
+    let addr = platform
+        .map(placement, span, PROT_READ | PROT_WRITE, false)
+        .map_err(|e| {
+            if e == veil_abi::Errno::EEXIST {
+                format!("its fixed address range {low:#x}-{high:#x} is already in use")
+            } else {
+                format!("cannot map {span} bytes of memory ({e})")
+            }
+        })?;
     let bias = addr - low;
     let path = file.loc.path.clone();
+    let backing = MappedFile {
+        ops: file.ops.clone(),
+        writable: false,
+    };
     let mut vm = process.vm.lock();
     // Gaps between segments stay reserved but inaccessible.
-    vm.insert(Vma { start: addr, end: addr + span, prot: PROT_NONE, shared: false, kind: VmaKind::Anonymous });
+    vm.insert(Vma {
+        start: addr,
+        end: addr + span,
+        prot: PROT_NONE,
+        shared: false,
+        kind: VmaKind::Anonymous,
+    });
     let mut covered_to = addr;
     let mut prev_prot = 0;
     for seg in &parsed.segments {
@@ -218,8 +282,17 @@ pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> 
         let page_start = page_align_down(start);
         // Include the file bytes before the segment in its first page, as Linux maps whole pages,
         // unless that page already belongs to the previous segment.
-        let lead = if page_start >= covered_to { start - page_start } else { 0 };
-        copy_file_to_memory(file, seg.offset - lead as u64, start - lead, seg.filesz as usize + lead)?;
+        let lead = if page_start >= covered_to {
+            start - page_start
+        } else {
+            0
+        };
+        copy_file_to_memory(
+            file,
+            seg.offset - lead as u64,
+            start - lead,
+            seg.filesz as usize + lead,
+        )?;
         let page_end = page_align_up(start + seg.memsz as usize);
         let mut first = page_start;
         if page_start < covered_to {
@@ -230,7 +303,11 @@ pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> 
                 end: shared_end,
                 prot: prev_prot | seg.prot,
                 shared: false,
-                kind: VmaKind::File { path: path.clone(), offset: seg.offset & !(PAGE_SIZE as u64 - 1) },
+                kind: VmaKind::File {
+                    path: path.clone(),
+                    offset: seg.offset & !(PAGE_SIZE as u64 - 1),
+                    file: backing.clone(),
+                },
             });
             first = shared_end;
         }
@@ -241,17 +318,30 @@ pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> 
                 end: page_end,
                 prot: seg.prot,
                 shared: false,
-                kind: if seg.filesz == 0 { VmaKind::Anonymous } else { VmaKind::File { path: path.clone(), offset: file_page } },
+                kind: if seg.filesz == 0 {
+                    VmaKind::Anonymous
+                } else {
+                    VmaKind::File {
+                        path: path.clone(),
+                        offset: file_page,
+                        file: backing.clone(),
+                    }
+                },
             });
         }
         covered_to = covered_to.max(page_end);
         prev_prot = seg.prot;
     }
     // Apply the recorded protections to the real mappings.
-    let ranges: Vec<(usize, usize, u32)> = vm.overlapping(addr, addr + span).map(|v| (v.start, v.end, v.prot)).collect();
+    let ranges: Vec<(usize, usize, u32)> = vm
+        .overlapping(addr, addr + span)
+        .map(|v| (v.start, v.end, v.prot))
+        .collect();
     for (s, e, prot) in ranges {
         if prot != PROT_READ | PROT_WRITE {
-            platform.protect(s, e - s, prot).map_err(|e| format!("cannot protect segment ({e})"))?;
+            platform
+                .protect(s, e - s, prot)
+                .map_err(|e| format!("cannot protect segment ({e})"))?;
         }
     }
     if main {
@@ -266,5 +356,9 @@ pub fn load(process: &Process, file: &ExecFile, parsed: &Parsed, main: bool) -> 
             .find(|s| s.offset <= parsed.phoff && parsed.phoff < s.offset + s.filesz)
             .map_or(0, |s| bias as u64 + s.vaddr + (parsed.phoff - s.offset)),
     };
-    Ok(Mapped { base: bias as u64, entry: bias as u64 + parsed.entry, phdr })
+    Ok(Mapped {
+        base: bias as u64,
+        entry: bias as u64 + parsed.entry,
+        phdr,
+    })
 }

@@ -29,18 +29,36 @@ const SHEBANG_MAX: usize = 256;
 pub struct ExecError {
     pub error: Error,
     pub reason: String,
+    /// The old program was already torn down: the process cannot continue.
+    pub fatal: bool,
 }
 
 impl ExecError {
     fn new(errno: Errno, reason: String) -> ExecError {
-        ExecError { error: Error::from(errno), reason }
+        ExecError {
+            error: Error::from(errno),
+            reason,
+            fatal: false,
+        }
+    }
+
+    fn fatal(reason: String) -> ExecError {
+        ExecError {
+            error: Error::from(Errno::ENOMEM),
+            reason,
+            fatal: true,
+        }
     }
 }
 
 impl From<Error> for ExecError {
     fn from(error: Error) -> ExecError {
         let reason = String::from(describe(error.errno));
-        ExecError { error, reason }
+        ExecError {
+            error,
+            reason,
+            fatal: false,
+        }
     }
 }
 
@@ -72,13 +90,23 @@ impl ExecFile {
         let loc = kernel().mounts.resolve(base, path, true)?;
         let st = loc.inode().stat()?;
         if st.st_mode & S_IFMT != S_IFREG {
-            return Err(ExecError::new(Errno::EACCES, "Permission denied (not a regular file)".into()));
+            return Err(ExecError::new(
+                Errno::EACCES,
+                "Permission denied (not a regular file)".into(),
+            ));
         }
         if st.st_mode & 0o111 == 0 {
-            return Err(ExecError::new(Errno::EACCES, "Permission denied (not executable)".into()));
+            return Err(ExecError::new(
+                Errno::EACCES,
+                "Permission denied (not executable)".into(),
+            ));
         }
         let ops = loc.inode().open(g::O_RDONLY)?;
-        Ok(ExecFile { loc, ops, size: st.st_size.max(0) as u64 })
+        Ok(ExecFile {
+            loc,
+            ops,
+            size: st.st_size.max(0) as u64,
+        })
     }
 
     /// Reads up to `len` bytes at `offset` (short at end of file).
@@ -141,7 +169,10 @@ pub fn exec(
     while head.starts_with(b"#!") {
         depth += 1;
         if depth > MAX_SCRIPT_DEPTH {
-            return Err(ExecError::new(Errno::ELOOP, "too many nested #! interpreters".into()));
+            return Err(ExecError::new(
+                Errno::ELOOP,
+                "too many nested #! interpreters".into(),
+            ));
         }
         let Some((interp, arg)) = parse_shebang(&head) else {
             return Err(ExecError::new(Errno::ENOEXEC, "empty #! line".into()));
@@ -152,8 +183,12 @@ pub fn exec(
         new_argv.extend(argv.into_iter().skip(1));
         argv = new_argv;
         file = ExecFile::open(base, &interp).map_err(|e| ExecError {
-            reason: format!("interpreter {}: {}", String::from_utf8_lossy(&interp), e.reason),
-            error: e.error,
+            reason: format!(
+                "interpreter {}: {}",
+                String::from_utf8_lossy(&interp),
+                e.reason
+            ),
+            ..e
         })?;
         exec_path = interp;
         head = file.read(0, SHEBANG_MAX)?;
@@ -163,14 +198,24 @@ pub fn exec(
         Some(ipath) => {
             let root = kernel().mounts.root();
             let ifile = ExecFile::open(&root, ipath).map_err(|e| ExecError {
-                reason: format!("interpreter {}: {}", String::from_utf8_lossy(ipath), e.reason),
-                error: e.error,
+                reason: format!(
+                    "interpreter {}: {}",
+                    String::from_utf8_lossy(ipath),
+                    e.reason
+                ),
+                ..e
             })?;
             let parsed = elf::parse(&ifile).map_err(|reason| {
-                ExecError::new(Errno::ELIBBAD, format!("interpreter {}: {reason}", String::from_utf8_lossy(ipath)))
+                ExecError::new(
+                    Errno::ELIBBAD,
+                    format!("interpreter {}: {reason}", String::from_utf8_lossy(ipath)),
+                )
             })?;
             if parsed.interp.is_some() {
-                return Err(ExecError::new(Errno::ELIBBAD, "the interpreter itself has an interpreter".into()));
+                return Err(ExecError::new(
+                    Errno::ELIBBAD,
+                    "the interpreter itself has an interpreter".into(),
+                ));
             }
             Some((ifile, parsed))
         }
@@ -181,10 +226,10 @@ pub fn exec(
     for vma in old {
         let _ = kernel().platform.unmap(vma.start, vma.end - vma.start);
     }
-    let main_map = elf::load(process, &file, &main, true).map_err(|reason| ExecError::new(Errno::ENOMEM, reason))?;
+    let main_map = elf::load(process, &file, &main, true).map_err(ExecError::fatal)?;
     let interp_map = match &interp {
         Some((ifile, parsed)) => {
-            Some(elf::load(process, ifile, parsed, false).map_err(|reason| ExecError::new(Errno::ENOMEM, reason))?)
+            Some(elf::load(process, ifile, parsed, false).map_err(ExecError::fatal)?)
         }
         None => None,
     };
@@ -199,17 +244,31 @@ pub fn exec(
         entry: main_map.entry,
         interp_base: interp_map.as_ref().map_or(0, |i| i.base),
     };
-    let (rsp, auxv) = stack::build(process, &layout).map_err(|reason| ExecError::new(Errno::ENOMEM, reason))?;
+    let (rsp, auxv) = stack::build(process, &layout).map_err(ExecError::fatal)?;
     {
         let mut info = process.exec.lock();
         info.exe = exe_path;
-        info.cmdline = argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect();
-        info.environ = envp.iter().flat_map(|a| a.iter().copied().chain([0])).collect();
-        let name = exec_path.rsplit(|&b| b == b'/').next().unwrap_or(&exec_path);
+        info.cmdline = argv
+            .iter()
+            .flat_map(|a| a.iter().copied().chain([0]))
+            .collect();
+        info.environ = envp
+            .iter()
+            .flat_map(|a| a.iter().copied().chain([0]))
+            .collect();
+        let name = exec_path
+            .rsplit(|&b| b == b'/')
+            .next()
+            .unwrap_or(&exec_path);
         info.comm = name[..name.len().min(15)].to_vec();
         info.auxv = auxv;
     }
-    let regs = UserRegs { rip: entry, rsp, rflags: 0x202, ..UserRegs::default() };
+    let regs = UserRegs {
+        rip: entry,
+        rsp,
+        rflags: 0x202,
+        ..UserRegs::default()
+    };
     Ok(Loaded { regs })
 }
 
@@ -219,9 +278,18 @@ mod tests {
 
     #[test]
     fn shebang_forms() {
-        assert_eq!(parse_shebang(b"#!/bin/sh\n"), Some((b"/bin/sh".to_vec(), None)));
-        assert_eq!(parse_shebang(b"#! /usr/bin/env  python3 \nx"), Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec()))));
-        assert_eq!(parse_shebang(b"#!/bin/a -x -y\n"), Some((b"/bin/a".to_vec(), Some(b"-x -y".to_vec()))));
+        assert_eq!(
+            parse_shebang(b"#!/bin/sh\n"),
+            Some((b"/bin/sh".to_vec(), None))
+        );
+        assert_eq!(
+            parse_shebang(b"#! /usr/bin/env  python3 \nx"),
+            Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec())))
+        );
+        assert_eq!(
+            parse_shebang(b"#!/bin/a -x -y\n"),
+            Some((b"/bin/a".to_vec(), Some(b"-x -y".to_vec())))
+        );
         assert_eq!(parse_shebang(b"#!   \n"), None);
         assert_eq!(parse_shebang(b"\x7fELF"), None);
     }

@@ -34,12 +34,17 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     let platform = kernel().platform;
     let limit = process.limits.lock().0[RLIMIT_STACK as usize].rlim_cur;
     let size = page_align_up((limit.min(MAX_STACK as u64) as usize).max(MIN_STACK));
-    let strings: usize = input.argv.iter().chain(input.envp).map(|s| s.len() + 1).sum();
+    let strings: usize = input
+        .argv
+        .iter()
+        .chain(input.envp)
+        .map(|s| s.len() + 1)
+        .sum();
     if strings > MAX_ARG_BYTES {
         return Err("argument list too long".into());
     }
     let base = platform
-        .map(Placement::Hint(0), size, PROT_READ | PROT_WRITE)
+        .map(Placement::Hint(0), size, PROT_READ | PROT_WRITE, false)
         .map_err(|e| format!("cannot map the stack ({e})"))?;
     process.vm.lock().insert(Vma {
         start: base,
@@ -58,8 +63,16 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
         area.push(0);
         off
     };
-    let argv_offs: Vec<usize> = input.argv.iter().map(|a| push_str(&mut strings_area, a)).collect();
-    let envp_offs: Vec<usize> = input.envp.iter().map(|e| push_str(&mut strings_area, e)).collect();
+    let argv_offs: Vec<usize> = input
+        .argv
+        .iter()
+        .map(|a| push_str(&mut strings_area, a))
+        .collect();
+    let envp_offs: Vec<usize> = input
+        .envp
+        .iter()
+        .map(|e| push_str(&mut strings_area, e))
+        .collect();
     let execfn_off = push_str(&mut strings_area, input.execfn);
     let platform_off = push_str(&mut strings_area, b"x86_64");
     let random_off = strings_area.len();
@@ -117,7 +130,9 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     }
     let word_bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let copy = |addr: usize, bytes: &[u8]| {
-        platform.copy_to_user(addr, bytes).map_err(|_| String::from("cannot write the initial stack"))
+        platform
+            .copy_to_user(addr, bytes)
+            .map_err(|_| String::from("cannot write the initial stack"))
     };
     copy(strings_start, &strings_area)?;
     copy(rsp, &word_bytes)?;

@@ -2,7 +2,7 @@
 //! built on it (in `syscall/mmap.rs`).
 
 mod vm;
-pub use vm::{Vm, Vma, VmaKind};
+pub use vm::{MappedFile, Vm, Vma, VmaKind};
 
 use crate::root::kernel;
 

@@ -4,16 +4,46 @@
 //!
 //! Lock order: `Process::vm` is taken after `Process::fds` and never while holding a file lock.
 
+use crate::fs::FileOps;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::fmt;
+
+/// The open file behind a file mapping (kept so its contents can be re-read, e.g. after
+/// `MADV_DONTNEED` on a private mapping).
+#[derive(Clone)]
+pub struct MappedFile {
+    pub ops: Arc<dyn FileOps>,
+    /// The file was open for writing (a shared mapping may then be made writable).
+    pub writable: bool,
+}
+
+impl fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MappedFile(writable: {})", self.writable)
+    }
+}
+
+impl PartialEq for MappedFile {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.ops, &other.ops) && self.writable == other.writable
+    }
+}
+
+impl Eq for MappedFile {}
 
 /// What backs a mapping (for `/proc/pid/maps`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VmaKind {
     Anonymous,
-    /// A private copy of a file's contents: path inside the instance and file offset.
-    File { path: String, offset: u64 },
+    /// A copy of a file's contents: path inside the instance, file offset, and the file.
+    File {
+        path: String,
+        offset: u64,
+        file: MappedFile,
+    },
     Heap,
     Stack,
 }
@@ -54,8 +84,12 @@ pub struct Vm {
 impl Vm {
     /// Removes every record overlapping `[start, end)`, keeping the parts outside it.
     pub fn remove(&mut self, start: usize, end: usize) {
-        let overlapping: Vec<usize> =
-            self.vmas.range(..end).filter(|(_, v)| v.end > start).map(|(&s, _)| s).collect();
+        let overlapping: Vec<usize> = self
+            .vmas
+            .range(..end)
+            .filter(|(_, v)| v.end > start)
+            .map(|(&s, _)| s)
+            .collect();
         for key in overlapping {
             let vma = self.vmas.remove(&key).expect("key from range");
             if vma.start < start {
@@ -87,13 +121,23 @@ impl Vm {
 
     /// The records overlapping `[start, end)`, in address order.
     pub fn overlapping(&self, start: usize, end: usize) -> impl Iterator<Item = &Vma> {
-        let first = self.vmas.range(..=start).next_back().map(|(&s, _)| s).unwrap_or(start);
-        self.vmas.range(first..end).map(|(_, v)| v).filter(move |v| v.end > start)
+        let first = self
+            .vmas
+            .range(..=start)
+            .next_back()
+            .map(|(&s, _)| s)
+            .unwrap_or(start);
+        self.vmas
+            .range(first..end)
+            .map(|(_, v)| v)
+            .filter(move |v| v.end > start)
     }
 
     /// Whether every byte of `[addr, addr + len)` belongs to a recorded user mapping.
     pub fn is_user_range(&self, addr: usize, len: usize) -> bool {
-        let Some(end) = addr.checked_add(len) else { return false };
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
         if len == 0 {
             return true;
         }
@@ -139,7 +183,13 @@ mod tests {
     use super::*;
 
     fn anon(start: usize, end: usize) -> Vma {
-        Vma { start, end, prot: 3, shared: false, kind: VmaKind::Anonymous }
+        Vma {
+            start,
+            end,
+            prot: 3,
+            shared: false,
+            kind: VmaKind::Anonymous,
+        }
     }
 
     #[test]
@@ -148,7 +198,10 @@ mod tests {
         vm.insert(anon(0x1000, 0x5000));
         vm.insert(anon(0x2000, 0x3000));
         let ranges: Vec<_> = vm.iter().map(|v| (v.start, v.end)).collect();
-        assert_eq!(ranges, [(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]);
+        assert_eq!(
+            ranges,
+            [(0x1000, 0x2000), (0x2000, 0x3000), (0x3000, 0x5000)]
+        );
         vm.remove(0x1800, 0x4000);
         let ranges: Vec<_> = vm.iter().map(|v| (v.start, v.end)).collect();
         assert_eq!(ranges, [(0x1000, 0x1800), (0x4000, 0x5000)]);
@@ -168,12 +221,27 @@ mod tests {
 
     #[test]
     fn protect_splits() {
+        let file = MappedFile {
+            ops: Arc::new(crate::fs::NoOps),
+            writable: false,
+        };
+        let at = |offset| VmaKind::File {
+            path: "/x".into(),
+            offset,
+            file: file.clone(),
+        };
         let mut vm = Vm::default();
-        vm.insert(Vma { kind: VmaKind::File { path: "/x".into(), offset: 0 }, ..anon(0x1000, 0x4000) });
+        vm.insert(Vma {
+            kind: at(0),
+            ..anon(0x1000, 0x4000)
+        });
         vm.protect(0x2000, 0x3000, 1);
-        let v: Vec<_> = vm.iter().map(|v| (v.start, v.prot, v.kind.clone())).collect();
+        let v: Vec<_> = vm
+            .iter()
+            .map(|v| (v.start, v.prot, v.kind.clone()))
+            .collect();
         assert_eq!(v[1].1, 1);
-        assert_eq!(v[1].2, VmaKind::File { path: "/x".into(), offset: 0x1000 });
-        assert_eq!(v[2].2, VmaKind::File { path: "/x".into(), offset: 0x2000 });
+        assert_eq!(v[1].2, at(0x1000));
+        assert_eq!(v[2].2, at(0x2000));
     }
 }

@@ -8,8 +8,8 @@
 pub mod identity;
 pub mod limits;
 
-use crate::fs::fdtable::FdTable;
 use crate::fs::Loc;
+use crate::fs::fdtable::FdTable;
 use crate::mm::Vm;
 use crate::root::kernel;
 use crate::sync::Mutex;
@@ -130,7 +130,11 @@ impl Thread {
 pub fn current_thread() -> Arc<Thread> {
     let k = kernel();
     let tid = k.platform.thread_data() as i32;
-    k.threads.lock().get(&tid).cloned().expect("trap from a thread the kernel does not know")
+    k.threads
+        .lock()
+        .get(&tid)
+        .cloned()
+        .expect("trap from a thread the kernel does not know")
 }
 
 /// The process executing the current syscall.

@@ -1,35 +1,464 @@
-//! STUB
+//! Memory mappings: mmap, munmap, mprotect, mremap, madvise, msync, brk, mincore.
+//!
+//! The process's VMA set (`mm::Vm`) is the authority on which ranges belong to the program: a
+//! fixed-address request may only replace the program's own mappings or free space, never LibOS
+//! memory that happens to live in the same host address space.
 
 use super::*;
+use crate::fs::{S_IFMT, S_IFREG};
+use crate::mm::{MappedFile, Vma, VmaKind};
+use veil_abi::{PAGE_SIZE, USER_SPACE_END, page_align_up};
+use veil_platform::Placement;
 
-pub fn sys_mmap(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+const PROT_MASK: u32 = g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_SEM;
+const MAP_TYPE: u32 = 0x0f;
+const MAP_SHARED_VALIDATE: u32 = 0x03;
+/// Flags `mmap` understands (others are rejected for MAP_SHARED_VALIDATE, ignored otherwise).
+const MAP_KNOWN: u32 = MAP_TYPE
+    | g::MAP_FIXED
+    | g::MAP_ANONYMOUS
+    | g::MAP_GROWSDOWN
+    | g::MAP_DENYWRITE
+    | g::MAP_EXECUTABLE
+    | g::MAP_LOCKED
+    | g::MAP_NORESERVE
+    | g::MAP_POPULATE
+    | g::MAP_NONBLOCK
+    | g::MAP_STACK
+    | g::MAP_HUGETLB
+    | g::MAP_FIXED_NOREPLACE
+    | g::MAP_UNINITIALIZED;
+
+fn is_aligned(addr: u64) -> bool {
+    (addr as usize).is_multiple_of(PAGE_SIZE)
 }
 
-pub fn sys_munmap(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// The page-rounded length of `[addr, addr + len)`, checked against the user address range.
+fn checked_len(addr: u64, len: u64) -> Result<usize> {
+    let len = usize::try_from(len).map_err(|_| Errno::ENOMEM)?;
+    let rounded = len.checked_add(PAGE_SIZE - 1).ok_or(Errno::ENOMEM)? & !(PAGE_SIZE - 1);
+    match (addr as usize).checked_add(rounded) {
+        Some(end) if end <= USER_SPACE_END => Ok(rounded),
+        _ => err(Errno::ENOMEM),
+    }
 }
 
-pub fn sys_mprotect(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// Unmaps the program's own mappings in `[start, end)` (never anything else).
+fn unmap_user(process: &Process, start: usize, end: usize) {
+    let mut vm = process.vm.lock();
+    let pieces: Vec<(usize, usize)> = vm
+        .overlapping(start, end)
+        .map(|v| (v.start.max(start), v.end.min(end)))
+        .collect();
+    for (s, e) in pieces {
+        let _ = kernel().platform.unmap(s, e - s);
+    }
+    vm.remove(start, end);
 }
 
-pub fn sys_mremap(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// Maps anonymous memory at `placement`, replacing only the program's own mappings.
+fn map_anonymous(
+    process: &Process,
+    placement: Placement,
+    len: usize,
+    prot: u32,
+    shared: bool,
+) -> Result<usize> {
+    let platform = kernel().platform;
+    match placement {
+        Placement::Fixed(addr) => {
+            // Clear the program's mappings first, then insist the range is free: whatever still
+            // occupies it belongs to the LibOS.
+            unmap_user(process, addr, addr + len);
+            platform
+                .map(Placement::FixedNoReplace(addr), len, prot, shared)
+                .map_err(|e| {
+                    if e == Errno::EEXIST {
+                        Error::new(Errno::ENOMEM, "range reserved by the LibOS")
+                    } else {
+                        e.into()
+                    }
+                })
+        }
+        other => Ok(platform.map(other, len, prot, shared)?),
+    }
 }
 
-pub fn sys_madvise(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, prot, flags, fd, offset) =
+        (a[0], a[1], a[2] as u32, a[3] as u32, fd_arg(a[4]), a[5]);
+    if len == 0
+        || !is_aligned(offset)
+        || prot & !(PROT_MASK | g::PROT_GROWSDOWN | g::PROT_GROWSUP) != 0
+    {
+        return err(Errno::EINVAL);
+    }
+    let shared = match flags & MAP_TYPE {
+        g::MAP_PRIVATE => false,
+        g::MAP_SHARED => true,
+        MAP_SHARED_VALIDATE if flags & !MAP_KNOWN == 0 => true,
+        MAP_SHARED_VALIDATE => return err(Errno::EOPNOTSUPP),
+        _ => return err(Errno::EINVAL),
+    };
+    if flags & g::MAP_32BIT != 0 {
+        return Err(Error::unsupported(Errno::EINVAL, "MAP_32BIT"));
+    }
+    let prot = prot & PROT_MASK;
+    let len = checked_len(
+        if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
+            addr
+        } else {
+            0
+        },
+        len,
+    )?;
+    let placement = if flags & g::MAP_FIXED_NOREPLACE != 0 {
+        if !is_aligned(addr) {
+            return err(Errno::EINVAL);
+        }
+        Placement::FixedNoReplace(addr as usize)
+    } else if flags & g::MAP_FIXED != 0 {
+        if !is_aligned(addr) {
+            return err(Errno::EINVAL);
+        }
+        Placement::Fixed(addr as usize)
+    } else {
+        Placement::Hint(addr as usize & !(PAGE_SIZE - 1))
+    };
+    let (kind, file) = if flags & g::MAP_ANONYMOUS != 0 {
+        // Anonymous memory accepts only the two plain sharing types.
+        if flags & MAP_TYPE == MAP_SHARED_VALIDATE {
+            return err(Errno::EINVAL);
+        }
+        (VmaKind::Anonymous, None)
+    } else {
+        let file = ctx.file(fd)?;
+        if file.is_path_only() {
+            return err(Errno::EBADF);
+        }
+        if !file.can_read() {
+            return err(Errno::EACCES);
+        }
+        let st = file.stat()?;
+        if st.st_mode & S_IFMT != S_IFREG {
+            // Mapping /dev/zero is the classic way to get anonymous memory.
+            if file.loc.path == "/dev/zero" {
+                (VmaKind::Anonymous, None)
+            } else {
+                return err(Errno::ENODEV);
+            }
+        } else {
+            if shared && prot & g::PROT_WRITE != 0 {
+                if !file.can_write() {
+                    return err(Errno::EACCES);
+                }
+                return Err(Error::unsupported(
+                    Errno::ENODEV,
+                    "writable MAP_SHARED file mappings",
+                ));
+            }
+            (
+                VmaKind::File {
+                    path: file.loc.path.clone(),
+                    offset,
+                    file: MappedFile {
+                        ops: file.ops.clone(),
+                        writable: file.can_write(),
+                    },
+                },
+                Some((file, st.st_size.max(0) as u64)),
+            )
+        }
+    };
+    // File contents are copied in, so the memory starts writable and gets its protection after.
+    let initial_prot = if file.is_some() {
+        g::PROT_READ | g::PROT_WRITE
+    } else {
+        prot
+    };
+    let map_shared = shared && file.is_none();
+    let start = map_anonymous(&ctx.process, placement, len, initial_prot, map_shared)?;
+    if let Some((file, size)) = file {
+        if let Err(e) = copy_file_pages(&*file.ops, offset, size, start, len) {
+            let _ = kernel().platform.unmap(start, len);
+            return Err(e);
+        }
+        if prot != initial_prot {
+            kernel().platform.protect(start, len, prot)?;
+        }
+    }
+    ctx.process.vm.lock().insert(Vma {
+        start,
+        end: start + len,
+        prot,
+        shared,
+        kind,
+    });
+    Ok(start as u64)
 }
 
-pub fn sys_msync(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// Copies the file bytes backing `[start, start + len)` (from `offset`, up to the file's end).
+fn copy_file_pages(
+    ops: &dyn crate::fs::FileOps,
+    offset: u64,
+    size: u64,
+    start: usize,
+    len: usize,
+) -> Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let available = size.saturating_sub(offset).min(len as u64) as usize;
+    let mut buf = alloc::vec![0u8; available.min(CHUNK)];
+    let mut done = 0;
+    while done < available {
+        let want = (available - done).min(CHUNK);
+        let n = super::io::read_exact_at(ops, offset + done as u64, &mut buf[..want])?;
+        kernel().platform.copy_to_user(start + done, &buf[..n])?;
+        if n < want {
+            break;
+        }
+        done += n;
+    }
+    Ok(())
 }
 
-pub fn sys_brk(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+pub fn sys_munmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    if !is_aligned(a[0]) || a[1] == 0 {
+        return err(Errno::EINVAL);
+    }
+    let len = checked_len(a[0], a[1]).map_err(|_| Errno::EINVAL)?;
+    unmap_user(&ctx.process, a[0] as usize, a[0] as usize + len);
+    Ok(0)
 }
 
-pub fn sys_mincore(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// Checks that all of `[addr, addr + len)` is mapped by the program (ENOMEM otherwise).
+fn require_mapped(process: &Process, addr: u64, len: u64) -> Result<(usize, usize)> {
+    if !is_aligned(addr) {
+        return err(Errno::EINVAL);
+    }
+    let len = checked_len(addr, len)?;
+    let start = addr as usize;
+    if !process.vm.lock().is_user_range(start, len) {
+        return err(Errno::ENOMEM);
+    }
+    Ok((start, len))
+}
+
+pub fn sys_mprotect(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let prot = a[2] as u32;
+    if prot & !(PROT_MASK | g::PROT_GROWSDOWN | g::PROT_GROWSUP) != 0 {
+        return err(Errno::EINVAL);
+    }
+    let prot = prot & PROT_MASK;
+    let (start, len) = require_mapped(&ctx.process, a[0], a[1])?;
+    if len == 0 {
+        return Ok(0);
+    }
+    if prot & g::PROT_WRITE != 0 {
+        let vm = ctx.process.vm.lock();
+        let read_only_shared = vm
+            .overlapping(start, start + len)
+            .any(|v| v.shared && matches!(&v.kind, VmaKind::File { file, .. } if !file.writable));
+        if read_only_shared {
+            return err(Errno::EACCES);
+        }
+    }
+    kernel().platform.protect(start, len, prot)?;
+    ctx.process.vm.lock().protect(start, start + len, prot);
+    Ok(0)
+}
+
+pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (old, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3] as u32, a[4]);
+    let known = g::MREMAP_MAYMOVE | g::MREMAP_FIXED | g::MREMAP_DONTUNMAP;
+    if flags & !known != 0 || !is_aligned(old) || new_len == 0 {
+        return err(Errno::EINVAL);
+    }
+    if flags & g::MREMAP_FIXED != 0 && flags & g::MREMAP_MAYMOVE == 0 {
+        return err(Errno::EINVAL);
+    }
+    if flags & g::MREMAP_DONTUNMAP != 0 || old_len == 0 {
+        return Err(Error::unsupported(
+            Errno::EINVAL,
+            "mremap with MREMAP_DONTUNMAP or old_size 0",
+        ));
+    }
+    let (start, old_len) = require_mapped(&ctx.process, old, old_len).map_err(|_| Errno::EFAULT)?;
+    let new_len = checked_len(0, new_len)?;
+    let vma = ctx
+        .process
+        .vm
+        .lock()
+        .find(start)
+        .cloned()
+        .ok_or(Errno::EFAULT)?;
+    if vma.end < start + old_len {
+        // Linux requires the old range to lie within one mapping.
+        return err(Errno::EFAULT);
+    }
+    let mut target = 0;
+    if flags & g::MREMAP_FIXED != 0 {
+        if !is_aligned(new_addr) {
+            return err(Errno::EINVAL);
+        }
+        target = new_addr as usize;
+        checked_len(new_addr, new_len as u64)?;
+        let overlaps = target < start + old_len && start < target + new_len;
+        if overlaps {
+            return err(Errno::EINVAL);
+        }
+        // Free the target the same careful way MAP_FIXED does.
+        let probe = map_anonymous(
+            &ctx.process,
+            Placement::Fixed(target),
+            new_len,
+            g::PROT_NONE,
+            false,
+        )?;
+        debug_assert_eq!(probe, target);
+    }
+    let moved = kernel()
+        .platform
+        .remap(start, old_len, new_len, flags, target)?;
+    let mut vm = ctx.process.vm.lock();
+    vm.remove(start, start + old_len);
+    let mut kind = vma.kind.clone();
+    if let VmaKind::File { offset, .. } = &mut kind {
+        *offset += (start - vma.start) as u64;
+    }
+    vm.insert(Vma {
+        start: moved,
+        end: moved + new_len,
+        prot: vma.prot,
+        shared: vma.shared,
+        kind,
+    });
+    Ok(moved as u64)
+}
+
+pub fn sys_madvise(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let advice = a[2] as u32;
+    let passed = [
+        g::MADV_DONTNEED,
+        g::MADV_FREE,
+        g::MADV_WILLNEED,
+        g::MADV_NORMAL,
+        g::MADV_RANDOM,
+        g::MADV_SEQUENTIAL,
+    ];
+    let accepted = [
+        g::MADV_DONTFORK,
+        g::MADV_DOFORK,
+        g::MADV_HUGEPAGE,
+        g::MADV_NOHUGEPAGE,
+        g::MADV_DONTDUMP,
+        g::MADV_DODUMP,
+        g::MADV_MERGEABLE,
+        g::MADV_UNMERGEABLE,
+        g::MADV_COLD,
+        g::MADV_PAGEOUT,
+        g::MADV_WIPEONFORK,
+        g::MADV_KEEPONFORK,
+        g::MADV_COLLAPSE,
+    ];
+    if !passed.contains(&advice) && !accepted.contains(&advice) {
+        return err(Errno::EINVAL);
+    }
+    let (start, len) = require_mapped(&ctx.process, a[0], a[1])?;
+    if len > 0 && passed.contains(&advice) {
+        kernel().platform.advise(start, len, advice)?;
+        if advice == g::MADV_DONTNEED {
+            refill_private_file_pages(&ctx.process, start, start + len)?;
+        }
+    }
+    Ok(0)
+}
+
+/// After `MADV_DONTNEED`, private file mappings read as the file again (anonymous ones read as
+/// zeros, which the platform already gave them).
+fn refill_private_file_pages(process: &Process, start: usize, end: usize) -> Result<()> {
+    let pieces: Vec<(usize, usize, u32, u64, MappedFile)> = process
+        .vm
+        .lock()
+        .overlapping(start, end)
+        .filter(|v| !v.shared)
+        .filter_map(|v| match &v.kind {
+            VmaKind::File { offset, file, .. } => {
+                let (s, e) = (v.start.max(start), v.end.min(end));
+                Some((s, e, v.prot, offset + (s - v.start) as u64, file.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let platform = kernel().platform;
+    for (s, e, prot, offset, file) in pieces {
+        let size = file.ops.size()?;
+        platform.protect(s, e - s, g::PROT_READ | g::PROT_WRITE)?;
+        let copied = copy_file_pages(&*file.ops, offset, size, s, e - s);
+        platform.protect(s, e - s, prot)?;
+        copied?;
+    }
+    Ok(())
+}
+
+pub fn sys_msync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let flags = a[2] as u32;
+    if flags & !(g::MS_ASYNC | g::MS_SYNC | g::MS_INVALIDATE) != 0
+        || flags & g::MS_ASYNC != 0 && flags & g::MS_SYNC != 0
+    {
+        return err(Errno::EINVAL);
+    }
+    // No writable shared file mappings exist yet, so there is nothing to write back.
+    require_mapped(&ctx.process, a[0], a[1])?;
+    Ok(0)
+}
+
+pub fn sys_brk(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let requested = a[0] as usize;
+    let mut vm = ctx.process.vm.lock();
+    let current = vm.brk;
+    if requested < vm.brk_start || requested as u64 >= USER_SPACE_END as u64 {
+        return Ok(current as u64);
+    }
+    let (old_top, new_top) = (page_align_up(current), page_align_up(requested));
+    let platform = kernel().platform;
+    if new_top > old_top {
+        let len = new_top - old_top;
+        if vm.any_mapped(old_top, new_top) {
+            return Ok(current as u64);
+        }
+        if platform
+            .map(
+                Placement::FixedNoReplace(old_top),
+                len,
+                g::PROT_READ | g::PROT_WRITE,
+                false,
+            )
+            .is_err()
+        {
+            return Ok(current as u64);
+        }
+        vm.insert(Vma {
+            start: old_top,
+            end: new_top,
+            prot: g::PROT_READ | g::PROT_WRITE,
+            shared: false,
+            kind: VmaKind::Heap,
+        });
+    } else if new_top < old_top {
+        let _ = platform.unmap(new_top, old_top - new_top);
+        vm.remove(new_top, old_top);
+    }
+    vm.brk = requested;
+    Ok(requested as u64)
+}
+
+pub fn sys_mincore(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    if !is_aligned(a[0]) {
+        return err(Errno::EINVAL);
+    }
+    let (start, len) = require_mapped(&ctx.process, a[0], a[1])?;
+    let mut residency = alloc::vec![0u8; len / PAGE_SIZE];
+    kernel().platform.residency(start, &mut residency)?;
+    user::write_bytes(a[2], &residency)?;
+    Ok(0)
 }

@@ -8,6 +8,7 @@ mod attr;
 mod fd;
 mod info;
 mod io;
+mod kill;
 mod mmap;
 mod namespace;
 mod open;
@@ -17,6 +18,7 @@ mod stat;
 mod strace;
 mod task;
 mod time;
+mod xattr;
 
 use crate::error::{Error, Result, err};
 use crate::fs::path::{PATH_MAX, ParentLoc};
@@ -24,6 +26,7 @@ use crate::fs::{Loc, OpenFile};
 use crate::process::{Process, Thread, current_thread};
 use crate::root::kernel;
 use crate::user;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use veil_abi::Errno;
@@ -48,22 +51,29 @@ pub fn dispatch(regs: &mut UserRegs) {
     let nr = regs.rax;
     let args = regs.syscall_args();
     let entry = table::lookup(nr);
-    let trace = k.strace.map(|fd| (fd, strace::format_call(nr, entry, &args)));
-    if let Some((fd, call)) = &trace {
-        if entry.is_some_and(|e| strace::never_returns(e.name)) {
-            strace::emit(*fd, call, "?");
-        }
+    let trace = k
+        .strace
+        .map(|fd| (fd, strace::format_call(nr, entry, &args)));
+    if let Some((fd, call)) = &trace
+        && entry.is_some_and(|e| strace::never_returns(e.name))
+    {
+        strace::emit(*fd, call, "?");
     }
-    let mut ctx = Ctx { regs, thread, process };
+    let mut ctx = Ctx {
+        regs,
+        thread,
+        process,
+    };
     let result = match entry.and_then(|e| e.handler) {
         Some(handler) => handler(&mut ctx, args),
         None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
     };
-    if let Err(e) = &result {
-        if e.unsupported && k.first_warning(nr) {
-            let name = entry.map_or("unknown", |e| e.name);
-            log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
-        }
+    if let Err(e) = &result
+        && e.unsupported
+        && k.first_warning(nr)
+    {
+        let name = entry.map_or("unknown", |e| e.name);
+        log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
     }
     ctx.regs.rax = match result {
         Ok(value) => value,

@@ -80,7 +80,11 @@ pub fn format_call(nr: u64, entry: Option<&Entry>, args: &[u64; 6]) -> String {
     let pid = crate::process::current_thread().tid;
     let mut out = format!("[pid {pid}] ");
     let Some(entry) = entry else {
-        let _ = write!(out, "syscall_{nr}({:#x}, {:#x}, {:#x})", args[0], args[1], args[2]);
+        let _ = write!(
+            out,
+            "syscall_{nr}({:#x}, {:#x}, {:#x})",
+            args[0], args[1], args[2]
+        );
         return out;
     };
     out.push_str(entry.name);
@@ -106,13 +110,15 @@ pub fn format_result(entry: Option<&Entry>, args: &[u64; 6], ret: u64) -> String
     if let Some(errno) = Errno::from_syscall_return(ret as i64) {
         return format!("-1 {} ({})", errno.name(), errno.0);
     }
-    let mut out = if ret > 0xffff_ffff { format!("{ret:#x}") } else { format!("{}", ret as i64) };
-    if let Some(entry) = entry {
-        if let Some(i) = entry.args.bytes().position(|k| k == b'B') {
-            out.push_str(" ");
-            if let Ok(data) = user::read_bytes(args[i], (ret as usize).min(SHOW + 1)) {
-                quote(&data, &mut out);
-            }
+    let mut out = if ret > 0xffff_ffff {
+        format!("{ret:#x}")
+    } else {
+        format!("{}", ret as i64)
+    };
+    if let Some(i) = entry.and_then(|e| e.args.bytes().position(|k| k == b'B')) {
+        out.push(' ');
+        if let Ok(data) = user::read_bytes(args[i], (ret as usize).min(SHOW + 1)) {
+            quote(&data, &mut out);
         }
     }
     out

@@ -30,16 +30,34 @@ pub struct Entry {
 
 macro_rules! sys {
     ($nr:literal, $name:ident, $args:literal, $handler:path) => {
-        Entry { nr: $nr, name: stringify!($name), args: $args, handler: Some($handler), support: Support::Full }
+        Entry {
+            nr: $nr,
+            name: stringify!($name),
+            args: $args,
+            handler: Some($handler),
+            support: Support::Full,
+        }
     };
     ($nr:literal, $name:ident, $args:literal, $handler:path, $note:literal) => {
-        Entry { nr: $nr, name: stringify!($name), args: $args, handler: Some($handler), support: Support::Partial($note) }
+        Entry {
+            nr: $nr,
+            name: stringify!($name),
+            args: $args,
+            handler: Some($handler),
+            support: Support::Partial($note),
+        }
     };
 }
 
 macro_rules! nosys {
     ($nr:literal, $name:ident) => {
-        Entry { nr: $nr, name: stringify!($name), args: "xxxxxx", handler: None, support: Support::Unsupported }
+        Entry {
+            nr: $nr,
+            name: stringify!($name),
+            args: "xxxxxx",
+            handler: None,
+            support: Support::Unsupported,
+        }
     };
 }
 
@@ -47,21 +65,33 @@ macro_rules! nosys {
 pub static TABLE: &[Entry] = &[
     sys!(0, read, "fBu", io::sys_read),
     sys!(1, write, "fbu", io::sys_write),
-    sys!(2, open, "sxo", open::sys_open),
+    sys!(
+        2,
+        open,
+        "sxo",
+        open::sys_open,
+        "O_TMPFILE on RAM file systems only (EOPNOTSUPP elsewhere)"
+    ),
     sys!(3, close, "f", open::sys_close),
     sys!(4, stat, "sp", stat::sys_stat),
     sys!(5, fstat, "fp", stat::sys_fstat),
     sys!(6, lstat, "sp", stat::sys_lstat),
     nosys!(7, poll),
     sys!(8, lseek, "fdd", io::sys_lseek),
-    sys!(9, mmap, "pxxxfx", mmap::sys_mmap),
+    sys!(
+        9,
+        mmap,
+        "pxxxfx",
+        mmap::sys_mmap,
+        "file mappings are private copies; writable MAP_SHARED file mappings fail with ENODEV; no MAP_32BIT"
+    ),
     sys!(10, mprotect, "pxx", mmap::sys_mprotect),
     sys!(11, munmap, "px", mmap::sys_munmap),
     sys!(12, brk, "p", mmap::sys_brk),
     sys!(13, rt_sigaction, "dppu", sigaction::sys_rt_sigaction),
     sys!(14, rt_sigprocmask, "dppu", sigaction::sys_rt_sigprocmask),
     nosys!(15, rt_sigreturn),
-    sys!(16, ioctl, "fxx", fd::sys_ioctl),
+    sys!(16, ioctl, "fxx", fd::sys_ioctl, "FIOASYNC sends no SIGIO"),
     sys!(17, pread64, "fBud", io::sys_pread64),
     sys!(18, pwrite64, "fbud", io::sys_pwrite64),
     sys!(19, readv, "fpu", io::sys_readv),
@@ -70,10 +100,28 @@ pub static TABLE: &[Entry] = &[
     nosys!(22, pipe),
     nosys!(23, select),
     sys!(24, sched_yield, "", resource::sys_sched_yield),
-    sys!(25, mremap, "pxxxp", mmap::sys_mremap),
-    sys!(26, msync, "pxx", mmap::sys_msync),
+    sys!(
+        25,
+        mremap,
+        "pxxxp",
+        mmap::sys_mremap,
+        "no MREMAP_DONTUNMAP, no old_size 0"
+    ),
+    sys!(
+        26,
+        msync,
+        "pxx",
+        mmap::sys_msync,
+        "no writable shared file mappings exist, so nothing to write back"
+    ),
     sys!(27, mincore, "pxp", mmap::sys_mincore),
-    sys!(28, madvise, "pxd", mmap::sys_madvise),
+    sys!(
+        28,
+        madvise,
+        "pxd",
+        mmap::sys_madvise,
+        "MADV_DONTNEED on a private file mapping zeroes it instead of restoring file contents"
+    ),
     nosys!(29, shmget),
     nosys!(30, shmat),
     nosys!(31, shmctl),
@@ -104,10 +152,28 @@ pub static TABLE: &[Entry] = &[
     nosys!(56, clone),
     nosys!(57, fork),
     nosys!(58, vfork),
-    sys!(59, execve, "spp", task::sys_execve),
-    sys!(60, exit, "d", task::sys_exit),
+    sys!(
+        59,
+        execve,
+        "spp",
+        task::sys_execve,
+        "single-threaded processes only"
+    ),
+    sys!(
+        60,
+        exit,
+        "d",
+        task::sys_exit,
+        "ends the whole process (multi-threading comes with the threads work)"
+    ),
     nosys!(61, wait4),
-    nosys!(62, kill),
+    sys!(
+        62,
+        kill,
+        "dd",
+        kill::sys_kill,
+        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+    ),
     sys!(63, uname, "p", info::sys_uname),
     nosys!(64, semget),
     nosys!(65, semop),
@@ -117,7 +183,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(69, msgsnd),
     nosys!(70, msgrcv),
     nosys!(71, msgctl),
-    sys!(72, fcntl, "fdx", fd::sys_fcntl),
+    sys!(
+        72,
+        fcntl,
+        "fdx",
+        fd::sys_fcntl,
+        "record locks validated but not enforced yet; no pipe-size or seal commands; owner/signal/lease/notify commands EINVAL"
+    ),
     nosys!(73, flock),
     sys!(74, fsync, "f", attr::sys_fsync),
     sys!(75, fdatasync, "f", attr::sys_fdatasync),
@@ -189,10 +261,30 @@ pub static TABLE: &[Entry] = &[
     sys!(141, setpriority, "ddd", resource::sys_setpriority),
     sys!(142, sched_setparam, "dp", resource::sys_sched_setparam),
     sys!(143, sched_getparam, "dp", resource::sys_sched_getparam),
-    sys!(144, sched_setscheduler, "ddp", resource::sys_sched_setscheduler),
-    sys!(145, sched_getscheduler, "d", resource::sys_sched_getscheduler),
-    sys!(146, sched_get_priority_max, "d", resource::sys_sched_get_priority_max),
-    sys!(147, sched_get_priority_min, "d", resource::sys_sched_get_priority_min),
+    sys!(
+        144,
+        sched_setscheduler,
+        "ddp",
+        resource::sys_sched_setscheduler
+    ),
+    sys!(
+        145,
+        sched_getscheduler,
+        "d",
+        resource::sys_sched_getscheduler
+    ),
+    sys!(
+        146,
+        sched_get_priority_max,
+        "d",
+        resource::sys_sched_get_priority_max
+    ),
+    sys!(
+        147,
+        sched_get_priority_min,
+        "d",
+        resource::sys_sched_get_priority_min
+    ),
     nosys!(148, sched_rr_get_interval),
     nosys!(149, mlock),
     nosys!(150, munlock),
@@ -202,8 +294,20 @@ pub static TABLE: &[Entry] = &[
     nosys!(154, modify_ldt),
     nosys!(155, pivot_root),
     nosys!(156, _sysctl),
-    sys!(157, prctl, "dxxxx", task::sys_prctl),
-    sys!(158, arch_prctl, "xx", task::sys_arch_prctl),
+    sys!(
+        157,
+        prctl,
+        "dxxxx",
+        task::sys_prctl,
+        "common options (name, dumpable, no_new_privs, capabilities, subreaper, ...); others EINVAL"
+    ),
+    sys!(
+        158,
+        arch_prctl,
+        "xx",
+        task::sys_arch_prctl,
+        "FS/GS base and CPUID query; no CPUID faulting"
+    ),
     nosys!(159, adjtimex),
     sys!(160, setrlimit, "dp", resource::sys_setrlimit),
     nosys!(161, chroot),
@@ -233,23 +337,111 @@ pub static TABLE: &[Entry] = &[
     nosys!(185, security),
     sys!(186, gettid, "", info::sys_gettid),
     nosys!(187, readahead),
-    nosys!(188, setxattr),
-    nosys!(189, lsetxattr),
-    nosys!(190, fsetxattr),
-    nosys!(191, getxattr),
-    nosys!(192, lgetxattr),
-    nosys!(193, fgetxattr),
-    nosys!(194, listxattr),
-    nosys!(195, llistxattr),
-    nosys!(196, flistxattr),
-    nosys!(197, removexattr),
-    nosys!(198, lremovexattr),
-    nosys!(199, fremovexattr),
-    nosys!(200, tkill),
+    sys!(
+        188,
+        setxattr,
+        "ssbux",
+        xattr::sys_setxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        189,
+        lsetxattr,
+        "ssbux",
+        xattr::sys_lsetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        190,
+        fsetxattr,
+        "fsbux",
+        xattr::sys_fsetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        191,
+        getxattr,
+        "sspu",
+        xattr::sys_getxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        192,
+        lgetxattr,
+        "sspu",
+        xattr::sys_lgetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        193,
+        fgetxattr,
+        "fspu",
+        xattr::sys_fgetxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        194,
+        listxattr,
+        "spu",
+        xattr::sys_listxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        195,
+        llistxattr,
+        "spu",
+        xattr::sys_llistxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        196,
+        flistxattr,
+        "fpu",
+        xattr::sys_flistxattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        197,
+        removexattr,
+        "ss",
+        xattr::sys_removexattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        198,
+        lremovexattr,
+        "ss",
+        xattr::sys_lremovexattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        199,
+        fremovexattr,
+        "fs",
+        xattr::sys_fremovexattr,
+        "no extended attributes: EOPNOTSUPP after the path or fd is checked"
+    ),
+    sys!(
+        200,
+        tkill,
+        "dd",
+        kill::sys_tkill,
+        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+    ),
     sys!(201, time, "p", time::sys_time),
     nosys!(202, futex),
-    sys!(203, sched_setaffinity, "dup", resource::sys_sched_setaffinity),
-    sys!(204, sched_getaffinity, "dup", resource::sys_sched_getaffinity),
+    sys!(
+        203,
+        sched_setaffinity,
+        "dup",
+        resource::sys_sched_setaffinity
+    ),
+    sys!(
+        204,
+        sched_getaffinity,
+        "dup",
+        resource::sys_sched_getaffinity
+    ),
     nosys!(205, set_thread_area),
     nosys!(206, io_setup),
     nosys!(207, io_destroy),
@@ -279,7 +471,13 @@ pub static TABLE: &[Entry] = &[
     sys!(231, exit_group, "d", task::sys_exit_group),
     nosys!(232, epoll_wait),
     nosys!(233, epoll_ctl),
-    nosys!(234, tgkill),
+    sys!(
+        234,
+        tgkill,
+        "ddd",
+        kill::sys_tgkill,
+        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+    ),
     sys!(235, utimes, "sp", attr::sys_utimes),
     nosys!(236, vserver),
     nosys!(237, mbind),
@@ -302,7 +500,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(254, inotify_add_watch),
     nosys!(255, inotify_rm_watch),
     nosys!(256, migrate_pages),
-    sys!(257, openat, "fsxo", open::sys_openat),
+    sys!(
+        257,
+        openat,
+        "fsxo",
+        open::sys_openat,
+        "O_TMPFILE on RAM file systems only (EOPNOTSUPP elsewhere)"
+    ),
     sys!(258, mkdirat, "fso", namespace::sys_mkdirat),
     sys!(259, mknodat, "fsox", namespace::sys_mknodat),
     sys!(260, fchownat, "fsddx", attr::sys_fchownat),
@@ -322,7 +526,7 @@ pub static TABLE: &[Entry] = &[
     sys!(274, get_robust_list, "dpp", task::sys_get_robust_list),
     nosys!(275, splice),
     nosys!(276, tee),
-    nosys!(277, sync_file_range),
+    sys!(277, sync_file_range, "fddx", attr::sys_sync_file_range),
     nosys!(278, vmsplice),
     nosys!(279, move_pages),
     sys!(280, utimensat, "fspx", attr::sys_utimensat),
@@ -361,13 +565,25 @@ pub static TABLE: &[Entry] = &[
     nosys!(313, finit_module),
     nosys!(314, sched_setattr),
     nosys!(315, sched_getattr),
-    sys!(316, renameat2, "fsfsx", namespace::sys_renameat2),
+    sys!(
+        316,
+        renameat2,
+        "fsfsx",
+        namespace::sys_renameat2,
+        "no RENAME_WHITEOUT"
+    ),
     nosys!(317, seccomp),
     sys!(318, getrandom, "pux", info::sys_getrandom),
     nosys!(319, memfd_create),
     nosys!(320, kexec_file_load),
     nosys!(321, bpf),
-    sys!(322, execveat, "fsppx", task::sys_execveat),
+    sys!(
+        322,
+        execveat,
+        "fsppx",
+        task::sys_execveat,
+        "single-threaded processes only"
+    ),
     nosys!(323, userfaultfd),
     nosys!(324, membarrier),
     nosys!(325, mlock2),
@@ -377,9 +593,21 @@ pub static TABLE: &[Entry] = &[
     nosys!(329, pkey_mprotect),
     nosys!(330, pkey_alloc),
     nosys!(331, pkey_free),
-    sys!(332, statx, "fsxxp", stat::sys_statx),
+    sys!(
+        332,
+        statx,
+        "fsxxp",
+        stat::sys_statx,
+        "basic stats only: no birth time, mount id 0"
+    ),
     nosys!(333, io_pgetevents),
-    sys!(334, rseq, "pudx", task::sys_rseq),
+    sys!(
+        334,
+        rseq,
+        "pudx",
+        task::sys_rseq,
+        "returns ENOSYS by design; glibc and others run without restartable sequences"
+    ),
     nosys!(424, pidfd_send_signal),
     nosys!(425, io_uring_setup),
     nosys!(426, io_uring_enter),
@@ -428,7 +656,10 @@ pub static TABLE: &[Entry] = &[
 
 /// The table row for syscall number `nr`.
 pub fn lookup(nr: u64) -> Option<&'static Entry> {
-    TABLE.binary_search_by_key(&nr, |e| e.nr).ok().map(|i| &TABLE[i])
+    TABLE
+        .binary_search_by_key(&nr, |e| e.nr)
+        .ok()
+        .map(|i| &TABLE[i])
 }
 
 #[cfg(test)]
@@ -441,5 +672,55 @@ mod tests {
         assert_eq!(lookup(0).map(|e| e.name), Some("read"));
         assert_eq!(lookup(231).map(|e| e.name), Some("exit_group"));
         assert!(lookup(1000).is_none());
+    }
+}
+
+/// Renders `docs/syscalls.md` from the table.
+pub fn render_markdown() -> alloc::string::String {
+    use core::fmt::Write;
+    let mut out = alloc::string::String::from(
+        "# Syscalls\n\nGenerated from `crates/kernel/src/syscall/table.rs` by \
+         `VEIL_UPDATE_DOCS=1 cargo test -p veil-kernel syscall_doc`; do not edit by hand.\n\n\
+         Unsupported syscalls fail with `ENOSYS` and log one warning line naming the syscall.\n\n",
+    );
+    let full = TABLE.iter().filter(|e| e.support == Support::Full).count();
+    let partial = TABLE
+        .iter()
+        .filter(|e| matches!(e.support, Support::Partial(_)))
+        .count();
+    let _ = writeln!(
+        out,
+        "{} syscalls: {full} full, {partial} partial, {} unsupported.\n",
+        TABLE.len(),
+        TABLE.len() - full - partial
+    );
+    out.push_str("| nr | name | support | notes |\n|---:|---|---|---|\n");
+    for e in TABLE {
+        let (level, note) = match e.support {
+            Support::Full => ("full", ""),
+            Support::Partial(n) => ("partial", n),
+            Support::Unsupported => ("ENOSYS", ""),
+        };
+        let _ = writeln!(out, "| {} | `{}` | {level} | {note} |", e.nr, e.name);
+    }
+    out
+}
+
+#[cfg(test)]
+mod doc_tests {
+    /// `docs/syscalls.md` must match the table; set VEIL_UPDATE_DOCS=1 to regenerate it.
+    #[test]
+    fn syscall_doc() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/syscalls.md");
+        let expected = super::render_markdown();
+        if std::env::var_os("VEIL_UPDATE_DOCS").is_some() {
+            std::fs::write(path, &expected).expect("write docs/syscalls.md");
+            return;
+        }
+        let actual = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "docs/syscalls.md is stale: run `VEIL_UPDATE_DOCS=1 cargo test -p veil-kernel syscall_doc`"
+        );
     }
 }

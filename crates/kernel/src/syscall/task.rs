@@ -1,43 +1,222 @@
-//! STUB
+//! The calling task's own state: arch_prctl, prctl, set_tid_address, robust lists, rseq, exit,
+//! exit_group, and execve/execveat.
 
 use super::*;
+use crate::loader;
+use core::sync::atomic::Ordering;
+use veil_abi::USER_SPACE_END;
 
-pub fn sys_arch_prctl(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+const ARCH_SET_GS: u64 = 0x1001;
+const ARCH_SET_FS: u64 = 0x1002;
+const ARCH_GET_FS: u64 = 0x1003;
+const ARCH_GET_GS: u64 = 0x1004;
+const ARCH_GET_CPUID: u64 = 0x1011;
+const ARCH_SET_CPUID: u64 = 0x1012;
+
+pub fn sys_arch_prctl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (code, addr) = (a[0], a[1]);
+    match code {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if addr as usize >= USER_SPACE_END {
+                return err(Errno::EPERM);
+            }
+            if code == ARCH_SET_FS {
+                ctx.regs.fs_base = addr;
+            } else {
+                ctx.regs.gs_base = addr;
+            }
+            Ok(0)
+        }
+        ARCH_GET_FS => user::write_val(addr, &ctx.regs.fs_base).map(|_| 0),
+        ARCH_GET_GS => user::write_val(addr, &ctx.regs.gs_base).map(|_| 0),
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(Error::unsupported(Errno::ENODEV, "CPUID faulting")),
+        _ => err(Errno::EINVAL),
+    }
 }
 
-pub fn sys_prctl(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+const PR_SET_PDEATHSIG: u64 = 1;
+const PR_GET_PDEATHSIG: u64 = 2;
+const PR_GET_DUMPABLE: u64 = 3;
+const PR_SET_DUMPABLE: u64 = 4;
+const PR_GET_KEEPCAPS: u64 = 7;
+const PR_SET_KEEPCAPS: u64 = 8;
+const PR_SET_NAME: u64 = 15;
+const PR_GET_NAME: u64 = 16;
+const PR_GET_SECCOMP: u64 = 21;
+const PR_CAPBSET_READ: u64 = 23;
+const PR_GET_TIMERSLACK: u64 = 30;
+const PR_SET_TIMERSLACK: u64 = 29;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
+const PR_SET_NO_NEW_PRIVS: u64 = 38;
+const PR_GET_NO_NEW_PRIVS: u64 = 39;
+const PR_SET_THP_DISABLE: u64 = 41;
+const PR_GET_THP_DISABLE: u64 = 42;
+const PR_CAP_AMBIENT: u64 = 47;
+const PR_SET_VMA: u64 = 0x5356_4d41;
+const CAP_LAST_CAP: u64 = 40;
+
+pub fn sys_prctl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    match a[0] {
+        PR_SET_NAME => {
+            let mut name = user::read_bytes(a[1], 16).or_else(|_| user::read_cstr(a[1], 4096))?;
+            name.truncate(
+                name.iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(name.len())
+                    .min(15),
+            );
+            ctx.process.exec.lock().comm = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut name = ctx.process.exec.lock().comm.clone();
+            name.resize(16, 0);
+            user::write_bytes(a[1], &name).map(|_| 0)
+        }
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
+        PR_SET_PDEATHSIG if a[1] <= 64 => Ok(0),
+        PR_GET_PDEATHSIG => user::write_val(a[1], &0i32).map(|_| 0),
+        PR_GET_KEEPCAPS | PR_GET_SECCOMP | PR_GET_CHILD_SUBREAPER | PR_GET_THP_DISABLE => Ok(0),
+        PR_SET_KEEPCAPS | PR_SET_THP_DISABLE if a[1] <= 1 => Ok(0),
+        PR_SET_CHILD_SUBREAPER => Ok(0),
+        PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        PR_CAPBSET_READ if a[1] <= CAP_LAST_CAP => Ok(1),
+        PR_CAPBSET_READ => err(Errno::EINVAL),
+        PR_GET_TIMERSLACK => Ok(50_000),
+        PR_SET_TIMERSLACK => Ok(0),
+        PR_CAP_AMBIENT => Ok(0),
+        PR_SET_VMA => Ok(0),
+        _ => Err(Error::unsupported(Errno::EINVAL, "this prctl option")),
+    }
 }
 
-pub fn sys_set_tid_address(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+pub fn sys_set_tid_address(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    ctx.thread.clear_child_tid.store(a[0], Ordering::Relaxed);
+    Ok(ctx.thread.tid as u64)
 }
 
-pub fn sys_set_robust_list(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// `sizeof(struct robust_list_head)`.
+const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+
+pub fn sys_set_robust_list(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    if a[1] != ROBUST_LIST_HEAD_SIZE {
+        return err(Errno::EINVAL);
+    }
+    *ctx.thread.robust_list.lock() = (a[0], a[1]);
+    Ok(0)
 }
 
-pub fn sys_get_robust_list(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+pub fn sys_get_robust_list(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let tid = a[0] as i32;
+    let thread = if tid == 0 {
+        ctx.thread.clone()
+    } else {
+        kernel()
+            .threads
+            .lock()
+            .get(&tid)
+            .cloned()
+            .ok_or(Errno::ESRCH)?
+    };
+    let (head, len) = *thread.robust_list.lock();
+    user::write_val(a[1], &head)?;
+    user::write_val(a[2], &len)?;
+    Ok(0)
 }
 
+/// Restartable sequences are not offered; glibc and others fall back when registration fails.
 pub fn sys_rseq(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+    err(Errno::ENOSYS)
 }
 
-pub fn sys_exit(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+pub fn sys_exit(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    // The last thread's exit ends the process; other threads come with the threads work.
+    let _ = ctx;
+    crate::process::exit_process((a[0] & 0xff) as i32)
 }
 
-pub fn sys_exit_group(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+pub fn sys_exit_group(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    crate::process::exit_process((a[0] & 0xff) as i32)
 }
 
-pub fn sys_execve(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// Most argv/envp entries `execve` accepts.
+const MAX_ARGS: usize = 0x7fff_ffff / 8;
+/// Longest single argument (Linux's MAX_ARG_STRLEN).
+const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+fn do_execve(
+    ctx: &mut Ctx,
+    dirfd: i32,
+    path_addr: u64,
+    argv: u64,
+    envp: u64,
+    flags: u32,
+) -> Result<u64> {
+    if flags & !(g::AT_EMPTY_PATH | g::AT_SYMLINK_NOFOLLOW) != 0 {
+        return err(Errno::EINVAL);
+    }
+    let path = ctx.path_arg(path_addr)?;
+    let argv = user::read_cstr_array(argv, MAX_ARG_STRLEN, MAX_ARGS)?;
+    let envp = user::read_cstr_array(envp, MAX_ARG_STRLEN, MAX_ARGS)?;
+    if ctx.process.threads.lock().len() > 1 {
+        return Err(Error::unsupported(
+            Errno::EAGAIN,
+            "execve in a multi-threaded process",
+        ));
+    }
+    let (base, exec_path) = if path.is_empty() && flags & g::AT_EMPTY_PATH != 0 {
+        let file = ctx.file(dirfd)?;
+        (kernel().mounts.root(), file.loc.path.clone().into_bytes())
+    } else {
+        (ctx.base_dir(dirfd, &path)?, path)
+    };
+    match loader::exec(&ctx.process, &base, &exec_path, argv, envp) {
+        Ok(loaded) => {
+            *ctx.regs = loaded.regs;
+            ctx.process.fds.lock().close_on_exec();
+            reset_signal_handlers(&ctx.process);
+            *ctx.thread.altstack.lock() = (0, g::SS_DISABLE as i32, 0);
+            ctx.thread.clear_child_tid.store(0, Ordering::Relaxed);
+            *ctx.thread.robust_list.lock() = (0, 0);
+            Ok(0)
+        }
+        Err(e) => {
+            log::debug!(
+                "execve {}: {}",
+                String::from_utf8_lossy(&exec_path),
+                e.reason
+            );
+            // A failure after the old program was torn down has nothing left to return to.
+            if e.fatal {
+                crate::signal::terminate_by_signal(
+                    g::SIGSEGV,
+                    ": exec failed after the point of no return",
+                );
+            }
+            Err(e.error)
+        }
+    }
 }
 
-pub fn sys_execveat(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    Err(Error::unsupported(Errno::ENOSYS, "not implemented yet"))
+/// Caught signals revert to their default action at exec; ignored ones stay ignored.
+fn reset_signal_handlers(process: &Process) {
+    let mut actions = process.signals.lock();
+    for action in actions.iter_mut() {
+        let ignored = action.sa_handler_kernel.map(|f| f as usize) == Some(1);
+        if !ignored {
+            *action = crate::pod::zeroed();
+        }
+    }
+}
+
+pub fn sys_execve(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    do_execve(ctx, g::AT_FDCWD, a[0], a[1], a[2], 0)
+}
+
+pub fn sys_execveat(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    do_execve(ctx, fd_arg(a[0]), a[1], a[2], a[3], a[4] as u32)
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Veil benchmarks: each measurement runs natively and under Veil in the same run and prints the
+ratio (Veil / native; lower is better). Figures vary between machines and runs: compare ratios.
+
+Usage: bench/run.py [--veil PATH] [--quick]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build_c(src, out, static=False):
+    cmd = ["gcc", "-O2", "-o", out, src] + (["-static"] if static else [])
+    subprocess.run(cmd, check=True)
+
+
+def wall(cmd, runs):
+    """Median wall time of `runs` executions of cmd, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def row(name, native, veil, unit):
+    ratio = veil / native if native > 0 else float("inf")
+    print(f"{name:<34} native {native:>10.2f} {unit:<3} veil {veil:>10.2f} {unit:<3} ratio {ratio:>6.2f}x")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--veil", default=os.path.join(ROOT, "target", "release", "veil"))
+    ap.add_argument("--quick", action="store_true", help="fewer iterations")
+    args = ap.parse_args()
+    if not os.path.exists(args.veil):
+        sys.exit(f"{args.veil} not found: run `cargo build --release` first")
+    runs = 5 if args.quick else 20
+    calls = 200_000 if args.quick else 1_000_000
+    # Outside /tmp: /tmp inside an instance is a RAM file system.
+    work = tempfile.mkdtemp(prefix="veil-bench-", dir=os.path.expanduser("~"))
+    loop = os.path.join(work, "getppid_loop")
+    build_c(os.path.join(ROOT, "bench", "getppid_loop.c"), loop, static=True)
+    veil = [args.veil, "run", "--rootfs", "/"]
+
+    def per_call(cmd):
+        return statistics.median(float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                                 for _ in range(3))
+
+    print(f"veil: {args.veil}")
+    row("syscall round trip (getppid)", per_call([loop, str(calls)]), per_call(veil + [loop, str(calls)]), "ns")
+    true = "/bin/true"
+    row("run /bin/true (wall)", wall([true], runs), wall(veil + [true], runs), "ms")
+    if os.path.exists("/usr/bin/python3"):
+        py = ["/usr/bin/python3", "-c", "pass"]
+        row("python3 -c pass (wall)", wall(py, runs), wall(veil + py, runs), "ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+//! Bad input never crashes the LibOS: malformed executables and scripts get
+//! `veil: cannot execute PATH: REASON` and exit 126 (127 when the file does not exist).
+
+mod common;
+
+use common::{scratch, under_veil};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Writes an executable file.
+fn exe(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A real dynamic executable to mutate.
+fn sample() -> Vec<u8> {
+    std::fs::read("/bin/true").expect("/bin/true")
+}
+
+fn u16_at(b: &[u8], off: usize) -> usize {
+    u16::from_le_bytes([b[off], b[off + 1]]) as usize
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+}
+
+/// Offset of the first program header of type `ty`.
+fn phdr_of(b: &[u8], ty: u32) -> usize {
+    let (phoff, phnum) = (u64_at(b, 0x20) as usize, u16_at(b, 0x38));
+    (0..phnum)
+        .map(|i| phoff + i * 56)
+        .find(|&o| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) == ty)
+        .expect("phdr")
+}
+
+fn expect_cannot_execute(path: &Path, reason: &str, want_code: i32) {
+    let dir = path.parent().unwrap();
+    let out = under_veil(&[path.to_str().unwrap()], dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        common::code(&out),
+        want_code,
+        "{}: stderr: {stderr}",
+        path.display()
+    );
+    assert!(
+        stderr.contains(&format!("veil: cannot execute {}", path.display()))
+            && stderr.contains(reason),
+        "{}: expected reason {reason:?}, got: {stderr}",
+        path.display()
+    );
+}
+
+#[test]
+fn malformed_elf_files() {
+    let dir = scratch("bad-elf");
+    let good = sample();
+    expect_cannot_execute(&exe(&dir, "empty", b""), "Exec format error", 126);
+    expect_cannot_execute(
+        &exe(&dir, "text", b"just some text\n"),
+        "Exec format error",
+        126,
+    );
+    expect_cannot_execute(&exe(&dir, "truncated", &good[..20]), "ELF header", 126);
+    let mut wrong_machine = good.clone();
+    wrong_machine[0x12] = 40; // EM_ARM
+    expect_cannot_execute(&exe(&dir, "arm", &wrong_machine), "wrong machine", 126);
+    let mut outside = good.clone();
+    let load = phdr_of(&outside, 1);
+    outside[load + 8..load + 16].copy_from_slice(&(1u64 << 40).to_le_bytes()); // p_offset
+    expect_cannot_execute(&exe(&dir, "outside", &outside), "outside the file", 126);
+    let mut absurd = good.clone();
+    let load = phdr_of(&absurd, 1);
+    absurd[load + 16..load + 24].copy_from_slice(&0xffff_ffff_ffff_0000u64.to_le_bytes()); // p_vaddr
+    expect_cannot_execute(&exe(&dir, "absurd", &absurd), "out of range", 126);
+    let mut big_file = good.clone();
+    let load = phdr_of(&big_file, 1);
+    let memsz = u64_at(&big_file, load + 40);
+    big_file[load + 32..load + 40].copy_from_slice(&(memsz + 4096).to_le_bytes()); // p_filesz > p_memsz
+    expect_cannot_execute(&exe(&dir, "filesz", &big_file), "file size exceeds", 126);
+    let mut no_interp = good.clone();
+    let interp = phdr_of(&no_interp, 3);
+    let off = u64_at(&no_interp, interp + 8) as usize;
+    no_interp[off + 1] = b'X'; // "/Xib64/ld-linux-x86-64.so.2"
+    expect_cannot_execute(
+        &exe(&dir, "nointerp", &no_interp),
+        "interpreter /Xib64",
+        126,
+    );
+    let mut phentsize = good;
+    phentsize[0x36] = 32;
+    expect_cannot_execute(&exe(&dir, "phentsize", &phentsize), "program header", 126);
+}
+
+#[test]
+fn missing_and_unexecutable_programs() {
+    let dir = scratch("bad-exec");
+    expect_cannot_execute(
+        &dir.join("does-not-exist"),
+        "No such file or directory",
+        127,
+    );
+    std::fs::create_dir(dir.join("a-dir")).unwrap();
+    expect_cannot_execute(&dir.join("a-dir"), "Permission denied", 126);
+    let plain = dir.join("plain");
+    std::fs::write(&plain, b"#!/bin/sh\necho hi\n").unwrap();
+    expect_cannot_execute(&plain, "Permission denied", 126);
+}
+
+#[test]
+fn bad_scripts() {
+    let dir = scratch("bad-scripts");
+    let looping = dir.join("loop.sh");
+    exe(
+        &dir,
+        "loop.sh",
+        format!("#!{}\n", looping.display()).as_bytes(),
+    );
+    expect_cannot_execute(&looping, "nested", 126);
+    expect_cannot_execute(
+        &exe(&dir, "missing.sh", b"#!/no/such/interpreter\n"),
+        "interpreter /no/such/interpreter",
+        126,
+    );
+    expect_cannot_execute(&exe(&dir, "empty.sh", b"#!\n"), "empty #! line", 126);
+}

@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests: running a command natively and under Veil.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The environment both native and Veil runs get.
+pub const ENV: &[(&str, &str)] = &[
+    ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+    ("HOME", "/root"),
+    ("LANG", "C"),
+    ("LC_ALL", "C"),
+];
+
+/// A scratch directory for a test, outside /tmp (inside an instance /tmp is a RAM file system,
+/// so files there are not shared between the native and the Veil run).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-scratch")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir.canonicalize().expect("canonical scratch dir")
+}
+
+/// The `veil` binary under test.
+pub fn veil_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_veil")
+}
+
+fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(data) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(data)
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// Runs `argv` natively with a clean environment in `cwd`.
+pub fn native(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(cwd)
+        .env_clear()
+        .envs(ENV.iter().copied());
+    run(cmd, stdin)
+}
+
+/// Runs `argv` under `veil run --rootfs /` with the same environment and working directory.
+pub fn under_veil(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(veil_bin());
+    cmd.args(["run", "--rootfs", "/", "--cwd"]).arg(cwd);
+    for (k, v) in ENV {
+        cmd.arg("--env").arg(format!("{k}={v}"));
+    }
+    cmd.args(argv).env_clear().env("VEIL_LOG", "error");
+    run(cmd, stdin)
+}
+
+/// Exit status as `veil run` reports it: the code, or 128 + signal.
+pub fn code(out: &Output) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    out.status
+        .code()
+        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0))
+}
+
+/// Runs natively and under Veil and asserts identical stdout and exit status.
+pub fn assert_same(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> String {
+    let n = native(argv, cwd, stdin);
+    let v = under_veil(argv, cwd, stdin);
+    let (ns, vs) = (
+        String::from_utf8_lossy(&n.stdout),
+        String::from_utf8_lossy(&v.stdout),
+    );
+    assert!(
+        ns == vs && code(&n) == code(&v),
+        "{argv:?} differs\n--- native (exit {}):\n{ns}\n--- veil (exit {}):\n{vs}\n--- veil stderr:\n{}",
+        code(&n),
+        code(&v),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    ns.into_owned()
+}

@@ -1,0 +1,154 @@
+//! Real Debian programs, run the way a user runs them: natively first, then under Veil with the
+//! host root (`veil run --rootfs /`); stdout and exit status must match.
+//! Needs busybox-static, sqlite3, lua5.4 and python3 (scripts/install-test-deps.sh).
+
+mod common;
+
+use common::{assert_same, scratch};
+use std::path::Path;
+
+fn need(path: &str) -> bool {
+    if Path::new(path).exists() {
+        return true;
+    }
+    panic!("{path} is missing: run scripts/install-test-deps.sh");
+}
+
+/// A small tree of files for the file tools.
+fn fixture(name: &str) -> std::path::PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("docs/sub")).unwrap();
+    for i in 0..20 {
+        let text: String = (0..i * 7 + 3)
+            .map(|j| format!("line {j} of file {i}: {}\n", (i * 31 + j * 17) % 97))
+            .collect();
+        std::fs::write(dir.join(format!("docs/f{i:02}.txt")), text).unwrap();
+    }
+    std::fs::write(
+        dir.join("docs/sub/words"),
+        "pear\napple\nfig\nbanana\napple\ncherry\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("f01.txt", dir.join("docs/link")).unwrap();
+    dir
+}
+
+#[test]
+fn busybox_applets() {
+    need("/bin/busybox");
+    let dir = fixture("busybox");
+    let bb = "/bin/busybox";
+    assert_same(&[bb, "ls", "-la", "docs"], &dir, None);
+    assert_same(&[bb, "ls", "-R", "docs"], &dir, None);
+    assert_same(&[bb, "cat", "docs/f03.txt", "docs/link"], &dir, None);
+    assert_same(&[bb, "wc", "docs/f00.txt", "docs/f19.txt"], &dir, None);
+    assert_same(
+        &[bb, "sha256sum", "docs/f05.txt", "docs/f06.txt"],
+        &dir,
+        None,
+    );
+    assert_same(&[bb, "sort", "-u", "docs/sub/words"], &dir, None);
+    assert_same(
+        &[bb, "find", "docs", "-name", "*1*", "-type", "f"],
+        &dir,
+        None,
+    );
+    assert_same(
+        &[bb, "grep", "-rn", "of file 1[0-2]: 4", "docs"],
+        &dir,
+        None,
+    );
+    assert_same(
+        &[bb, "grep", "-c", "nothing-matches", "docs/f00.txt"],
+        &dir,
+        None,
+    );
+    assert_same(&[bb, "wc", "-l"], &dir, Some(b"a\nb\nc\n"));
+    assert_same(&[bb, "ls", "/nonexistent"], &dir, None);
+}
+
+#[test]
+fn sqlite3_in_memory_workload() {
+    need("/usr/bin/sqlite3");
+    let dir = scratch("sqlite");
+    let sql = "
+        CREATE TABLE t(id INTEGER PRIMARY KEY, grp INTEGER, name TEXT, v REAL);
+        WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000)
+          INSERT INTO t(grp, name, v) SELECT x % 17, 'n' || (x * 7919 % 1000), x * 1.5 FROM c;
+        CREATE INDEX t_grp ON t(grp);
+        SELECT grp, count(*), sum(v), min(name), max(name) FROM t GROUP BY grp ORDER BY grp;
+        SELECT count(DISTINCT name) FROM t;
+        UPDATE t SET v = v * 2 WHERE grp IN (1, 3, 5);
+        DELETE FROM t WHERE id % 3 = 0;
+        SELECT printf('%.2f', avg(v)), total(v) FROM t;
+        SELECT name FROM t WHERE grp = 7 ORDER BY v DESC LIMIT 5;
+    ";
+    let out = assert_same(
+        &["/usr/bin/sqlite3", ":memory:"],
+        &dir,
+        Some(sql.as_bytes()),
+    );
+    assert!(
+        out.contains("1000") || out.lines().count() > 17,
+        "unexpected output: {out}"
+    );
+}
+
+#[test]
+fn lua_script() {
+    need("/usr/bin/lua5.4");
+    let dir = scratch("lua");
+    let script = r#"
+        local t = {}
+        for i = 1, 10000 do t[i] = (i * 7919) % 10007 end
+        table.sort(t)
+        local s = 0
+        for _, v in ipairs(t) do s = s + v end
+        print(#t, s, t[1], t[#t])
+        local words = {}
+        for w in ("the quick brown fox jumps over the lazy dog"):gmatch("%a+") do words[#words + 1] = w:upper() end
+        print(table.concat(words, ","))
+        print(string.format("%.3f %d %s", math.pi, 1 << 40, tostring(nil)))
+        local f = assert(io.open("out.txt", "w")); f:write("hello\n"); f:close()
+        for line in io.lines("out.txt") do print("read:", line) end
+        os.remove("out.txt")
+        os.exit(3)
+    "#;
+    std::fs::write(dir.join("script.lua"), script).unwrap();
+    assert_same(&["/usr/bin/lua5.4", "script.lua"], &dir, None);
+}
+
+#[test]
+fn python3_script_with_stdlib() {
+    need("/usr/bin/python3");
+    let dir = scratch("python");
+    let script = r#"
+import hashlib, json, os, re, sqlite3, sys
+work = "/tmp/veil-py-test"
+os.makedirs(work, exist_ok=True)
+data = {"numbers": list(range(20)), "text": "Veil runs Python", "nested": {"a": [1, 2, {"b": None}]}}
+path = os.path.join(work, "data.json")
+with open(path, "w") as f:
+    json.dump(data, f, indent=2, sort_keys=True)
+with open(path) as f:
+    back = json.load(f)
+print("json roundtrip", back == data, os.path.getsize(path))
+print("re", re.findall(r"\b[A-Z]\w+", "Veil runs Python and Linux programs"))
+print("sha256", hashlib.sha256(open(path, "rb").read()).hexdigest())
+db = sqlite3.connect(os.path.join(work, "test.db"))
+db.execute("create table kv(k text primary key, v integer)")
+db.executemany("insert into kv values (?, ?)", [(f"k{i}", i * i) for i in range(100)])
+db.commit()
+print("sqlite", db.execute("select count(*), sum(v) from kv").fetchone())
+db.close()
+print("listdir", sorted(os.listdir(work)))
+for name in os.listdir(work):
+    os.remove(os.path.join(work, name))
+os.rmdir(work)
+print("argv", sys.argv[1:])
+sys.exit(5)
+"#;
+    std::fs::write(dir.join("script.py"), script).unwrap();
+    assert_same(&["/usr/bin/python3", "script.py", "one", "two"], &dir, None);
+    assert_same(&["/usr/bin/python3", "-c", "print(6 * 7)"], &dir, None);
+}
