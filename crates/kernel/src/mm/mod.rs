@@ -14,7 +14,10 @@ pub const INSTANCE_RAM_BYTES: u64 = 8 << 30;
 pub fn mapped_bytes() -> u64 {
     // Collect first: `Kernel::processes` is a leaf lock, not held while taking `Process::vm`.
     let processes: alloc::vec::Vec<_> = kernel().processes.lock().values().cloned().collect();
-    let total: u64 = processes.iter().map(|p| process_mapped_bytes(&p.vm.lock())).sum();
+    let total: u64 = processes
+        .iter()
+        .map(|p| process_mapped_bytes(&p.vm.lock()))
+        .sum();
     total.min(INSTANCE_RAM_BYTES)
 }
 
