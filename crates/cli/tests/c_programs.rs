@@ -794,7 +794,9 @@ fn main() -> io::Result<()> {
                     (Err(_), Some(reason)) => {
                         Ok(Completion::ignored_with(format!("known failure: {reason}")))
                     }
-                    (Ok(()), Some(_)) => Err("passes now: remove it from tests/c/known-failures.txt".into()),
+                    (Ok(()), Some(_)) => {
+                        Err("passes now: remove it from tests/c/known-failures.txt".into())
+                    }
                 }
             })
         })

@@ -223,8 +223,12 @@ impl ProcFs {
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let process = process.upgrade().ok_or(Errno::ESRCH)?;
-        let files: Vec<(i32, Arc<OpenFile>)> =
-            process.fds.lock().iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+        let files: Vec<(i32, Arc<OpenFile>)> = process
+            .fds
+            .lock()
+            .iter()
+            .map(|(fd, e)| (fd, e.file.clone()))
+            .collect();
         Ok(files
             .into_iter()
             .map(|(fd, file)| {
@@ -245,8 +249,12 @@ impl ProcFs {
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let process = process.upgrade().ok_or(Errno::ESRCH)?;
-        let files: Vec<(i32, Arc<OpenFile>)> =
-            process.fds.lock().iter().map(|(fd, e)| (fd, e.file.clone())).collect();
+        let files: Vec<(i32, Arc<OpenFile>)> = process
+            .fds
+            .lock()
+            .iter()
+            .map(|(fd, e)| (fd, e.file.clone()))
+            .collect();
         Ok(files
             .into_iter()
             .map(|(fd, file)| {

@@ -2,8 +2,9 @@
 //! directories listing generated children, read-only files rendered when opened, symbolic links
 //! computed when read, and device nodes with their own file operations.
 
-use super::{Loc, 
-    DirEntry, FileOps, Inode, InodeRef, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, dirent_type,
+use super::{
+    DirEntry, FileOps, Inode, InodeRef, Loc, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
+    dirent_type,
 };
 use crate::error::{Result, err};
 use alloc::boxed::Box;
