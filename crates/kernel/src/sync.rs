@@ -91,3 +91,38 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
         }
     }
 }
+
+/// A wake-up point for threads waiting on a condition protected by some [`Mutex`]: waiters
+/// snapshot [`Event::current`] *before* checking their condition, then [`Event::wait`] with that
+/// snapshot; [`Event::notify_all`] bumps the counter, so a notification between the check and
+/// the wait is never lost. Works across address spaces (shared futex word).
+#[derive(Default)]
+pub struct Event {
+    seq: AtomicU32,
+}
+
+impl Event {
+    pub const fn new() -> Event {
+        Event {
+            seq: AtomicU32::new(0),
+        }
+    }
+
+    /// The notification count, to pass to [`Event::wait`].
+    pub fn current(&self) -> u32 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Sleeps until a notification after `seen` (returns at once if one already happened).
+    pub fn wait(&self, seen: u32) {
+        if self.seq.load(Ordering::Acquire) == seen {
+            kernel().platform.futex_wait(&self.seq, seen, None);
+        }
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        self.seq.fetch_add(1, Ordering::Release);
+        kernel().platform.futex_wake(&self.seq, u32::MAX);
+    }
+}

@@ -26,10 +26,10 @@ enum MemDevice {
 }
 
 impl FileOps for MemDevice {
-    fn read(&self, _pos: &mut u64, buf: &mut [u8]) -> Result<usize> {
+    fn read(&self, _pos: &mut u64, buf: &mut [u8], _flags: u32) -> Result<usize> {
         self.read_at(0, buf)
     }
-    fn write(&self, _pos: &mut u64, buf: &[u8], _append: bool) -> Result<usize> {
+    fn write(&self, _pos: &mut u64, buf: &[u8], _flags: u32) -> Result<usize> {
         self.write_at(0, buf)
     }
     fn read_at(&self, _offset: u64, buf: &mut [u8]) -> Result<usize> {

@@ -9,6 +9,7 @@ pub mod fdtable;
 pub mod file;
 pub mod host;
 pub mod path;
+pub mod pipe;
 pub mod proc;
 pub mod ram;
 pub mod stdio;
@@ -195,15 +196,16 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
 /// Operations of an open file description. Positional files implement `read_at`/`write_at` and
 /// `size`; streams override `read`/`write` and report `is_stream`.
 pub trait FileOps: Send + Sync {
-    /// Reads at the description's position `pos`, advancing it.
-    fn read(&self, pos: &mut u64, buf: &mut [u8]) -> Result<usize> {
+    /// Reads at the description's position `pos`, advancing it. `flags` are the description's
+    /// status flags (`O_NONBLOCK`: fail with EAGAIN instead of waiting).
+    fn read(&self, pos: &mut u64, buf: &mut [u8], _flags: u32) -> Result<usize> {
         let n = self.read_at(*pos, buf)?;
         *pos += n as u64;
         Ok(n)
     }
-    /// Writes at `pos` (at the end of the file when `append`), advancing it.
-    fn write(&self, pos: &mut u64, buf: &[u8], append: bool) -> Result<usize> {
-        if append {
+    /// Writes at `pos` (at the end of the file with `O_APPEND` in `flags`), advancing it.
+    fn write(&self, pos: &mut u64, buf: &[u8], flags: u32) -> Result<usize> {
+        if flags & g::O_APPEND != 0 {
             *pos = self.size()?;
         }
         let n = self.write_at(*pos, buf)?;
@@ -283,10 +285,10 @@ pub trait FileOps: Send + Sync {
 pub struct NoOps;
 
 impl FileOps for NoOps {
-    fn read(&self, _pos: &mut u64, _buf: &mut [u8]) -> Result<usize> {
+    fn read(&self, _pos: &mut u64, _buf: &mut [u8], _flags: u32) -> Result<usize> {
         err(Errno::EISDIR)
     }
-    fn write(&self, _pos: &mut u64, _buf: &[u8], _append: bool) -> Result<usize> {
+    fn write(&self, _pos: &mut u64, _buf: &[u8], _flags: u32) -> Result<usize> {
         err(Errno::EISDIR)
     }
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> Result<usize> {

@@ -61,10 +61,10 @@ fn tty_ioctl_size(request: u32) -> Option<usize> {
 }
 
 impl FileOps for HostStream {
-    fn read(&self, _pos: &mut u64, buf: &mut [u8]) -> Result<usize> {
+    fn read(&self, _pos: &mut u64, buf: &mut [u8], _flags: u32) -> Result<usize> {
         Ok(host().read(self.fd, buf)?.min(buf.len()))
     }
-    fn write(&self, _pos: &mut u64, buf: &[u8], _append: bool) -> Result<usize> {
+    fn write(&self, _pos: &mut u64, buf: &[u8], _flags: u32) -> Result<usize> {
         Ok(host().write(self.fd, buf)?.min(buf.len()))
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {

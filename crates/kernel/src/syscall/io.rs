@@ -52,7 +52,9 @@ fn check_buffer(addr: u64, len: usize) -> Result<()> {
 /// One read from `file` into `buf`.
 fn read_once(file: &OpenFile, at: At, buf: &mut [u8]) -> Result<usize> {
     match at {
-        At::Position => file.ops.read(&mut file.pos.lock(), buf),
+        // Streams have no position: don't hold the position lock while they wait for data.
+        At::Position if file.ops.is_stream() => file.ops.read(&mut 0, buf, file.flags()),
+        At::Position => file.ops.read(&mut file.pos.lock(), buf, file.flags()),
         At::Offset(_) if file.ops.is_stream() => err(Errno::ESPIPE),
         At::Offset(off) => file.ops.read_at(off, buf),
     }
@@ -60,14 +62,15 @@ fn read_once(file: &OpenFile, at: At, buf: &mut [u8]) -> Result<usize> {
 
 /// One write of `data` to `file`.
 fn write_once(file: &OpenFile, at: At, data: &[u8]) -> Result<usize> {
-    let append = file.flags() & g::O_APPEND != 0;
+    let flags = file.flags();
     match at {
-        At::Position => file.ops.write(&mut file.pos.lock(), data, append),
+        At::Position if file.ops.is_stream() => file.ops.write(&mut 0, data, flags),
+        At::Position => file.ops.write(&mut file.pos.lock(), data, flags),
         At::Offset(_) if file.ops.is_stream() => err(Errno::ESPIPE),
-        At::Offset(_) if append => {
+        At::Offset(_) if flags & g::O_APPEND != 0 => {
             // Linux appends even for pwrite on an O_APPEND file.
             let mut end = 0;
-            file.ops.write(&mut end, data, true)
+            file.ops.write(&mut end, data, flags)
         }
         At::Offset(off) => file.ops.write_at(off, data),
     }

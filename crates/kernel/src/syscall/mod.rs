@@ -12,6 +12,7 @@ mod kill;
 mod mmap;
 mod namespace;
 mod open;
+mod pipe;
 mod resource;
 mod sigaction;
 mod stat;

@@ -97,7 +97,13 @@ pub static TABLE: &[Entry] = &[
     sys!(19, readv, "fpu", io::sys_readv),
     sys!(20, writev, "fpu", io::sys_writev),
     sys!(21, access, "so", attr::sys_access),
-    nosys!(22, pipe),
+    sys!(
+        22,
+        pipe,
+        "p",
+        pipe::sys_pipe,
+        "no O_DIRECT packet mode; blocking waits are not interrupted by signals yet"
+    ),
     nosys!(23, select),
     sys!(24, sched_yield, "", resource::sys_sched_yield),
     sys!(
@@ -542,7 +548,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(290, eventfd2),
     nosys!(291, epoll_create1),
     sys!(292, dup3, "ffx", fd::sys_dup3),
-    nosys!(293, pipe2),
+    sys!(
+        293,
+        pipe2,
+        "px",
+        pipe::sys_pipe2,
+        "no O_DIRECT packet mode; blocking waits are not interrupted by signals yet"
+    ),
     nosys!(294, inotify_init1),
     sys!(295, preadv, "fpuuu", io::sys_preadv),
     sys!(296, pwritev, "fpuuu", io::sys_pwritev),

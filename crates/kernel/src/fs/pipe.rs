@@ -1,0 +1,286 @@
+//! Pipes: a bounded byte ring in the kernel heap with a read end and a write end.
+//!
+//! Semantics follow pipe(7): reads return what is there (0 at end of file once every writer is
+//! gone), writes of at most `PIPE_BUF` bytes are atomic, a write with no reader left fails with
+//! EPIPE, and `O_NONBLOCK` turns waiting into EAGAIN. Space is accounted in page-sized slots
+//! exactly as Linux does (16 by default): a write's sub-page remainder merges into the last page
+//! when it fits, everything else takes fresh slots, and a partly read page frees no slot. Waiting uses an [`Event`] on a shared futex
+//! word, so the ends work between threads and, later, between address spaces.
+//!
+//! Lock order: `Pipe::state` is a leaf.
+
+use super::{FileOps, Inode, InodeRef};
+use crate::error::{Result, err};
+use crate::sync::{Event, Mutex};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::any::Any;
+use veil_abi::Errno;
+use veil_abi::general::{self as g, stat, statfs64};
+
+/// Default capacity in page slots (Linux: 16 pages, 64 KiB).
+pub const DEFAULT_SLOTS: usize = 16;
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+const PAGE: usize = 4096;
+
+/// One page slot: `data[start..]` is still unread.
+struct Slot {
+    data: alloc::vec::Vec<u8>,
+    start: usize,
+}
+
+impl Slot {
+    fn unread(&self) -> usize {
+        self.data.len() - self.start
+    }
+}
+const PIPEFS_MAGIC: i64 = 0x5049_5045;
+
+struct State {
+    slots: VecDeque<Slot>,
+    max_slots: usize,
+    readers: usize,
+    writers: usize,
+}
+
+impl State {
+    fn unread(&self) -> usize {
+        self.slots.iter().map(Slot::unread).sum()
+    }
+
+    /// Appends `data` to the last page if the pipe is not empty and it fits there entirely.
+    fn merge(&mut self, data: &[u8]) -> bool {
+        match self.slots.back_mut() {
+            Some(last) if last.data.len() + data.len() <= PAGE => {
+                last.data.extend_from_slice(data);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The shared part of a pipe (also the inode `fstat` reports).
+pub struct Pipe {
+    state: Mutex<State>,
+    /// Notified whenever data, space, or the set of ends changes.
+    changed: Event,
+    ino: u64,
+}
+
+impl Pipe {
+    /// A new pipe and its (read end, write end) file operations.
+    pub fn new() -> (Arc<Pipe>, Arc<PipeEnd>, Arc<PipeEnd>) {
+        let pipe = Arc::new(Pipe {
+            state: Mutex::new(State {
+                slots: VecDeque::new(),
+                max_slots: DEFAULT_SLOTS,
+                readers: 1,
+                writers: 1,
+            }),
+            changed: Event::new(),
+            ino: next_ino(),
+        });
+        let read = Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            writer: false,
+        });
+        let write = Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            writer: true,
+        });
+        (pipe, read, write)
+    }
+
+    /// The path `/proc/pid/fd` shows for an end.
+    pub fn name(&self) -> alloc::string::String {
+        alloc::format!("pipe:[{}]", self.ino)
+    }
+}
+
+fn next_ino() -> u64 {
+    // Pipe inode numbers only need to be distinct; the kernel id allocator provides that.
+    crate::root::kernel().alloc_id() as u64 + (1 << 32)
+}
+
+impl Inode for Pipe {
+    fn stat(&self) -> Result<stat> {
+        let len = self.state.lock().unread() as u64;
+        let mut st = super::synthetic_stat(
+            g::S_IFIFO | 0o600,
+            self.ino,
+            len,
+            PIPEFS_MAGIC as u64 & 0xffff,
+        );
+        st.st_blksize = PIPE_BUF as _;
+        Ok(st)
+    }
+    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
+        err(Errno::ENXIO)
+    }
+    fn statfs(&self) -> Result<statfs64> {
+        Ok(super::synthetic_statfs(PIPEFS_MAGIC))
+    }
+    fn fs_id(&self) -> usize {
+        PIPEFS_MAGIC as usize
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One end of a pipe.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    writer: bool,
+}
+
+impl PipeEnd {
+    /// The pipe as an inode (for the open file's location).
+    pub fn inode(&self) -> InodeRef {
+        self.pipe.clone()
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut s = self.pipe.state.lock();
+        if self.writer {
+            s.writers -= 1;
+        } else {
+            s.readers -= 1;
+        }
+        drop(s);
+        self.pipe.changed.notify_all();
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, _pos: &mut u64, buf: &mut [u8], flags: u32) -> Result<usize> {
+        if self.writer {
+            return err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let seen = self.pipe.changed.current();
+            let mut s = self.pipe.state.lock();
+            if !s.slots.is_empty() {
+                let mut n = 0;
+                while n < buf.len() {
+                    let Some(front) = s.slots.front_mut() else {
+                        break;
+                    };
+                    let take = (buf.len() - n).min(front.unread());
+                    buf[n..n + take].copy_from_slice(&front.data[front.start..front.start + take]);
+                    front.start += take;
+                    n += take;
+                    if front.unread() == 0 {
+                        s.slots.pop_front();
+                    }
+                }
+                drop(s);
+                self.pipe.changed.notify_all();
+                return Ok(n);
+            }
+            if s.writers == 0 {
+                return Ok(0);
+            }
+            if flags & g::O_NONBLOCK != 0 {
+                return err(Errno::EAGAIN);
+            }
+            drop(s);
+            self.pipe.changed.wait(seen);
+        }
+    }
+
+    fn write(&self, _pos: &mut u64, buf: &[u8], flags: u32) -> Result<usize> {
+        if !self.writer {
+            return err(Errno::EBADF);
+        }
+        let mut written = 0;
+        let mut first = true;
+        loop {
+            let seen = self.pipe.changed.current();
+            let mut s = self.pipe.state.lock();
+            if s.readers == 0 {
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    err(Errno::EPIPE)
+                };
+            }
+            let before = written;
+            if first {
+                // The write's sub-page remainder (its first bytes) may join the last page.
+                first = false;
+                let remainder = buf.len() % PAGE;
+                if remainder > 0 && s.merge(&buf[..remainder]) {
+                    written = remainder;
+                }
+            }
+            while written < buf.len() && s.slots.len() < s.max_slots {
+                let n = (buf.len() - written).min(PAGE);
+                s.slots.push_back(Slot {
+                    data: buf[written..written + n].to_vec(),
+                    start: 0,
+                });
+                written += n;
+            }
+            drop(s);
+            if written > before {
+                self.pipe.changed.notify_all();
+            }
+            if written == buf.len() {
+                return Ok(written);
+            }
+            if flags & g::O_NONBLOCK != 0 {
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    err(Errno::EAGAIN)
+                };
+            }
+            self.pipe.changed.wait(seen);
+        }
+    }
+
+    fn is_stream(&self) -> bool {
+        true
+    }
+
+    fn ioctl(&self, request: u32, arg: u64) -> Result<u64> {
+        if request == veil_abi::ioctl::FIONREAD {
+            let n = self.pipe.state.lock().unread() as i32;
+            crate::user::write_val(arg, &n)?;
+            return Ok(0);
+        }
+        err(Errno::ENOTTY)
+    }
+
+    fn stat(&self) -> Option<Result<stat>> {
+        Some(self.pipe.stat())
+    }
+
+    fn poll(&self, events: i16) -> i16 {
+        let s = self.pipe.state.lock();
+        let mut ready = 0;
+        if self.writer {
+            if s.readers == 0 {
+                ready |= g::POLLERR as i16;
+            } else if s.slots.len() < s.max_slots {
+                ready |= g::POLLOUT as i16;
+            }
+        } else {
+            if !s.slots.is_empty() {
+                ready |= g::POLLIN as i16;
+            }
+            if s.writers == 0 {
+                ready |= g::POLLHUP as i16;
+            }
+        }
+        ready & (events | g::POLLERR as i16 | g::POLLHUP as i16)
+    }
+}
