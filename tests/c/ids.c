@@ -14,7 +14,9 @@ int main(void)
     CHECK("pid_stable", getpid() == pid);
     CHECK("raw_getpid_matches", raw_pid == pid);
     CHECK("tid_equals_pid", tid == pid);
-    CHECK("ppid_positive", ppid > 0);
+    /* Natively the parent is the harness; the first process of a Veil instance is its init,
+     * whose parent lives outside the instance (ppid 0, as in a container). */
+    CHECK("ppid_not_negative", ppid >= 0);
     CHECK("ppid_differs", ppid != pid);
     CHECK("raw_getppid_matches", syscall(SYS_getppid) == ppid);
     CHECK("pgid_self_matches_getpgrp", getpgid(0) == getpgrp());

@@ -35,6 +35,11 @@ use veil_platform::{FaultKind, HostFd, Platform, TrapHandler, UserRegs};
 
 pub use root::kernel;
 
+/// The kernel release `uname` and `/proc` report (programs parse the leading version).
+pub const OS_RELEASE: &str = "6.1.0-veil";
+/// The kernel version string `uname` and `/proc` report.
+pub const OS_VERSION: &str = "#1 SMP Veil";
+
 /// The root of all kernel state.
 pub struct Kernel {
     pub platform: &'static dyn Platform,

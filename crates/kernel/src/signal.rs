@@ -55,6 +55,61 @@ pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
     crate::process::exit_process(128 + sig as i32)
 }
 
+const SIG_IGN: usize = 1;
+
+/// Sends `sig` to the calling thread. Until handler delivery exists: a blocked signal stays
+/// pending (and acts when unblocked), an ignored one is dropped, a default action runs (terminate,
+/// or ignore), and a signal with a handler fails with ENOSYS and a log line.
+pub fn send_to_current(sig: u32) -> crate::error::Result<u64> {
+    use crate::error::Error;
+    use core::sync::atomic::Ordering;
+    use veil_abi::Errno;
+    if sig == 0 {
+        return Ok(0);
+    }
+    let thread = crate::process::current_thread();
+    let bit = 1u64 << (sig - 1);
+    let handler = thread.process.signals.lock()[sig as usize - 1]
+        .sa_handler_kernel
+        .map(|f| f as usize);
+    let unstoppable = sig == g::SIGKILL || sig == g::SIGSTOP;
+    if !unstoppable && thread.sigmask.load(Ordering::Relaxed) & bit != 0 {
+        thread.pending.fetch_or(bit, Ordering::Relaxed);
+        return Ok(0);
+    }
+    match handler {
+        Some(SIG_IGN) if !unstoppable => Ok(0),
+        None | Some(SIG_IGN) => {
+            if ignored_by_default(sig) {
+                return Ok(0);
+            }
+            if matches!(sig, g::SIGSTOP | g::SIGTSTP | g::SIGTTIN | g::SIGTTOU) {
+                return Err(Error::unsupported(Errno::ENOSYS, "stopping a process"));
+            }
+            terminate_by_signal(sig, "")
+        }
+        Some(_) => Err(Error::unsupported(
+            Errno::ENOSYS,
+            "delivering a signal to a handler",
+        )),
+    }
+}
+
+/// After the calling thread's mask changed: pending signals that are now unblocked act.
+pub fn deliver_unblocked() {
+    use core::sync::atomic::Ordering;
+    let thread = crate::process::current_thread();
+    let ready = thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
+    for sig in 1..=64u32 {
+        if ready & (1 << (sig - 1)) != 0 {
+            thread
+                .pending
+                .fetch_and(!(1 << (sig - 1)), Ordering::Relaxed);
+            let _ = send_to_current(sig);
+        }
+    }
+}
+
 /// A write hit a pipe or socket with no reader: SIGPIPE's default action ends the process unless
 /// the program ignores or blocks it (then the write just fails with EPIPE).
 pub fn raise_sigpipe() {

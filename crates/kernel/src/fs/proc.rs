@@ -91,12 +91,26 @@ impl ProcFs {
         out.push((
             b"version".to_vec(),
             self.file(9, || {
-                Ok(b"Linux version 6.1.0-veil (veil@veil) (rustc) #1 SMP\n".to_vec())
+                Ok(format!(
+                    "Linux version {} (veil@veil) (rustc) {}\n",
+                    crate::OS_RELEASE,
+                    crate::OS_VERSION
+                )
+                .into_bytes())
             }),
         ));
         out.push((
             b"loadavg".to_vec(),
             self.file(10, || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec())),
+        ));
+        let me = self.clone();
+        out.push((
+            b"sys".to_vec(),
+            self.node(
+                11,
+                0o555,
+                SynthKind::Dir(Box::new(move || me.clone().sys_entries())),
+            ),
         ));
         let pids: Vec<i32> = kernel().processes.lock().keys().copied().collect();
         for pid in pids {
@@ -109,6 +123,86 @@ impl ProcFs {
             out.push((format!("{pid}").into_bytes(), dir));
         }
         Ok(out)
+    }
+
+    /// `/proc/sys`: the kernel parameters programs commonly read.
+    fn sys_entries(self: Arc<Self>) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let line = |s: &str| Ok(format!("{s}\n").into_bytes());
+        let kernel_dir: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
+            (b"ostype".to_vec(), self.file(0x100, move || line("Linux"))),
+            (
+                b"osrelease".to_vec(),
+                self.file(0x101, move || line(crate::OS_RELEASE))
+            ),
+            (
+                b"version".to_vec(),
+                self.file(0x102, move || line(crate::OS_VERSION))
+            ),
+            (
+                b"hostname".to_vec(),
+                self.file(0x103, || {
+                    let mut h = kernel().hostname.lock().clone();
+                    h.push(b'\n');
+                    Ok(h)
+                })
+            ),
+            (
+                b"domainname".to_vec(),
+                self.file(0x104, || {
+                    let mut d = kernel().domainname.lock().clone();
+                    d.push(b'\n');
+                    Ok(d)
+                })
+            ),
+            (
+                b"pid_max".to_vec(),
+                self.file(0x105, move || line("4194304"))
+            ),
+            (
+                b"ngroups_max".to_vec(),
+                self.file(0x106, move || line("65536"))
+            ),
+            (
+                b"cap_last_cap".to_vec(),
+                self.file(0x107, move || line("40"))
+            ),
+            (
+                b"threads-max".to_vec(),
+                self.file(0x108, move || line("126608"))
+            ),
+        ];
+        let vm_dir: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
+            (
+                b"overcommit_memory".to_vec(),
+                self.file(0x110, move || line("0"))
+            ),
+            (
+                b"max_map_count".to_vec(),
+                self.file(0x111, move || line("65530"))
+            ),
+        ];
+        let fs_dir: Vec<(Vec<u8>, InodeRef)> = alloc::vec![
+            (
+                b"file-max".to_vec(),
+                self.file(0x120, move || line("9223372036854775807"))
+            ),
+            (
+                b"nr_open".to_vec(),
+                self.file(0x121, move || line("1048576"))
+            ),
+        ];
+        let dir = |ino, entries: Vec<(Vec<u8>, InodeRef)>| {
+            self.node(
+                ino,
+                0o555,
+                SynthKind::Dir(Box::new(move || Ok(entries.clone()))),
+            )
+        };
+        Ok(alloc::vec![
+            (b"kernel".to_vec(), dir(0x10, kernel_dir)),
+            (b"vm".to_vec(), dir(0x11, vm_dir)),
+            (b"fs".to_vec(), dir(0x12, fs_dir)),
+        ])
     }
 
     fn pid_entries(self: Arc<Self>, pid: i32) -> Result<Vec<(Vec<u8>, InodeRef)>> {
@@ -146,17 +240,25 @@ impl ProcFs {
             b"environ".to_vec(),
             self.file(ino(5), with(weak()?, |p| p.exec.lock().environ.clone())),
         ));
-        out.push((
-            b"comm".to_vec(),
-            self.file(
+        out.push((b"comm".to_vec(), {
+            let target = weak()?;
+            let render = with(weak()?, |p| {
+                let mut c = p.exec.lock().comm.clone();
+                c.push(b'\n');
+                c
+            });
+            let write = move |data: &[u8]| -> Result<()> {
+                let p = target.upgrade().ok_or(Errno::ESRCH)?;
+                let name = data.strip_suffix(b"\n").unwrap_or(data);
+                p.exec.lock().comm = name[..name.len().min(15)].to_vec();
+                Ok(())
+            };
+            self.node(
                 ino(6),
-                with(weak()?, |p| {
-                    let mut c = p.exec.lock().comm.clone();
-                    c.push(b'\n');
-                    c
-                }),
-            ),
-        ));
+                0o644,
+                SynthKind::RwFile(Box::new(render), Arc::new(write)),
+            )
+        }));
         out.push((
             b"maps".to_vec(),
             self.file(ino(7), with(weak()?, render_maps)),

@@ -20,6 +20,8 @@ pub type ListFn = Box<dyn Fn() -> Result<Vec<(Vec<u8>, InodeRef)>> + Send + Sync
 pub type RenderFn = Box<dyn Fn() -> Result<Vec<u8>> + Send + Sync>;
 /// Opens a device.
 pub type OpenFn = Box<dyn Fn() -> Arc<dyn FileOps> + Send + Sync>;
+/// Takes what a program writes to a writable generated file (one call per `write`).
+pub type WriteFn = Arc<dyn Fn(&[u8]) -> Result<()> + Send + Sync>;
 
 /// Finds the target of a magic link.
 pub type TargetFn = Box<dyn Fn() -> Result<Loc> + Send + Sync>;
@@ -27,6 +29,8 @@ pub type TargetFn = Box<dyn Fn() -> Result<Loc> + Send + Sync>;
 pub enum SynthKind {
     Dir(ListFn),
     File(RenderFn),
+    /// A generated file that also accepts writes (`/proc/pid/comm`).
+    RwFile(RenderFn, WriteFn),
     Link(RenderFn),
     /// A link that leads straight to a location (`/proc/pid/fd/N`, `/proc/pid/exe`).
     MagicLink(TargetFn),
@@ -46,7 +50,7 @@ impl SynthInode {
     pub fn build(fs_id: usize, magic: i64, ino: u64, perm: u32, kind: SynthKind) -> InodeRef {
         let ty = match &kind {
             SynthKind::Dir(_) => S_IFDIR,
-            SynthKind::File(_) => S_IFREG,
+            SynthKind::File(_) | SynthKind::RwFile(..) => S_IFREG,
             SynthKind::Link(_) | SynthKind::MagicLink(_) => S_IFLNK,
             SynthKind::Device(_) => S_IFCHR,
         };
@@ -132,7 +136,21 @@ impl Inode for SynthInode {
                 if flags & g::O_ACCMODE != g::O_RDONLY {
                     return err(Errno::EACCES);
                 }
-                Ok(Arc::new(Snapshot { data: render()? }))
+                Ok(Arc::new(Snapshot {
+                    data: render()?,
+                    write: None,
+                }))
+            }
+            SynthKind::RwFile(render, write) => {
+                let data = if flags & g::O_ACCMODE == g::O_WRONLY {
+                    Vec::new()
+                } else {
+                    render()?
+                };
+                Ok(Arc::new(Snapshot {
+                    data,
+                    write: Some(write.clone()),
+                }))
             }
             SynthKind::Device(open) => Ok(open()),
         }
@@ -161,6 +179,7 @@ fn link_text(loc: &Loc) -> Vec<u8> {
 /// File contents rendered at open time (so one open sees one consistent snapshot).
 struct Snapshot {
     data: Vec<u8>,
+    write: Option<WriteFn>,
 }
 
 impl FileOps for Snapshot {
@@ -175,8 +194,11 @@ impl FileOps for Snapshot {
         buf[..n].copy_from_slice(&self.data[start..start + n]);
         Ok(n)
     }
-    fn write_at(&self, _offset: u64, _buf: &[u8]) -> Result<usize> {
-        err(Errno::EBADF)
+    fn write_at(&self, _offset: u64, buf: &[u8]) -> Result<usize> {
+        match &self.write {
+            Some(write) => write(buf).map(|()| buf.len()),
+            None => err(Errno::EBADF),
+        }
     }
     fn size(&self) -> Result<u64> {
         Ok(self.data.len() as u64)

@@ -40,6 +40,33 @@ pub struct ExecInfo {
     pub auxv: Vec<(u64, u64)>,
 }
 
+/// Per-process switches set with `prctl`.
+#[derive(Clone, Copy)]
+pub struct PrctlState {
+    pub dumpable: bool,
+    pub no_new_privs: bool,
+    pub child_subreaper: bool,
+    pub keepcaps: bool,
+    pub thp_disable: bool,
+    /// Signal sent when the parent dies (`PR_SET_PDEATHSIG`), 0 = none.
+    pub pdeathsig: u32,
+    pub timerslack_ns: u64,
+}
+
+impl Default for PrctlState {
+    fn default() -> Self {
+        PrctlState {
+            dumpable: true,
+            no_new_privs: false,
+            child_subreaper: false,
+            keepcaps: false,
+            thp_disable: false,
+            pdeathsig: 0,
+            timerslack_ns: 50_000,
+        }
+    }
+}
+
 /// A LibOS process.
 pub struct Process {
     pub pid: i32,
@@ -53,6 +80,7 @@ pub struct Process {
     pub signals: Mutex<[g::kernel_sigaction; 64]>,
     pub limits: Mutex<limits::Limits>,
     pub exec: Mutex<ExecInfo>,
+    pub prctl: Mutex<PrctlState>,
     /// Thread ids of the process's live threads.
     pub threads: Mutex<Vec<i32>>,
     pub start_time_ns: u64,
@@ -70,6 +98,8 @@ pub struct Thread {
     pub process: Arc<Process>,
     /// Blocked-signal mask.
     pub sigmask: AtomicU64,
+    /// Signals sent to this thread while blocked, waiting to be unblocked.
+    pub pending: AtomicU64,
     /// `set_tid_address` / `CLONE_CHILD_CLEARTID` address.
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head and length.
@@ -93,6 +123,7 @@ impl Process {
             signals: Mutex::new([crate::pod::zeroed(); 64]),
             limits: Mutex::new(limits),
             exec: Mutex::new(ExecInfo::default()),
+            prctl: Mutex::new(PrctlState::default()),
             threads: Mutex::new(Vec::new()),
             start_time_ns: kernel().monotonic_ns(),
             nice: AtomicI32::new(0),
@@ -118,6 +149,7 @@ impl Thread {
             tid,
             process,
             sigmask: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: Mutex::new((0, 0)),
             altstack: Mutex::new((0, g::SS_DISABLE as i32, 0)),

@@ -13,8 +13,8 @@ use veil_abi::{SysInfo, Utsname};
 
 /// The kernel release `uname` reports. Programs parse it (glibc, version checks), so it keeps
 /// Linux's `major.minor.patch` form.
-const RELEASE: &[u8] = b"6.1.0-veil";
-const VERSION: &[u8] = b"#1 SMP Veil";
+const RELEASE: &[u8] = crate::OS_RELEASE.as_bytes();
+const VERSION: &[u8] = crate::OS_VERSION.as_bytes();
 /// Longest host or domain name (`__NEW_UTS_LEN`).
 const UTS_LEN: usize = 64;
 /// Longest supplementary group list (`NGROUPS_MAX`).

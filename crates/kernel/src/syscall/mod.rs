@@ -19,6 +19,7 @@ mod stat;
 mod strace;
 mod task;
 mod time;
+mod wait;
 mod xattr;
 
 use crate::error::{Error, Result, err};

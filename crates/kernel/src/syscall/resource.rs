@@ -226,6 +226,24 @@ pub fn sys_sched_setaffinity(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// The round-robin time slice Linux reports for a normal task (CFS's default minimum slice
+/// granularity is not exposed; 100 ms is what `SCHED_RR` uses by default).
+const RR_INTERVAL_NS: i64 = 100_000_000;
+
+pub fn sys_sched_rr_get_interval(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let pid = a[0] as i32;
+    if pid < 0 {
+        return err(Errno::EINVAL);
+    }
+    find_thread(ctx, pid)?;
+    let ts = g::timespec {
+        tv_sec: 0,
+        tv_nsec: RR_INTERVAL_NS,
+    };
+    user::write_val(a[1], &ts)?;
+    Ok(0)
+}
+
 pub fn sys_sched_yield(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
     // The trap itself gives the host scheduler a chance to run something else.
     Ok(0)

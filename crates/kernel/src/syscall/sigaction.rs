@@ -100,6 +100,16 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if old_addr != 0 {
         user::write_val(old_addr, &old)?;
     }
+    crate::signal::deliver_unblocked();
+    Ok(0)
+}
+
+pub fn sys_rt_sigpending(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    if a[1] > SIGSET_SIZE {
+        return err(Errno::EINVAL);
+    }
+    let pending = ctx.thread.pending.load(Ordering::Acquire);
+    user::write_bytes(a[0], &pending.to_ne_bytes()[..a[1] as usize])?;
     Ok(0)
 }
 

@@ -172,7 +172,13 @@ pub static TABLE: &[Entry] = &[
         task::sys_exit,
         "ends the whole process (multi-threading comes with the threads work)"
     ),
-    nosys!(61, wait4),
+    sys!(
+        61,
+        wait4,
+        "dpxp",
+        wait::sys_wait4,
+        "no child processes exist yet: ECHILD after argument checks"
+    ),
     sys!(
         62,
         kill,
@@ -250,7 +256,7 @@ pub static TABLE: &[Entry] = &[
     sys!(124, getsid, "d", info::sys_getsid),
     nosys!(125, capget),
     nosys!(126, capset),
-    nosys!(127, rt_sigpending),
+    sys!(127, rt_sigpending, "pu", sigaction::sys_rt_sigpending),
     nosys!(128, rt_sigtimedwait),
     nosys!(129, rt_sigqueueinfo),
     nosys!(130, rt_sigsuspend),
@@ -291,7 +297,12 @@ pub static TABLE: &[Entry] = &[
         "d",
         resource::sys_sched_get_priority_min
     ),
-    nosys!(148, sched_rr_get_interval),
+    sys!(
+        148,
+        sched_rr_get_interval,
+        "dp",
+        resource::sys_sched_rr_get_interval
+    ),
     nosys!(149, mlock),
     nosys!(150, munlock),
     nosys!(151, mlockall),
@@ -470,7 +481,7 @@ pub static TABLE: &[Entry] = &[
     nosys!(224, timer_gettime),
     nosys!(225, timer_getoverrun),
     nosys!(226, timer_delete),
-    nosys!(227, clock_settime),
+    sys!(227, clock_settime, "dp", time::sys_clock_settime),
     sys!(228, clock_gettime, "dp", time::sys_clock_gettime),
     sys!(229, clock_getres, "dp", time::sys_clock_getres),
     sys!(230, clock_nanosleep, "dxpp", time::sys_clock_nanosleep),
@@ -496,7 +507,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(244, mq_notify),
     nosys!(245, mq_getsetattr),
     nosys!(246, kexec_load),
-    nosys!(247, waitid),
+    sys!(
+        247,
+        waitid,
+        "ddpxp",
+        wait::sys_waitid,
+        "no child processes exist yet: ECHILD after argument checks"
+    ),
     nosys!(248, add_key),
     nosys!(249, request_key),
     nosys!(250, keyctl),

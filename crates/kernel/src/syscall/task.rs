@@ -58,8 +58,17 @@ const PR_SET_VMA: u64 = 0x5356_4d41;
 const CAP_LAST_CAP: u64 = 40;
 
 pub fn sys_prctl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let flag = |v: u64| {
+        if v <= 1 {
+            Ok(v == 1)
+        } else {
+            err(Errno::EINVAL)
+        }
+    };
+    let mut state = ctx.process.prctl.lock();
     match a[0] {
         PR_SET_NAME => {
+            drop(state);
             let mut name = user::read_bytes(a[1], 16).or_else(|_| user::read_cstr(a[1], 4096))?;
             name.truncate(
                 name.iter()
@@ -71,23 +80,42 @@ pub fn sys_prctl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             Ok(0)
         }
         PR_GET_NAME => {
+            drop(state);
             let mut name = ctx.process.exec.lock().comm.clone();
             name.resize(16, 0);
             user::write_bytes(a[1], &name).map(|_| 0)
         }
-        PR_GET_DUMPABLE => Ok(1),
-        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
-        PR_SET_PDEATHSIG if a[1] <= 64 => Ok(0),
-        PR_GET_PDEATHSIG => user::write_val(a[1], &0i32).map(|_| 0),
-        PR_GET_KEEPCAPS | PR_GET_SECCOMP | PR_GET_CHILD_SUBREAPER | PR_GET_THP_DISABLE => Ok(0),
-        PR_SET_KEEPCAPS | PR_SET_THP_DISABLE if a[1] <= 1 => Ok(0),
-        PR_SET_CHILD_SUBREAPER => Ok(0),
-        PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
-        PR_GET_NO_NEW_PRIVS => Ok(0),
+        PR_GET_DUMPABLE => Ok(state.dumpable as u64),
+        PR_SET_DUMPABLE => flag(a[1]).map(|v| state.dumpable = v).map(|_| 0),
+        PR_SET_PDEATHSIG if a[1] <= 64 => {
+            state.pdeathsig = a[1] as u32;
+            Ok(0)
+        }
+        PR_SET_PDEATHSIG => err(Errno::EINVAL),
+        PR_GET_PDEATHSIG => user::write_val(a[1], &(state.pdeathsig as i32)).map(|_| 0),
+        PR_GET_KEEPCAPS => Ok(state.keepcaps as u64),
+        PR_SET_KEEPCAPS => flag(a[1]).map(|v| state.keepcaps = v).map(|_| 0),
+        PR_GET_THP_DISABLE => Ok(state.thp_disable as u64),
+        PR_SET_THP_DISABLE => flag(a[1]).map(|v| state.thp_disable = v).map(|_| 0),
+        PR_GET_CHILD_SUBREAPER => user::write_val(a[1], &(state.child_subreaper as i32)).map(|_| 0),
+        PR_SET_CHILD_SUBREAPER => {
+            state.child_subreaper = a[1] != 0;
+            Ok(0)
+        }
+        PR_SET_NO_NEW_PRIVS if a[1] == 1 && a[2..5] == [0, 0, 0] => {
+            state.no_new_privs = true;
+            Ok(0)
+        }
+        PR_SET_NO_NEW_PRIVS => err(Errno::EINVAL),
+        PR_GET_NO_NEW_PRIVS => Ok(state.no_new_privs as u64),
+        PR_GET_SECCOMP => Ok(0),
         PR_CAPBSET_READ if a[1] <= CAP_LAST_CAP => Ok(1),
         PR_CAPBSET_READ => err(Errno::EINVAL),
-        PR_GET_TIMERSLACK => Ok(50_000),
-        PR_SET_TIMERSLACK => Ok(0),
+        PR_GET_TIMERSLACK => Ok(state.timerslack_ns),
+        PR_SET_TIMERSLACK => {
+            state.timerslack_ns = if a[1] == 0 { 50_000 } else { a[1] };
+            Ok(0)
+        }
         PR_CAP_AMBIENT => Ok(0),
         PR_SET_VMA => Ok(0),
         _ => Err(Error::unsupported(Errno::EINVAL, "this prctl option")),

@@ -318,6 +318,19 @@ pub fn sys_clock_nanosleep(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     sleep_relative(ns, rem)
 }
 
+/// Setting clocks: only `CLOCK_REALTIME` is settable on Linux, and an instance may not move the
+/// host's clock, so that fails with EPERM (and a log line); every other clock is EINVAL.
+pub fn sys_clock_settime(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let ts: g::timespec = user::read_val(a[1])?;
+    valid_timespec_ns(&ts)?;
+    match decode_clock(a[0] as i32) {
+        Some(ClockKind::Host(g::CLOCK_REALTIME)) => {
+            Err(Error::unsupported(Errno::EPERM, "setting the system clock"))
+        }
+        _ => err(Errno::EINVAL),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
