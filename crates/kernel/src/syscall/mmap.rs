@@ -139,6 +139,10 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if !file.can_read() {
             return err(Errno::EACCES);
         }
+        // The mapped range must fit in the largest file offset (Linux's file_mmap_ok).
+        if offset as u128 + len as u128 > i64::MAX as u128 {
+            return err(Errno::EOVERFLOW);
+        }
         let st = file.stat()?;
         if st.st_mode & S_IFMT != S_IFREG {
             // Mapping /dev/zero is the classic way to get anonymous memory.
