@@ -10,6 +10,7 @@ extern crate std;
 
 pub mod error;
 pub mod fs;
+pub mod ipc;
 pub mod loader;
 pub mod mm;
 pub mod pod;
@@ -46,6 +47,8 @@ pub struct Kernel {
     pub mounts: Mounts,
     pub processes: Mutex<BTreeMap<i32, Arc<Process>>>,
     pub threads: Mutex<BTreeMap<i32, Arc<Thread>>>,
+    /// Futex wait queues of every process.
+    pub futexes: ipc::futex::FutexTable,
     next_id: AtomicI32,
     /// Where `--strace` lines go (a host fd), if tracing.
     pub strace: Option<HostFd>,
@@ -136,6 +139,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         mounts: Mounts::default(),
         processes: Mutex::new(BTreeMap::new()),
         threads: Mutex::new(BTreeMap::new()),
+        futexes: Default::default(),
         next_id: AtomicI32::new(1),
         strace: spec.strace,
         boot_time: platform

@@ -72,6 +72,10 @@ impl Platform for SimPlatform {
         uaccess::zero(dst, len)
     }
 
+    fn cmpxchg_user_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Fault> {
+        uaccess::cmpxchg_u32(addr, expected, new)
+    }
+
     fn map(
         &self,
         placement: Placement,

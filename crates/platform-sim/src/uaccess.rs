@@ -32,6 +32,19 @@ std::arch::global_asm!(
     "veil_uaccess_fixup:",
     "mov eax, 1",
     "ret",
+    // veil_cmpxchg_u32(addr: rdi, expected: esi, new: edx) -> rax = old value, or 1 << 32 on fault
+    ".globl veil_cmpxchg_u32",
+    ".p2align 4",
+    "veil_cmpxchg_u32:",
+    "mov eax, esi",
+    ".globl veil_uaccess_cmpxchg_insn",
+    "veil_uaccess_cmpxchg_insn:",
+    "lock cmpxchg dword ptr [rdi], edx",
+    "ret",
+    ".globl veil_uaccess_cmpxchg_fixup",
+    "veil_uaccess_cmpxchg_fixup:",
+    "mov rax, 0x100000000",
+    "ret",
 );
 
 unsafe extern "C" {
@@ -40,17 +53,37 @@ unsafe extern "C" {
     fn veil_uaccess_copy_insn();
     fn veil_uaccess_zero_insn();
     fn veil_uaccess_fixup();
+    fn veil_cmpxchg_u32(addr: *mut u32, expected: u32, new: u32) -> u64;
+    fn veil_uaccess_cmpxchg_insn();
+    fn veil_uaccess_cmpxchg_fixup();
 }
 
 /// Where to resume if a fault hit instruction `rip`, when it is one of the user-access routines.
 pub fn fixup_for(rip: usize) -> Option<usize> {
-    let faulting = [
+    let copies = [
         veil_uaccess_copy_insn as *const () as usize,
         veil_uaccess_zero_insn as *const () as usize,
     ];
-    faulting
-        .contains(&rip)
-        .then_some(veil_uaccess_fixup as *const () as usize)
+    if copies.contains(&rip) {
+        return Some(veil_uaccess_fixup as *const () as usize);
+    }
+    (rip == veil_uaccess_cmpxchg_insn as *const () as usize)
+        .then_some(veil_uaccess_cmpxchg_fixup as *const () as usize)
+}
+
+/// Atomically replaces the 32-bit user word at `addr` with `new` if it holds `expected`;
+/// returns the value it held.
+pub fn cmpxchg_u32(addr: usize, expected: u32, new: u32) -> Result<u32, Fault> {
+    if addr % 4 != 0 {
+        return Err(Fault);
+    }
+    // SAFETY: faults are recovered by the fixup; the kernel checked that `addr` is user memory.
+    let r = unsafe { veil_cmpxchg_u32(addr as *mut u32, expected, new) };
+    if r >> 32 == 0 {
+        Ok(r as u32)
+    } else {
+        Err(Fault)
+    }
 }
 
 /// Copies `len` bytes from `src` to `dst`, either of which may be a user address.

@@ -156,6 +156,9 @@ pub trait Platform: Sync {
     fn copy_to_user(&self, dst: usize, src: &[u8]) -> Result<(), Fault>;
     /// Sets `len` bytes at user address `dst` to zero.
     fn zero_user(&self, dst: usize, len: usize) -> Result<(), Fault>;
+    /// Atomically replaces the aligned 32-bit user word at `addr` with `new` if it equals
+    /// `expected`; returns the value it held (futex operations on user memory).
+    fn cmpxchg_user_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Fault>;
 
     // --- the current address space's mappings ---
 

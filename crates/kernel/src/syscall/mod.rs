@@ -6,6 +6,7 @@ pub mod table;
 
 mod attr;
 mod fd;
+mod futex;
 mod info;
 mod io;
 mod kill;

@@ -446,7 +446,13 @@ pub static TABLE: &[Entry] = &[
         "default actions only: signals with a handler are not delivered yet (ENOSYS)"
     ),
     sys!(201, time, "p", time::sys_time),
-    nosys!(202, futex),
+    sys!(
+        202,
+        futex,
+        "pxuppx",
+        futex::sys_futex,
+        "no priority-inheritance operations; waits are not interrupted by signals yet"
+    ),
     sys!(
         203,
         sched_setaffinity,

@@ -1,0 +1,3 @@
+//! Inter-thread and inter-process communication primitives kept in the kernel heap.
+
+pub mod futex;
