@@ -74,7 +74,7 @@ pub fn fixup_for(rip: usize) -> Option<usize> {
 /// Atomically replaces the 32-bit user word at `addr` with `new` if it holds `expected`;
 /// returns the value it held.
 pub fn cmpxchg_u32(addr: usize, expected: u32, new: u32) -> Result<u32, Fault> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(Fault);
     }
     // SAFETY: faults are recovered by the fixup; the kernel checked that `addr` is user memory.

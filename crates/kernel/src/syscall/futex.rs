@@ -17,7 +17,7 @@ const FUTEX_CLOCK_REALTIME: u32 = 256;
 const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
 
 fn key(ctx: &Ctx, addr: u64) -> Result<FutexKey> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return err(Errno::EINVAL);
     }
     Ok(FutexKey {
