@@ -128,3 +128,29 @@ fn bad_scripts() {
     );
     expect_cannot_execute(&exe(&dir, "empty.sh", b"#!\n"), "empty #! line", 126);
 }
+
+#[test]
+fn a_crashing_program_reports_the_fault() {
+    let dir = scratch("crash");
+    let src = dir.join("crash.c");
+    std::fs::write(
+        &src,
+        "int main(void) { volatile int *p = (int *)16; return *p; }\n",
+    )
+    .unwrap();
+    let bin = dir.join("crash");
+    let cc = std::process::Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(cc.success());
+    let out = under_veil(&[bin.to_str().unwrap()], &dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(common::code(&out), 139, "{stderr}");
+    assert!(
+        stderr.contains("killed by SIGSEGV") && stderr.contains("address 0x10"),
+        "{stderr}"
+    );
+}

@@ -46,8 +46,9 @@ fn format_arg(kind: u8, value: u64, next: u64, out: &mut String) {
         b'u' => {
             let _ = write!(out, "{value}");
         }
+        b'o' if value == 0 => out.push('0'),
         b'o' => {
-            let _ = write!(out, "{value:#o}");
+            let _ = write!(out, "0{value:o}");
         }
         b'f' => {
             if value as u32 as i32 == g::AT_FDCWD {

@@ -88,8 +88,20 @@ pub static TABLE: &[Entry] = &[
     sys!(10, mprotect, "pxx", mmap::sys_mprotect),
     sys!(11, munmap, "px", mmap::sys_munmap),
     sys!(12, brk, "p", mmap::sys_brk),
-    sys!(13, rt_sigaction, "dppu", sigaction::sys_rt_sigaction),
-    sys!(14, rt_sigprocmask, "dppu", sigaction::sys_rt_sigprocmask),
+    sys!(
+        13,
+        rt_sigaction,
+        "dppu",
+        sigaction::sys_rt_sigaction,
+        "dispositions recorded; handlers are not invoked yet"
+    ),
+    sys!(
+        14,
+        rt_sigprocmask,
+        "dppu",
+        sigaction::sys_rt_sigprocmask,
+        "mask recorded; pending default actions act when unblocked"
+    ),
     nosys!(15, rt_sigreturn),
     sys!(16, ioctl, "fxx", fd::sys_ioctl, "FIOASYNC sends no SIGIO"),
     sys!(17, pread64, "fBud", io::sys_pread64),
@@ -227,28 +239,88 @@ pub static TABLE: &[Entry] = &[
     sys!(95, umask, "o", attr::sys_umask),
     sys!(96, gettimeofday, "pp", time::sys_gettimeofday),
     sys!(97, getrlimit, "dp", resource::sys_getrlimit),
-    sys!(98, getrusage, "dp", resource::sys_getrusage),
+    sys!(
+        98,
+        getrusage,
+        "dp",
+        resource::sys_getrusage,
+        "CPU time approximated by time since start; children not accounted"
+    ),
     sys!(99, sysinfo, "p", info::sys_sysinfo),
-    sys!(100, times, "p", resource::sys_times),
+    sys!(
+        100,
+        times,
+        "p",
+        resource::sys_times,
+        "CPU time approximated by time since start; children not accounted"
+    ),
     nosys!(101, ptrace),
     sys!(102, getuid, "", info::sys_getuid),
     nosys!(103, syslog),
     sys!(104, getgid, "", info::sys_getgid),
-    sys!(105, setuid, "d", info::sys_setuid),
-    sys!(106, setgid, "d", info::sys_setgid),
+    sys!(
+        105,
+        setuid,
+        "d",
+        info::sys_setuid,
+        "only the instance user's own ids (EPERM otherwise)"
+    ),
+    sys!(
+        106,
+        setgid,
+        "d",
+        info::sys_setgid,
+        "only the instance user's own ids (EPERM otherwise)"
+    ),
     sys!(107, geteuid, "", info::sys_geteuid),
     sys!(108, getegid, "", info::sys_getegid),
-    sys!(109, setpgid, "dd", info::sys_setpgid),
+    sys!(
+        109,
+        setpgid,
+        "dd",
+        info::sys_setpgid,
+        "no EACCES after a child's exec"
+    ),
     sys!(110, getppid, "", info::sys_getppid),
     sys!(111, getpgrp, "", info::sys_getpgrp),
     sys!(112, setsid, "", info::sys_setsid),
-    sys!(113, setreuid, "dd", info::sys_setreuid),
-    sys!(114, setregid, "dd", info::sys_setregid),
+    sys!(
+        113,
+        setreuid,
+        "dd",
+        info::sys_setreuid,
+        "only the instance user's own ids (EPERM otherwise)"
+    ),
+    sys!(
+        114,
+        setregid,
+        "dd",
+        info::sys_setregid,
+        "only the instance user's own ids (EPERM otherwise)"
+    ),
     sys!(115, getgroups, "dp", info::sys_getgroups),
-    sys!(116, setgroups, "dp", info::sys_setgroups),
-    sys!(117, setresuid, "ddd", info::sys_setresuid),
+    sys!(
+        116,
+        setgroups,
+        "dp",
+        info::sys_setgroups,
+        "only the instance user's group (EPERM otherwise)"
+    ),
+    sys!(
+        117,
+        setresuid,
+        "ddd",
+        info::sys_setresuid,
+        "only the instance user's own ids (EPERM otherwise)"
+    ),
     sys!(118, getresuid, "ppp", info::sys_getresuid),
-    sys!(119, setresgid, "ddd", info::sys_setresgid),
+    sys!(
+        119,
+        setresgid,
+        "ddd",
+        info::sys_setresgid,
+        "only the instance user's own ids (EPERM otherwise)"
+    ),
     sys!(120, getresgid, "ppp", info::sys_getresgid),
     sys!(121, getpgid, "d", info::sys_getpgid),
     sys!(122, setfsuid, "d", info::sys_setfsuid),
@@ -260,11 +332,23 @@ pub static TABLE: &[Entry] = &[
     nosys!(128, rt_sigtimedwait),
     nosys!(129, rt_sigqueueinfo),
     nosys!(130, rt_sigsuspend),
-    sys!(131, sigaltstack, "pp", sigaction::sys_sigaltstack),
+    sys!(
+        131,
+        sigaltstack,
+        "pp",
+        sigaction::sys_sigaltstack,
+        "recorded; not used until signal delivery lands"
+    ),
     sys!(132, utime, "sp", attr::sys_utime),
     sys!(133, mknod, "sox", namespace::sys_mknod),
     nosys!(134, uselib),
-    sys!(135, personality, "x", info::sys_personality),
+    sys!(
+        135,
+        personality,
+        "x",
+        info::sys_personality,
+        "PER_LINUX only"
+    ),
     nosys!(136, ustat),
     sys!(137, statfs, "sp", stat::sys_statfs),
     sys!(138, fstatfs, "fp", stat::sys_fstatfs),
@@ -277,7 +361,8 @@ pub static TABLE: &[Entry] = &[
         144,
         sched_setscheduler,
         "ddp",
-        resource::sys_sched_setscheduler
+        resource::sys_sched_setscheduler,
+        "SCHED_FIFO/RR refused (EPERM)"
     ),
     sys!(
         145,
@@ -457,7 +542,8 @@ pub static TABLE: &[Entry] = &[
         203,
         sched_setaffinity,
         "dup",
-        resource::sys_sched_setaffinity
+        resource::sys_sched_setaffinity,
+        "recorded, not applied on the host"
     ),
     sys!(
         204,
@@ -487,7 +573,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(224, timer_gettime),
     nosys!(225, timer_getoverrun),
     nosys!(226, timer_delete),
-    sys!(227, clock_settime, "dp", time::sys_clock_settime),
+    sys!(
+        227,
+        clock_settime,
+        "dp",
+        time::sys_clock_settime,
+        "CLOCK_REALTIME cannot be set from an instance (EPERM)"
+    ),
     sys!(228, clock_gettime, "dp", time::sys_clock_gettime),
     sys!(229, clock_getres, "dp", time::sys_clock_getres),
     sys!(230, clock_nanosleep, "dxpp", time::sys_clock_nanosleep),
@@ -593,7 +685,7 @@ pub static TABLE: &[Entry] = &[
     sys!(306, syncfs, "f", attr::sys_syncfs),
     nosys!(307, sendmmsg),
     nosys!(308, setns),
-    sys!(309, getcpu, "ppp", resource::sys_getcpu),
+    sys!(309, getcpu, "ppp", resource::sys_getcpu, "always CPU 0"),
     nosys!(310, process_vm_readv),
     nosys!(311, process_vm_writev),
     nosys!(312, kcmp),
