@@ -319,59 +319,57 @@ impl ProcFs {
         Ok(out)
     }
 
+    /// One entry per open fd of `process`, made by `entry(fd, file)`.
+    fn per_fd_entries(
+        process: &Weak<Process>,
+        entry: impl Fn(i32, Arc<OpenFile>) -> InodeRef,
+    ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let process = process.upgrade().ok_or(Errno::ESRCH)?;
+        let files: Vec<(i32, Arc<OpenFile>)> = process
+            .fds
+            .lock()
+            .iter()
+            .map(|(fd, e)| (fd, e.file.clone()))
+            .collect();
+        Ok(files
+            .into_iter()
+            .map(|(fd, file)| (format!("{fd}").into_bytes(), entry(fd, file)))
+            .collect())
+    }
+
+    /// `/proc/pid/fd`: magic links to the open files.
     fn fd_entries(
         self: Arc<Self>,
         pid: i32,
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
-        let process = process.upgrade().ok_or(Errno::ESRCH)?;
-        let files: Vec<(i32, Arc<OpenFile>)> = process
-            .fds
-            .lock()
-            .iter()
-            .map(|(fd, e)| (fd, e.file.clone()))
-            .collect();
-        Ok(files
-            .into_iter()
-            .map(|(fd, file)| {
-                let loc = file.loc.clone();
-                let link = self.node(
-                    pid_ino(pid, 1000 + fd as u64),
-                    0o700,
-                    SynthKind::MagicLink(Box::new(move || Ok(loc.clone()))),
-                );
-                (format!("{fd}").into_bytes(), link)
-            })
-            .collect())
+        Self::per_fd_entries(process, |fd, file| {
+            let loc = file.loc.clone();
+            self.node(
+                pid_ino(pid, 1000 + fd as u64),
+                0o700,
+                SynthKind::MagicLink(Box::new(move || Ok(loc.clone()))),
+            )
+        })
     }
 
+    /// `/proc/pid/fdinfo`: position, flags and inode of each open file.
     fn fdinfo_entries(
         self: Arc<Self>,
         pid: i32,
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
-        let process = process.upgrade().ok_or(Errno::ESRCH)?;
-        let files: Vec<(i32, Arc<OpenFile>)> = process
-            .fds
-            .lock()
-            .iter()
-            .map(|(fd, e)| (fd, e.file.clone()))
-            .collect();
-        Ok(files
-            .into_iter()
-            .map(|(fd, file)| {
-                let info = self.file(pid_ino(pid, 0x8_0000 + fd as u64), move || {
-                    let ino = file.stat().map_or(0, |s| s.st_ino);
-                    Ok(format!(
-                        "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",
-                        *file.pos.lock(),
-                        file.flags()
-                    )
-                    .into_bytes())
-                });
-                (format!("{fd}").into_bytes(), info)
+        Self::per_fd_entries(process, |fd, file| {
+            self.file(pid_ino(pid, 0x8_0000 + fd as u64), move || {
+                let ino = file.stat().map_or(0, |s| s.st_ino);
+                Ok(format!(
+                    "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",
+                    *file.pos.lock(),
+                    file.flags()
+                )
+                .into_bytes())
             })
-            .collect())
+        })
     }
 }
 
