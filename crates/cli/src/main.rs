@@ -209,6 +209,11 @@ pub(crate) struct RunArgs {
     )]
     pub strace: Option<PathBuf>,
 
+    /// Mount host directory HOST at PATH inside the instance (pass-through, untrusted, like
+    /// `docker run -v`). Repeatable; overrides a Veil.toml mount at the same PATH
+    #[arg(short = 'v', long = "volume", value_name = "HOST:PATH", value_parser = run::parse_volume)]
+    pub volumes: Vec<run::Volume>,
+
     /// Working directory inside the instance (absolute) [default: process.cwd, or /]
     #[arg(long, value_name = "PATH", value_parser = run::parse_cwd)]
     pub cwd: Option<String>,

@@ -79,6 +79,30 @@ pub fn parse_cwd(arg: &str) -> Result<String, String> {
         .ok_or_else(|| "expected an absolute path inside the instance".to_owned())
 }
 
+/// A `--volume HOST:PATH` argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub host: PathBuf,
+    pub path: String,
+}
+
+/// Parses `HOST:PATH` (PATH absolute inside the instance).
+pub fn parse_volume(arg: &str) -> Result<Volume, String> {
+    let (host, path) = arg
+        .split_once(':')
+        .filter(|(h, _)| !h.is_empty())
+        .ok_or_else(|| "expected HOST:PATH, e.g. ./data:/data".to_owned())?;
+    let path = crate::config::normalise_path(path)
+        .filter(|p| p != "/")
+        .ok_or_else(|| {
+            format!("{path}: expected an absolute path inside the instance, other than /")
+        })?;
+    Ok(Volume {
+        host: PathBuf::from(host),
+        path,
+    })
+}
+
 /// Runs the instance and returns the exit status `veil` should end with.
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     let spec = launch_spec(args, &host_var)?;
@@ -206,6 +230,16 @@ fn launch_spec(
     let root = std::path::absolute(&origin.root)
         .with_context(|| format!("cannot resolve {}", origin.root.display()))?;
     let mut mounts = mounts(&origin.dir, config);
+    for volume in &args.volumes {
+        mounts.retain(|m| m.path != volume.path);
+        mounts.push(MountSpec {
+            path: volume.path.clone(),
+            kind: MountKind::Host {
+                source: volume.host.clone(),
+            },
+        });
+    }
+    mounts.sort_by_key(|m| m.path.matches('/').count());
     for m in &mut mounts {
         if let MountKind::Host { source } = &mut m.kind {
             if !source.is_dir() {
@@ -309,6 +343,7 @@ mod tests {
             rootfs: Some(root.to_path_buf()),
             env: Vec::new(),
             strace: None,
+            volumes: Vec::new(),
             cwd: None,
             command: program.iter().map(|a| a.to_string()).collect(),
         }
@@ -451,6 +486,35 @@ mod tests {
             mounts(Path::new("/inst"), &config).len(),
             1,
             "no second /tmp"
+        );
+    }
+
+    #[test]
+    fn volumes_parse_and_mount_over_tmp() {
+        assert_eq!(
+            parse_volume("/srv/data:/data/"),
+            Ok(Volume {
+                host: PathBuf::from("/srv/data"),
+                path: "/data".into()
+            })
+        );
+        assert!(parse_volume("/srv/data").is_err());
+        assert!(parse_volume(":/data").is_err());
+        assert!(parse_volume("/srv:relative").is_err());
+        assert!(parse_volume("/srv:/").is_err());
+        let root = rootfs_with_tool();
+        let host_dir = tempfile::tempdir().unwrap();
+        let mut args = rootfs_args(root.path(), &["/usr/bin/tool"]);
+        args.volumes = vec![Volume {
+            host: host_dir.path().to_path_buf(),
+            path: "/tmp/work".into(),
+        }];
+        let spec = launch_spec(&args, &|_| None).unwrap();
+        let paths: Vec<&str> = spec.mounts.iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/tmp", "/tmp/work"],
+            "the RAM /tmp stays, the volume goes on top"
         );
     }
 }

@@ -509,6 +509,10 @@ fn native_command(binary: &Path, opts: &Options) -> Command {
 fn veil_command(binary: &Path, opts: &Options) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_veil"));
     cmd.args(["run", "--rootfs", "/"]);
+    // The checkout may lie under /tmp, which is a RAM file system inside the instance: mount the
+    // binaries' directory at its own path.
+    let dir = binary.parent().expect("binaries live in a directory");
+    cmd.arg("--volume").arg(format!("{0}:{0}", dir.display()));
     for (k, v) in guest_env(opts) {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }

@@ -165,6 +165,34 @@ impl Platform for SimPlatform {
         }
     }
 
+    fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno> {
+        // A host (pthread) thread gives LibOS code on the trap path a proper host TLS. Its own
+        // stack only runs the set-up below; traps run on the thread's alternate stack.
+        std::thread::Builder::new()
+            .name(String::from("veil-thread"))
+            .stack_size(128 * 1024)
+            .spawn(move || match trap::init_thread(thread_data) {
+                Ok(block) => block.enter_user(&regs),
+                Err(e) => {
+                    eprintln!("veil: cannot start a thread: {e}");
+                    // SAFETY: ends the whole address space; the thread cannot run its program.
+                    unsafe { libc::_exit(125) }
+                }
+            })
+            .map(|_detached| ())
+            .map_err(|_| Errno::EAGAIN)
+    }
+
+    fn exit_thread(&self) -> ! {
+        // The thread's trap stack region and pthread bookkeeping are not reclaimed (see
+        // docs/design.md); only the host thread ends.
+        // SAFETY: SYS_exit ends only the calling host thread; no Rust state of it is used again.
+        unsafe {
+            libc::syscall(libc::SYS_exit, 0);
+        }
+        unreachable!("SYS_exit returned")
+    }
+
     fn exit_address_space(&self, status: i32) -> ! {
         // SAFETY: ends the host process immediately; kernel state lives in the shared heap.
         unsafe { libc::_exit(status) }

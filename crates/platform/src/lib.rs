@@ -198,6 +198,11 @@ pub trait Platform: Sync {
     /// Starts running user code on the calling thread with `regs`. Never returns: later traps
     /// arrive through the [`TrapHandler`].
     fn enter_user(&self, regs: &UserRegs) -> !;
+    /// Starts a new thread in the current address space that enters user code with `regs`;
+    /// its traps carry `thread_data`.
+    fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno>;
+    /// Ends the calling thread (the rest of the address space goes on).
+    fn exit_thread(&self) -> !;
     /// Ends the whole address space (all its host threads) with the host exit status `status`.
     fn exit_address_space(&self, status: i32) -> !;
 

@@ -61,7 +61,10 @@ pub fn native(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
 /// Runs `argv` under `veil run --rootfs /` with the same environment and working directory.
 pub fn under_veil(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(veil_bin());
-    cmd.args(["run", "--rootfs", "/", "--cwd"]).arg(cwd);
+    // The scratch directory may lie under /tmp (a RAM file system inside the instance): mount it.
+    cmd.args(["run", "--rootfs", "/", "--volume"])
+        .arg(format!("{0}:{0}", cwd.display()));
+    cmd.arg("--cwd").arg(cwd);
     for (k, v) in ENV {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }

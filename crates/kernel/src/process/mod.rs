@@ -174,6 +174,87 @@ pub fn current_process() -> Arc<Process> {
     current_thread().process.clone()
 }
 
+/// Ends `thread` (the caller): wakes a joiner through its clear-child-tid word, marks robust
+/// futexes it still holds as owner-dead, and forgets it. The last thread's exit ends the process.
+pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
+    let k = kernel();
+    release_robust_futexes(thread);
+    let ctid = thread.clear_child_tid.swap(0, Ordering::Relaxed);
+    if ctid != 0 && crate::user::write_val(ctid, &0u32).is_ok() {
+        let key = crate::ipc::futex::FutexKey {
+            pid: thread.process.pid,
+            addr: ctid,
+        };
+        k.futexes.wake(key, 1, u32::MAX);
+    }
+    let last = {
+        let mut threads = thread.process.threads.lock();
+        threads.retain(|&t| t != thread.tid);
+        threads.is_empty()
+    };
+    if last {
+        exit_process(code);
+    }
+    k.threads.lock().remove(&thread.tid);
+    k.platform.exit_thread()
+}
+
+/// Robust futex list processing at thread death (see `Documentation/locking/robust-futexes`):
+/// every futex word on the list still owned by the thread gets FUTEX_OWNER_DIED, and one waiter
+/// is woken if there are any.
+fn release_robust_futexes(thread: &Thread) {
+    const FUTEX_WAITERS: u32 = 0x8000_0000;
+    const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+    const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+    const MAX_ENTRIES: usize = 2048;
+    let (head, len) = *thread.robust_list.lock();
+    if head == 0 || len != 24 {
+        return;
+    }
+    let read = |addr: u64| crate::user::read_val::<u64>(addr);
+    let Ok(offset) = read(head + 8) else { return };
+    let pending = read(head + 16).unwrap_or(0);
+    let release = |entry: u64| {
+        // The low bit of an entry pointer marks a priority-inheritance futex.
+        let word = (entry & !1).wrapping_add(offset);
+        let Ok(value) = crate::user::read_val::<u32>(word) else {
+            return;
+        };
+        if value & FUTEX_TID_MASK != thread.tid as u32 {
+            return;
+        }
+        let new = value & FUTEX_WAITERS | FUTEX_OWNER_DIED;
+        if kernel()
+            .platform
+            .cmpxchg_user_u32(word as usize, value, new)
+            == Ok(value)
+            && value & FUTEX_WAITERS != 0
+        {
+            let key = crate::ipc::futex::FutexKey {
+                pid: thread.process.pid,
+                addr: word,
+            };
+            kernel().futexes.wake(key, 1, u32::MAX);
+        }
+    };
+    let mut entry = read(head).unwrap_or(head);
+    for _ in 0..MAX_ENTRIES {
+        if entry == head || entry == 0 {
+            break;
+        }
+        if entry != pending {
+            release(entry);
+        }
+        entry = match read(entry & !1) {
+            Ok(next) => next,
+            Err(_) => break,
+        };
+    }
+    if pending != 0 {
+        release(pending);
+    }
+}
+
 /// Ends the calling process with host exit status `code` (exit code, or 128 + signal).
 ///
 /// With one process per instance, the instance ends with it; the supervisor reports the code.

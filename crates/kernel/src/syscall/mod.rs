@@ -5,6 +5,7 @@
 pub mod table;
 
 mod attr;
+mod clone;
 mod fd;
 mod futex;
 mod info;

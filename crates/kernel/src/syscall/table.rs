@@ -167,7 +167,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(53, socketpair),
     nosys!(54, setsockopt),
     nosys!(55, getsockopt),
-    nosys!(56, clone),
+    sys!(
+        56,
+        clone,
+        "xpppx",
+        clone::sys_clone,
+        "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); creating processes fails with ENOSYS"
+    ),
     nosys!(57, fork),
     nosys!(58, vfork),
     sys!(
@@ -746,7 +752,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(432, fsmount),
     nosys!(433, fspick),
     nosys!(434, pidfd_open),
-    nosys!(435, clone3),
+    sys!(
+        435,
+        clone3,
+        "pu",
+        clone::sys_clone3,
+        "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); creating processes fails with ENOSYS"
+    ),
     sys!(436, close_range, "uux", open::sys_close_range),
     nosys!(437, openat2),
     nosys!(438, pidfd_getfd),

@@ -162,9 +162,7 @@ pub fn sys_rseq(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sys_exit(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    // The last thread's exit ends the process; other threads come with the threads work.
-    let _ = ctx;
-    crate::process::exit_process((a[0] & 0xff) as i32)
+    crate::process::exit_thread(&ctx.thread, (a[0] & 0xff) as i32)
 }
 
 pub fn sys_exit_group(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
