@@ -81,6 +81,20 @@ impl Mounts {
         self.table.lock().get(path).map(|fs| fs.root())
     }
 
+    /// Whether some mount point lies strictly below the canonical path `path`.
+    fn has_mount_below(&self, path: &str) -> bool {
+        let prefix = if path == "/" {
+            String::from("/")
+        } else {
+            alloc::format!("{path}/")
+        };
+        self.table
+            .lock()
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(p, _)| p.starts_with(&prefix))
+    }
+
     /// The root location.
     pub fn root(&self) -> Loc {
         let root = self.mounted_at("/").expect("root is always mounted");
@@ -151,7 +165,15 @@ fn step(mounts: &Mounts, loc: &mut Loc, name: &[u8]) -> Result<()> {
     // A mount point needs no directory underneath it (an instance image may lack /proc).
     let child = match mounts.mounted_at(&path) {
         Some(root) => root,
-        None => loc.inode().lookup(name)?,
+        None => match loc.inode().lookup(name) {
+            Ok(child) => child,
+            // A mount point may sit below directories its parent file system lacks (a volume
+            // under the RAM /tmp): the walk passes through an empty placeholder directory.
+            Err(e) if e.errno == Errno::ENOENT && mounts.has_mount_below(&path) => {
+                placeholder_dir()
+            }
+            Err(e) => return Err(e),
+        },
     };
     loc.path = path;
     loc.chain.push(child);
@@ -254,4 +276,17 @@ impl Loc {
             chain: alloc::vec![inode],
         }
     }
+}
+
+/// An empty, read-only directory standing in for a missing parent of a mount point.
+fn placeholder_dir() -> InodeRef {
+    use super::synth::{SynthInode, SynthKind};
+    const PLACEHOLDER_MAGIC: i64 = 0x0102_1994;
+    SynthInode::build(
+        0,
+        PLACEHOLDER_MAGIC,
+        2,
+        0o555,
+        SynthKind::Dir(alloc::boxed::Box::new(|| Ok(Vec::new()))),
+    )
 }
