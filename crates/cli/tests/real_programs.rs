@@ -152,3 +152,35 @@ sys.exit(5)
     assert_same(&["/usr/bin/python3", "script.py", "one", "two"], &dir, None);
     assert_same(&["/usr/bin/python3", "-c", "print(6 * 7)"], &dir, None);
 }
+
+#[test]
+fn python3_threads() {
+    need("/usr/bin/python3");
+    let dir = scratch("python-threads");
+    let script = r#"
+import concurrent.futures, queue, threading
+results = []
+lock = threading.Lock()
+def work(n):
+    s = sum(i * i for i in range(n))
+    with lock:
+        results.append(s)
+    return s
+threads = [threading.Thread(target=work, args=(10000 + i,)) for i in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("threads", len(results), sum(results))
+with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    print("pool", sum(pool.map(work, range(200))))
+q = queue.Queue()
+threading.Thread(target=lambda: q.put("from a thread")).start()
+print("queue", q.get(timeout=10))
+event = threading.Event()
+threading.Timer(0.05, event.set).start()
+print("timer", event.wait(10))
+"#;
+    std::fs::write(dir.join("threads.py"), script).unwrap();
+    assert_same(&["/usr/bin/python3", "threads.py"], &dir, None);
+}
