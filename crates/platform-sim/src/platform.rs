@@ -148,6 +148,14 @@ impl Platform for SimPlatform {
         unit(unsafe { libc::mincore(addr as *mut libc::c_void, len, out.as_mut_ptr()) })
     }
 
+    fn fp_state(&self) -> Vec<u8> {
+        trap::current_block().map(|b| b.fp_state()).unwrap_or_default()
+    }
+
+    fn set_fp_state(&self, data: &[u8]) -> Result<(), Errno> {
+        trap::current_block().ok_or(Errno::EFAULT)?.set_fp_state(data)
+    }
+
     fn set_thread_data(&self, data: usize) {
         if let Some(block) = trap::current_block() {
             block.set_thread_data(data);

@@ -43,6 +43,8 @@ pub struct ThreadBlock {
     /// Start of the usable alternate stack (for rebuilding `uc_stack`).
     stack_base: usize,
     stack_size: usize,
+    /// The host signal frame of the trap being handled (null outside the kernel's trap calls).
+    current_uc: *mut libc::ucontext_t,
 }
 
 static TRAP_HANDLER: OnceLock<&'static dyn TrapHandler> = OnceLock::new();
@@ -209,15 +211,21 @@ extern "C" fn veil_signal_handler(
     block: *mut ThreadBlock,
     saved_selector: u64,
 ) {
-    // SAFETY: the host kernel passes valid siginfo and ucontext pointers to an SA_SIGINFO handler,
-    // and `block` was computed from our own alternate stack, where a ThreadBlock always lives.
-    let (info, uc, block) = unsafe { (&*info, &mut *uc, &mut *block) };
+    // The frame and the block are reached through raw pointers only, in short accesses: the
+    // kernel call below reaches them again (FP state through `current_block`).
+    // SAFETY (for every dereference below): the host passes a valid siginfo and ucontext to an
+    // SA_SIGINFO handler, and `block` was computed from our own alternate stack, where a
+    // ThreadBlock always lives; no reference to either outlives its statement.
+    // SAFETY: see above; the siginfo is only read.
+    let info = unsafe { &*info };
     let from_user = saved_selector == SELECTOR_BLOCK as u64;
-    let rip = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
+    // SAFETY: see above.
+    let rip = unsafe { (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] } as usize;
     if !from_user {
         // A fault inside LibOS code: only the fault-safe user-copy routines may fault.
         if let Some(fixup) = uaccess::fixup_for(rip) {
-            uc.uc_mcontext.gregs[libc::REG_RIP as usize] = fixup as i64;
+            // SAFETY: see above.
+            unsafe { (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] = fixup as i64 };
             return;
         }
         // SAFETY: si_addr is valid for the fault signals this handler is installed for.
@@ -230,12 +238,17 @@ extern "C" fn veil_signal_handler(
         fatal("veil: internal error: trap before the kernel was registered\n");
     };
     let gs_base = read_gs_base();
-    let mut regs = regs_from_context(uc, block.app_fs, gs_base);
+    // SAFETY: see above.
+    let (thread_data, app_fs) = unsafe { ((*block).thread_data, (*block).app_fs) };
+    // SAFETY: see above.
+    let mut regs = regs_from_context(unsafe { &*uc }, app_fs, gs_base);
+    // SAFETY: see above.
+    unsafe { (*block).current_uc = uc };
     if sig == libc::SIGSYS {
         if info.si_code != SYS_USER_DISPATCH {
             fatal("veil: internal error: SIGSYS not raised by Syscall User Dispatch\n");
         }
-        handler.syscall(block.thread_data, &mut regs);
+        handler.syscall(thread_data, &mut regs);
     } else {
         // SAFETY: si_addr is valid for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP.
         let addr = unsafe { info.si_addr() } as u64;
@@ -247,10 +260,14 @@ extern "C" fn veil_signal_handler(
             libc::SIGILL => FaultKind::Ill { addr, code },
             _ => FaultKind::Trap { addr, code },
         };
-        handler.fault(block.thread_data, &mut regs, fault);
+        handler.fault(thread_data, &mut regs, fault);
     }
-    regs_to_context(&regs, uc);
-    block.app_fs = regs.fs_base;
+    // SAFETY: see above.
+    unsafe {
+        (*block).current_uc = std::ptr::null_mut();
+        regs_to_context(&regs, &mut *uc);
+        (*block).app_fs = regs.fs_base;
+    }
     if regs.gs_base != gs_base {
         write_gs_base(regs.gs_base);
     }
@@ -350,6 +367,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             thread_data,
             stack_base,
             stack_size,
+            current_uc: std::ptr::null_mut(),
         });
         &mut *block_ptr
     };
@@ -381,7 +399,55 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     Ok(block)
 }
 
+/// `fx_sw_bytes.magic1`: the frame's FP area is an `xsave` image with an extended size.
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+/// Offset of the software-reserved bytes in the legacy `fxsave` area.
+const FX_SW_OFFSET: usize = 464;
+const FXSAVE_SIZE: usize = 512;
+
 impl ThreadBlock {
+    /// The FP area of the trap frame being handled, as a byte slice.
+    fn fp_area(&mut self) -> Option<&mut [u8]> {
+        if self.current_uc.is_null() {
+            return None;
+        }
+        // SAFETY: current_uc points at the live host signal frame of this thread's trap (set
+        // for the duration of the kernel call); fpregs points into that frame.
+        let fp = unsafe { (*self.current_uc).uc_mcontext.fpregs } as *mut u8;
+        if fp.is_null() {
+            return None;
+        }
+        // SAFETY: the host wrote at least the 512-byte fxsave image there.
+        let header = unsafe { std::slice::from_raw_parts(fp.add(FX_SW_OFFSET), 8) };
+        let magic = u32::from_ne_bytes(header[0..4].try_into().expect("4 bytes"));
+        let extended = u32::from_ne_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
+        let len = if magic == FP_XSTATE_MAGIC1 { extended.clamp(FXSAVE_SIZE, 1 << 16) } else { FXSAVE_SIZE };
+        // SAFETY: the host's frame holds `extended_size` bytes of FP state when magic1 is set.
+        Some(unsafe { std::slice::from_raw_parts_mut(fp, len) })
+    }
+
+    /// A copy of the trapped context's FP state.
+    pub fn fp_state(&mut self) -> Vec<u8> {
+        self.fp_area().map(|a| a.to_vec()).unwrap_or_default()
+    }
+
+    /// Replaces the trapped context's FP state with a well-formed image of the same layout.
+    pub fn set_fp_state(&mut self, data: &[u8]) -> Result<(), veil_platform::Errno> {
+        let area = self.fp_area().ok_or(veil_platform::Errno::EFAULT)?;
+        // The software-reserved header (layout and size) must be the host's own.
+        let header = FX_SW_OFFSET..FX_SW_OFFSET + 16;
+        if data.len() != area.len() || data[header.clone()] != area[header] {
+            return Err(veil_platform::Errno::EFAULT);
+        }
+        // MXCSR reserved bits set would make the host's restore fault (Linux checks them too).
+        let mxcsr = u32::from_ne_bytes(data[24..28].try_into().expect("4 bytes"));
+        if mxcsr & 0xffff_0000 != 0 {
+            return Err(veil_platform::Errno::EFAULT);
+        }
+        area.copy_from_slice(data);
+        Ok(())
+    }
+
     /// Starts user code with `regs` on this thread (which must be the block's own thread).
     pub fn enter_user(&mut self, regs: &UserRegs) -> ! {
         // SAFETY: ucontext_t is plain data; all-zero is a valid (empty) value.

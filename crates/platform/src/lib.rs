@@ -9,6 +9,9 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use core::ffi::CStr;
 use core::sync::atomic::AtomicU32;
 
@@ -190,6 +193,14 @@ pub trait Platform: Sync {
     fn residency(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno>;
 
     // --- threads ---
+
+    /// The floating-point/vector register state of the calling thread's trapped user context, in
+    /// the `xsave` layout Linux puts in signal frames (including its software-reserved header
+    /// and trailing magic). Empty outside a trap.
+    fn fp_state(&self) -> Vec<u8>;
+    /// Replaces that state (from a signal frame being returned from). Fails with EFAULT if
+    /// `data` is not a well-formed state of the same layout.
+    fn set_fp_state(&self, data: &[u8]) -> Result<(), Errno>;
 
     /// Records the kernel's per-thread value for the calling thread (passed back on every trap).
     fn set_thread_data(&self, data: usize);
