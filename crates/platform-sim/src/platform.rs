@@ -149,11 +149,15 @@ impl Platform for SimPlatform {
     }
 
     fn fp_state(&self) -> Vec<u8> {
-        trap::current_block().map(|b| b.fp_state()).unwrap_or_default()
+        trap::current_block()
+            .map(|b| b.fp_state())
+            .unwrap_or_default()
     }
 
     fn set_fp_state(&self, data: &[u8]) -> Result<(), Errno> {
-        trap::current_block().ok_or(Errno::EFAULT)?.set_fp_state(data)
+        trap::current_block()
+            .ok_or(Errno::EFAULT)?
+            .set_fp_state(data)
     }
 
     fn set_thread_data(&self, data: usize) {

@@ -421,7 +421,11 @@ impl ThreadBlock {
         let header = unsafe { std::slice::from_raw_parts(fp.add(FX_SW_OFFSET), 8) };
         let magic = u32::from_ne_bytes(header[0..4].try_into().expect("4 bytes"));
         let extended = u32::from_ne_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
-        let len = if magic == FP_XSTATE_MAGIC1 { extended.clamp(FXSAVE_SIZE, 1 << 16) } else { FXSAVE_SIZE };
+        let len = if magic == FP_XSTATE_MAGIC1 {
+            extended.clamp(FXSAVE_SIZE, 1 << 16)
+        } else {
+            FXSAVE_SIZE
+        };
         // SAFETY: the host's frame holds `extended_size` bytes of FP state when magic1 is set.
         Some(unsafe { std::slice::from_raw_parts_mut(fp, len) })
     }

@@ -98,8 +98,10 @@ pub struct Thread {
     pub process: Arc<Process>,
     /// Blocked-signal mask.
     pub sigmask: AtomicU64,
-    /// Signals sent to this thread while blocked, waiting to be unblocked.
+    /// Signals pending for this thread (a bit per signal) ...
     pub pending: AtomicU64,
+    /// ... and what each pending instance carries, in arrival order.
+    pub queued: Mutex<Vec<crate::signal::SigInfo>>,
     /// `set_tid_address` / `CLONE_CHILD_CLEARTID` address.
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head and length.
@@ -150,6 +152,7 @@ impl Thread {
             process,
             sigmask: AtomicU64::new(0),
             pending: AtomicU64::new(0),
+            queued: Mutex::new(Vec::new()),
             clear_child_tid: AtomicU64::new(0),
             robust_list: Mutex::new((0, 0)),
             altstack: Mutex::new((0, g::SS_DISABLE as i32, 0)),

@@ -1,7 +1,8 @@
 //! Sending signals: kill, tkill, tgkill.
 //!
-//! Until signal delivery exists, only signals to the calling thread's own process are supported
-//! (see `signal::send_to_current`); others fail with ENOSYS and a log line.
+//! Signals to the calling thread's own process are queued and delivered when it returns to user
+//! code (see `signal::send_to_current`); signals to other processes or threads fail with ENOSYS
+//! and a log line until cross-thread delivery lands.
 
 use super::*;
 use crate::signal;
@@ -20,7 +21,7 @@ pub fn sys_kill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     // With one process per instance, the own pid, 0 (own group), -1 (all) and -pgid all mean us.
     let pgid = ctx.process.pgid.load(Ordering::Relaxed);
     if pid == own || pid == 0 || pid == -1 || pid == -pgid {
-        return signal::send_to_current(sig);
+        return signal::send_to_current(signal::SigInfo::from_process(sig, signal::SI_USER, own));
     }
     if kernel().processes.lock().contains_key(&pid.abs()) {
         return Err(Error::unsupported(
@@ -46,7 +47,11 @@ pub fn sys_tkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             err(Errno::ESRCH)
         };
     }
-    signal::send_to_current(sig)
+    signal::send_to_current(signal::SigInfo::from_process(
+        sig,
+        signal::SI_TKILL,
+        ctx.process.pid,
+    ))
 }
 
 pub fn sys_tgkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

@@ -87,6 +87,7 @@ pub fn dispatch(regs: &mut UserRegs) {
         let ret = strace::format_result(entry, &args, ctx.regs.rax);
         strace::emit(fd, &call, &ret);
     }
+    crate::signal::deliver_pending(ctx.regs);
 }
 
 /// Number of CPUs programs see (`sched_getaffinity`, `/proc`).

@@ -100,7 +100,6 @@ pub fn sys_rt_sigprocmask(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if old_addr != 0 {
         user::write_val(old_addr, &old)?;
     }
-    crate::signal::deliver_unblocked();
     Ok(0)
 }
 
@@ -215,6 +214,15 @@ pub fn sys_sigaltstack(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         user::write_bytes(old_addr, &old.to_bytes())?;
     }
     Ok(0)
+}
+
+/// `rt_sigreturn`: back from a signal handler to the interrupted context.
+pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
+    if crate::signal::frame::restore(ctx.regs, &ctx.thread).is_err() {
+        crate::signal::terminate_by_signal(g::SIGSEGV, ": corrupted signal frame in rt_sigreturn");
+    }
+    // The dispatcher stores the result in rax: give back the interrupted context's rax.
+    Ok(ctx.regs.rax)
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ pub static TABLE: &[Entry] = &[
         sigaction::sys_rt_sigprocmask,
         "mask recorded; pending default actions act when unblocked"
     ),
-    nosys!(15, rt_sigreturn),
+    sys!(15, rt_sigreturn, "", sigaction::sys_rt_sigreturn),
     sys!(16, ioctl, "fxx", fd::sys_ioctl, "FIOASYNC sends no SIGIO"),
     sys!(17, pread64, "fBud", io::sys_pread64),
     sys!(18, pwrite64, "fbud", io::sys_pwrite64),

@@ -1,0 +1,216 @@
+//! Signals. This milestone records dispositions and masks (`rt_sigaction`, `rt_sigprocmask`) and
+//! applies default actions to faults; delivery to user handlers comes with the processes and
+//! signals work.
+
+use crate::process::current_process;
+use crate::root::kernel;
+use alloc::format;
+use alloc::string::String;
+use veil_abi::general as g;
+use veil_platform::{FaultKind, UserRegs};
+
+/// The conventional name of a signal ("SIGSEGV").
+pub fn name(sig: u32) -> String {
+    let known = match sig {
+        g::SIGHUP => "SIGHUP",
+        g::SIGINT => "SIGINT",
+        g::SIGQUIT => "SIGQUIT",
+        g::SIGILL => "SIGILL",
+        g::SIGTRAP => "SIGTRAP",
+        g::SIGABRT => "SIGABRT",
+        g::SIGBUS => "SIGBUS",
+        g::SIGFPE => "SIGFPE",
+        g::SIGKILL => "SIGKILL",
+        g::SIGUSR1 => "SIGUSR1",
+        g::SIGSEGV => "SIGSEGV",
+        g::SIGUSR2 => "SIGUSR2",
+        g::SIGPIPE => "SIGPIPE",
+        g::SIGALRM => "SIGALRM",
+        g::SIGTERM => "SIGTERM",
+        g::SIGCHLD => "SIGCHLD",
+        g::SIGCONT => "SIGCONT",
+        g::SIGSTOP => "SIGSTOP",
+        g::SIGTSTP => "SIGTSTP",
+        g::SIGSYS => "SIGSYS",
+        _ => return format!("signal {sig}"),
+    };
+    String::from(known)
+}
+
+/// Whether `sig`'s default action is to ignore it.
+pub fn ignored_by_default(sig: u32) -> bool {
+    matches!(sig, g::SIGCHLD | g::SIGURG | g::SIGWINCH | g::SIGCONT)
+}
+
+/// Ends the calling process because of signal `sig` (default action "terminate" or "core").
+pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
+    let process = current_process();
+    let exe = process.exec.lock().exe.clone();
+    let line = format!(
+        "veil: {exe} (pid {}) killed by {}{detail}\n",
+        process.pid,
+        name(sig)
+    );
+    kernel().platform.log_write(line.as_bytes());
+    crate::process::exit_process(128 + sig as i32)
+}
+
+pub mod frame;
+
+use crate::process::Thread;
+use core::sync::atomic::Ordering;
+
+/// `sa_handler` values.
+const SIG_DFL: usize = 0;
+const SIG_IGN: usize = 1;
+/// `si_code` values.
+pub const SI_USER: i32 = 0;
+pub const SI_TKILL: i32 = -6;
+
+/// What a pending signal carries into the handler's `siginfo_t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: u32,
+    pub code: i32,
+    /// The first union words: (si_pid | si_uid << 32) for kill-type signals, si_addr for faults.
+    pub fields: [u64; 2],
+}
+
+impl SigInfo {
+    /// A signal sent by a process (kill, tkill, tgkill).
+    pub fn from_process(signo: u32, code: i32, pid: i32) -> SigInfo {
+        let uid = crate::process::identity::UID as u64;
+        SigInfo {
+            signo,
+            code,
+            fields: [pid as u32 as u64 | uid << 32, 0],
+        }
+    }
+
+    /// The 128-byte `siginfo_t`.
+    pub fn to_bytes(&self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&(self.signo as i32).to_ne_bytes());
+        b[8..12].copy_from_slice(&self.code.to_ne_bytes());
+        b[16..24].copy_from_slice(&self.fields[0].to_ne_bytes());
+        b[24..32].copy_from_slice(&self.fields[1].to_ne_bytes());
+        b
+    }
+}
+
+fn bit(sig: u32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// The handler of `sig` in `thread`'s process (SIG_DFL = 0, SIG_IGN = 1, or an address).
+fn handler_of(thread: &Thread, sig: u32) -> usize {
+    let action = thread.process.signals.lock()[sig as usize - 1];
+    action.sa_handler_kernel.map_or(SIG_DFL, |f| f as usize)
+}
+
+/// Queues `info` for the calling thread. Signals that would be ignored are dropped at once (as
+/// Linux does); a standard signal already pending is not queued twice. Delivery happens when
+/// the thread next returns to user code ([`deliver_pending`]).
+pub fn send_to_current(info: SigInfo) -> crate::error::Result<u64> {
+    let sig = info.signo;
+    if sig == 0 {
+        return Ok(0);
+    }
+    let thread = crate::process::current_thread();
+    let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
+    let handler = handler_of(&thread, sig);
+    let ignored = handler == SIG_IGN || handler == SIG_DFL && ignored_by_default(sig);
+    if ignored && !blocked && sig != g::SIGKILL {
+        return Ok(0);
+    }
+    let mut queue = thread.queued.lock();
+    let standard = sig < 32;
+    if !(standard && thread.pending.load(Ordering::Relaxed) & bit(sig) != 0) {
+        queue.push(info);
+        thread.pending.fetch_or(bit(sig), Ordering::Relaxed);
+    }
+    Ok(0)
+}
+
+/// Takes the first queued instance of `sig` off the thread's queue.
+fn dequeue(thread: &Thread, sig: u32) -> SigInfo {
+    let mut queue = thread.queued.lock();
+    let info = match queue.iter().position(|i| i.signo == sig) {
+        Some(i) => queue.remove(i),
+        None => SigInfo::from_process(sig, SI_USER, 0),
+    };
+    if !queue.iter().any(|i| i.signo == sig) {
+        thread.pending.fetch_and(!bit(sig), Ordering::Relaxed);
+    }
+    info
+}
+
+/// Acts on the calling thread's unblocked pending signals before it returns to user code:
+/// ignored ones are dropped, default actions run, and the first signal with a handler gets a
+/// frame (`regs` then resume in the handler).
+pub fn deliver_pending(regs: &mut UserRegs) {
+    let thread = crate::process::current_thread();
+    loop {
+        let ready =
+            thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
+        if ready == 0 {
+            return;
+        }
+        let sig = ready.trailing_zeros() + 1;
+        let info = dequeue(&thread, sig);
+        match handler_of(&thread, sig) {
+            SIG_IGN => continue,
+            SIG_DFL if ignored_by_default(sig) => continue,
+            SIG_DFL if matches!(sig, g::SIGSTOP | g::SIGTSTP | g::SIGTTIN | g::SIGTTOU) => {
+                log::warn!(
+                    "{}: stopping a process is not supported yet; ignored",
+                    name(sig)
+                );
+            }
+            SIG_DFL => terminate_by_signal(sig, ""),
+            _ => {
+                if frame::setup(regs, &thread, &info).is_err() {
+                    terminate_by_signal(g::SIGSEGV, ": cannot write a signal frame");
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// A write hit a pipe or socket with no reader: SIGPIPE (which, by default, ends the process).
+pub fn raise_sigpipe() {
+    let pid = current_process().pid;
+    let _ = send_to_current(SigInfo::from_process(g::SIGPIPE, SI_USER, pid));
+}
+
+/// A hardware fault in user code: delivered to the program's handler when it has one that is
+/// neither blocked nor ignored; otherwise (as Linux forces it) the default action.
+pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
+    let (addr, code, what) = match fault {
+        FaultKind::Segv { addr, code } => (addr, code, "invalid memory access"),
+        FaultKind::Bus { addr, code } => (addr, code, "bus error"),
+        FaultKind::Fpe { addr, code } => (addr, code, "arithmetic fault"),
+        FaultKind::Ill { addr, code } => (addr, code, "illegal instruction"),
+        FaultKind::Trap { addr, code } => (addr, code, "breakpoint"),
+    };
+    let sig = fault.signal();
+    let thread = crate::process::current_thread();
+    let handler = handler_of(&thread, sig);
+    let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
+    if handler != SIG_DFL && handler != SIG_IGN && !blocked {
+        let info = SigInfo {
+            signo: sig,
+            code,
+            fields: [addr, 0],
+        };
+        if frame::setup(regs, &thread, &info).is_ok() {
+            return;
+        }
+    }
+    let detail = format!(
+        ": {what} at address {addr:#x} (instruction {:#x})",
+        regs.rip
+    );
+    terminate_by_signal(sig, &detail)
+}
