@@ -124,6 +124,14 @@ impl FileOps for HostStream {
             Err(_) => g::POLLERR as i16,
         }
     }
+    fn can_poll(&self) -> bool {
+        // A regular file has no poll method on Linux (epoll_ctl fails with EPERM).
+        !self.is_regular()
+    }
+    fn wait_sources(&self, events: i16, sources: &mut super::WaitSources) {
+        // The host does not notify kernel events: waiters poll the host fd.
+        sources.host.push((self.fd, events));
+    }
 }
 
 /// The inode for host stdio fd `fd`.
