@@ -95,7 +95,8 @@ impl FileOps for EventFdFile {
     }
 
     fn write(&self, _pos: &mut u64, buf: &[u8], flags: u32) -> Result<usize> {
-        if buf.len() < 8 {
+        // Linux takes exactly one 8-byte value (a larger write fails too).
+        if buf.len() != 8 {
             return err(Errno::EINVAL);
         }
         let value = u64::from_ne_bytes(buf[..8].try_into().expect("8 bytes"));

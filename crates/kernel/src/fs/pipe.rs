@@ -290,9 +290,11 @@ impl FileOps for PipeEnd {
         let s = self.pipe.state.lock();
         let mut ready = 0;
         if self.writer {
+            // Linux reports both when the readers are gone and there is room.
             if s.readers == 0 {
                 ready |= g::POLLERR as i16;
-            } else if s.slots.len() < s.max_slots {
+            }
+            if s.slots.len() < s.max_slots {
                 ready |= g::POLLOUT as i16;
             }
         } else {
