@@ -286,14 +286,20 @@ impl Epoll {
 
     /// `epoll_ctl`: `events`/`data` are ignored for `EPOLL_CTL_DEL`. `file` is what `fd` refers
     /// to; the caller has checked that it can be polled and is not this set.
-    pub fn ctl(&self, op: u32, fd: i32, file: &Arc<OpenFile>, events: u32, data: u64) -> Result<()> {
+    pub fn ctl(
+        &self,
+        op: u32,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        events: u32,
+        data: u64,
+    ) -> Result<()> {
         let has_event = op != g::EPOLL_CTL_DEL;
         if has_event && events & g::EPOLLEXCLUSIVE != 0 {
             if op == g::EPOLL_CTL_MOD {
                 return err(Errno::EINVAL);
             }
-            if op == g::EPOLL_CTL_ADD
-                && (Epoll::of(file).is_some() || events & !EXCLUSIVE_OK != 0)
+            if op == g::EPOLL_CTL_ADD && (Epoll::of(file).is_some() || events & !EXCLUSIVE_OK != 0)
             {
                 return err(Errno::EINVAL);
             }
@@ -409,11 +415,7 @@ impl FileOps for EpollFile {
                 .upgrade()
                 .is_some_and(|f| item.check(&f, false).is_some())
         });
-        if ready {
-            events & g::POLLIN as i16
-        } else {
-            0
-        }
+        if ready { events & g::POLLIN as i16 } else { 0 }
     }
     fn can_poll(&self) -> bool {
         true
@@ -422,11 +424,7 @@ impl FileOps for EpollFile {
     /// watched file has none).
     fn generation(&self) -> Option<u64> {
         let items = self.0.items.lock();
-        let mut sum = self
-            .0
-            .changes
-            .load(Ordering::Acquire)
-            .wrapping_mul(1 << 40);
+        let mut sum = self.0.changes.load(Ordering::Acquire).wrapping_mul(1 << 40);
         for item in items.iter() {
             if let Some(f) = item.file.upgrade() {
                 sum = sum.wrapping_add(f.ops.generation()?);

@@ -134,7 +134,9 @@ impl FileOps for HostStream {
             super::S_IFIFO | g::S_IFSOCK => true,
             super::S_IFCHR => {
                 let mut termios = [0u8; core::mem::size_of::<g::termios>()];
-                host().ioctl_buf(self.fd, ioctl::TCGETS, &mut termios).is_ok()
+                host()
+                    .ioctl_buf(self.fd, ioctl::TCGETS, &mut termios)
+                    .is_ok()
             }
             _ => false,
         }

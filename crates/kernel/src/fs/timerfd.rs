@@ -36,9 +36,7 @@ impl State {
         }
         let n = if self.interval > 0 {
             let n = 1 + (now - self.next) / self.interval;
-            self.next = self
-                .next
-                .saturating_add(n.saturating_mul(self.interval));
+            self.next = self.next.saturating_add(n.saturating_mul(self.interval));
             n
         } else {
             self.next = 0;

@@ -75,14 +75,14 @@ pub fn sys_epoll_ctl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 pub fn sys_epoll_wait(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let timeout = a[3] as i32;
-    let ns = (timeout >= 0).then_some(timeout as u64 * 1_000_000);
+    let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
     wait(ctx, fd_arg(a[0]), a[1], a[2] as i32, deadline_after(ns))
 }
 
 pub fn sys_epoll_pwait(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let mask = read_sigmask(a[4], a[5])?;
     let timeout = a[3] as i32;
-    let ns = (timeout >= 0).then_some(timeout as u64 * 1_000_000);
+    let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
     let deadline = deadline_after(ns);
     with_sigmask(ctx, mask, |ctx| {
         wait(ctx, fd_arg(a[0]), a[1], a[2] as i32, deadline)

@@ -4,8 +4,8 @@
 //! are not delivered yet, so a wait is never interrupted by one.
 
 use super::*;
-use crate::pod;
 use crate::fs::epoll::{ready_mask, wait_for_ready};
+use crate::pod;
 use core::sync::atomic::Ordering;
 
 const NSEC_PER_SEC: u64 = 1_000_000_000;
@@ -25,7 +25,11 @@ pub(super) fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
 }
 
 /// Runs `f` with the thread's signal mask replaced by `mask` (if given), restoring it after.
-pub(super) fn with_sigmask<T>(ctx: &mut Ctx, mask: Option<u64>, f: impl FnOnce(&mut Ctx) -> T) -> T {
+pub(super) fn with_sigmask<T>(
+    ctx: &mut Ctx,
+    mask: Option<u64>,
+    f: impl FnOnce(&mut Ctx) -> T,
+) -> T {
     let Some(mask) = mask else {
         return f(ctx);
     };
@@ -100,7 +104,7 @@ fn poll_file(ctx: &Ctx, fd: i32) -> Option<Arc<OpenFile>> {
 
 pub fn sys_poll(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let timeout = a[2] as i32;
-    let ns = (timeout >= 0).then_some(timeout as u64 * 1_000_000);
+    let ns = (timeout >= 0).then(|| timeout as u64 * 1_000_000);
     do_poll(ctx, a[0], a[1] as u32, deadline_after(ns))
 }
 
@@ -199,7 +203,13 @@ fn do_select(ctx: &Ctx, nfds: i32, addrs: [u64; 3], deadline: Option<u64>) -> Re
         return err(Errno::EINVAL);
     }
     // Linux clamps nfds to the size of the fd table, which grows in steps from 64.
-    let highest = ctx.process.fds.lock().iter().last().map_or(0, |(fd, _)| fd as usize + 1);
+    let highest = ctx
+        .process
+        .fds
+        .lock()
+        .iter()
+        .last()
+        .map_or(0, |(fd, _)| fd as usize + 1);
     let table_size = if highest <= 64 {
         64
     } else {

@@ -640,8 +640,20 @@ pub static TABLE: &[Entry] = &[
     sys!(267, readlinkat, "fspu", namespace::sys_readlinkat),
     sys!(268, fchmodat, "fso", attr::sys_fchmodat),
     sys!(269, faccessat, "fso", attr::sys_faccessat),
-    sys!(270, pselect6, "dppppp", poll::sys_pselect6, "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"),
-    sys!(271, ppoll, "puppu", poll::sys_ppoll, "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"),
+    sys!(
+        270,
+        pselect6,
+        "dppppp",
+        poll::sys_pselect6,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
+    sys!(
+        271,
+        ppoll,
+        "puppu",
+        poll::sys_ppoll,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
     nosys!(272, unshare),
     sys!(273, set_robust_list, "pu", task::sys_set_robust_list),
     sys!(274, get_robust_list, "dpp", task::sys_get_robust_list),
@@ -651,9 +663,21 @@ pub static TABLE: &[Entry] = &[
     nosys!(278, vmsplice),
     nosys!(279, move_pages),
     sys!(280, utimensat, "fspx", attr::sys_utimensat),
-    sys!(281, epoll_pwait, "fpddpu", epoll::sys_epoll_pwait, "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"),
+    sys!(
+        281,
+        epoll_pwait,
+        "fpddpu",
+        epoll::sys_epoll_pwait,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
     nosys!(282, signalfd),
-    sys!(283, timerfd_create, "dx", timerfd::sys_timerfd_create, "TFD_TIMER_CANCEL_ON_SET never cancels (the instance clock is never set); alarm clocks do not wake a suspended host"),
+    sys!(
+        283,
+        timerfd_create,
+        "dx",
+        timerfd::sys_timerfd_create,
+        "TFD_TIMER_CANCEL_ON_SET never cancels (the instance clock is never set); alarm clocks do not wake a suspended host"
+    ),
     sys!(284, eventfd, "u", eventfd::sys_eventfd),
     sys!(285, fallocate, "fxdd", attr::sys_fallocate),
     sys!(286, timerfd_settime, "fxpp", timerfd::sys_timerfd_settime),
@@ -752,7 +776,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(438, pidfd_getfd),
     sys!(439, faccessat2, "fsox", attr::sys_faccessat2),
     nosys!(440, process_madvise),
-    sys!(441, epoll_pwait2, "fpdppu", epoll::sys_epoll_pwait2, "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"),
+    sys!(
+        441,
+        epoll_pwait2,
+        "fpdppu",
+        epoll::sys_epoll_pwait2,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
     nosys!(442, mount_setattr),
     nosys!(443, quotactl_fd),
     nosys!(444, landlock_create_ruleset),

@@ -54,7 +54,11 @@ pub fn sys_timerfd_settime(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let interval = read_timespec_timeout(new_addr)?.unwrap_or(0);
     let value = read_timespec_timeout(new_addr + 16)?.unwrap_or(0);
     let file = timer(ctx, fd)?;
-    let t = file.inode().as_any().downcast_ref::<TimerFd>().expect("checked");
+    let t = file
+        .inode()
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .expect("checked");
     // TFD_TIMER_CANCEL_ON_SET is accepted: the instance's clock is never set, so it never cancels.
     let old = t.settime(value, interval, flags & g::TFD_TIMER_ABSTIME != 0);
     if old_addr != 0 {
@@ -65,7 +69,11 @@ pub fn sys_timerfd_settime(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 pub fn sys_timerfd_gettime(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let file = timer(ctx, fd_arg(a[0]))?;
-    let t = file.inode().as_any().downcast_ref::<TimerFd>().expect("checked");
+    let t = file
+        .inode()
+        .as_any()
+        .downcast_ref::<TimerFd>()
+        .expect("checked");
     write_itimerspec(a[1], t.gettime())?;
     Ok(0)
 }
