@@ -34,13 +34,16 @@ impl State {
         if self.next == 0 || now < self.next {
             return;
         }
-        let n = if self.interval > 0 {
-            let n = 1 + (now - self.next) / self.interval;
-            self.next = self.next.saturating_add(n.saturating_mul(self.interval));
-            n
-        } else {
-            self.next = 0;
-            1
+        let n = match (now - self.next).checked_div(self.interval) {
+            Some(periods) => {
+                let n = 1 + periods;
+                self.next = self.next.saturating_add(n.saturating_mul(self.interval));
+                n
+            }
+            None => {
+                self.next = 0;
+                1
+            }
         };
         self.ticks = self.ticks.saturating_add(n);
         self.generation = self.generation.wrapping_add(n);
