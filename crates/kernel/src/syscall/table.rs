@@ -76,7 +76,13 @@ pub static TABLE: &[Entry] = &[
     sys!(4, stat, "sp", stat::sys_stat),
     sys!(5, fstat, "fp", stat::sys_fstat),
     sys!(6, lstat, "sp", stat::sys_lstat),
-    sys!(7, poll, "pud", poll::sys_poll),
+    sys!(
+        7,
+        poll,
+        "pud",
+        poll::sys_poll,
+        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
+    ),
     sys!(8, lseek, "fdd", io::sys_lseek),
     sys!(
         9,
@@ -116,7 +122,13 @@ pub static TABLE: &[Entry] = &[
         pipe::sys_pipe,
         "no O_DIRECT packet mode; blocking waits are not interrupted by signals yet"
     ),
-    sys!(23, select, "dpppp", poll::sys_select),
+    sys!(
+        23,
+        select,
+        "dpppp",
+        poll::sys_select,
+        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
+    ),
     sys!(24, sched_yield, "", resource::sys_sched_yield),
     sys!(
         25,
@@ -584,7 +596,13 @@ pub static TABLE: &[Entry] = &[
     sys!(229, clock_getres, "dp", time::sys_clock_getres),
     sys!(230, clock_nanosleep, "dxpp", time::sys_clock_nanosleep),
     sys!(231, exit_group, "d", task::sys_exit_group),
-    sys!(232, epoll_wait, "fpdd", epoll::sys_epoll_wait),
+    sys!(
+        232,
+        epoll_wait,
+        "fpdd",
+        epoll::sys_epoll_wait,
+        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
+    ),
     sys!(233, epoll_ctl, "fdfp", epoll::sys_epoll_ctl),
     sys!(
         234,
@@ -676,11 +694,17 @@ pub static TABLE: &[Entry] = &[
         timerfd_create,
         "dx",
         timerfd::sys_timerfd_create,
-        "TFD_TIMER_CANCEL_ON_SET never cancels (the instance clock is never set); alarm clocks do not wake a suspended host"
+        "alarm clocks do not wake a suspended host"
     ),
     sys!(284, eventfd, "u", eventfd::sys_eventfd),
     sys!(285, fallocate, "fxdd", attr::sys_fallocate),
-    sys!(286, timerfd_settime, "fxpp", timerfd::sys_timerfd_settime),
+    sys!(
+        286,
+        timerfd_settime,
+        "fxpp",
+        timerfd::sys_timerfd_settime,
+        "TFD_TIMER_CANCEL_ON_SET is accepted and never cancels (the instance clock is never set)"
+    ),
     sys!(287, timerfd_gettime, "fp", timerfd::sys_timerfd_gettime),
     nosys!(288, accept4),
     nosys!(289, signalfd4),
