@@ -49,6 +49,9 @@ pub struct Kernel {
     pub threads: Mutex<BTreeMap<i32, Arc<Thread>>>,
     /// Futex wait queues of every process.
     pub futexes: ipc::futex::FutexTable,
+    /// Notified whenever the readiness of any kernel file object may have changed (pipes,
+    /// eventfds, timerfds, epoll sets): what poll, select and epoll_wait sleep on.
+    pub readiness: fs::epoll::Readiness,
     next_id: AtomicI32,
     /// Where `--strace` lines go (a host fd), if tracing.
     pub strace: Option<HostFd>,
@@ -140,6 +143,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         processes: Mutex::new(BTreeMap::new()),
         threads: Mutex::new(BTreeMap::new()),
         futexes: Default::default(),
+        readiness: fs::epoll::Readiness::new(),
         next_id: AtomicI32::new(1),
         strace: spec.strace,
         boot_time: platform

@@ -32,6 +32,7 @@ pod!(
     g::statx,
     g::statfs64,
     g::timespec,
+    [g::timespec; 2],
     g::timeval,
     g::iovec,
     g::rlimit64,

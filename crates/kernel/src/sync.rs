@@ -120,6 +120,13 @@ impl Event {
         }
     }
 
+    /// As [`Event::wait`], but for at most `timeout_ns` nanoseconds (forever if None).
+    pub fn wait_timeout(&self, seen: u32, timeout_ns: Option<u64>) {
+        if self.seq.load(Ordering::Acquire) == seen {
+            kernel().platform.futex_wait(&self.seq, seen, timeout_ns);
+        }
+    }
+
     /// Wakes every waiter.
     pub fn notify_all(&self) {
         self.seq.fetch_add(1, Ordering::Release);

@@ -5,6 +5,8 @@
 //! a file system's own locks (each documented in its module) → `Mounts`.
 
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host;
@@ -14,6 +16,7 @@ pub mod proc;
 pub mod ram;
 pub mod stdio;
 pub mod synth;
+pub mod timerfd;
 
 use crate::error::{Result, err};
 use alloc::sync::Arc;
@@ -278,6 +281,41 @@ pub trait FileOps: Send + Sync {
     /// Readiness for `poll`: returns the subset of `events` (POLLIN, POLLOUT) that is ready.
     fn poll(&self, events: i16) -> i16 {
         events & (g::POLLIN | g::POLLOUT) as i16
+    }
+    /// Whether `epoll_ctl` accepts the file (Linux: its file type has a poll method; regular
+    /// files, directories and most devices do not, and fail with EPERM).
+    fn can_poll(&self) -> bool {
+        false
+    }
+    /// A counter that changes whenever the file's readiness may have changed (what
+    /// edge-triggered epoll reports). `None`: not tracked (host fds); edge-triggered epoll then
+    /// reports changes of the ready mask instead.
+    fn generation(&self) -> Option<u64> {
+        None
+    }
+    /// What a waiter for `events` must watch besides [`crate::Kernel::readiness`] (which every
+    /// kernel object notifies): host fds, and the time the readiness changes by itself.
+    fn wait_sources(&self, _events: i16, sources: &mut WaitSources) {
+        sources.kernel = true;
+    }
+}
+
+/// What a wait for readiness (poll, select, epoll_wait) must watch.
+#[derive(Default)]
+pub struct WaitSources {
+    /// Host fds and the events wanted on them (host streams do not notify kernel events).
+    pub host: Vec<(veil_platform::HostFd, i16)>,
+    /// The earliest host-monotonic time (ns) at which some readiness changes with no
+    /// notification (timerfd expirations).
+    pub deadline: Option<u64>,
+    /// Whether kernel objects (which notify [`crate::Kernel::readiness`]) are watched too.
+    pub kernel: bool,
+}
+
+impl WaitSources {
+    /// Lowers the deadline to `at` if earlier.
+    pub fn until(&mut self, at: u64) {
+        self.deadline = Some(self.deadline.map_or(at, |d| d.min(at)));
     }
 }
 

@@ -5,7 +5,9 @@
 //! EPIPE, and `O_NONBLOCK` turns waiting into EAGAIN. Space is accounted in page-sized slots
 //! exactly as Linux does (16 by default): a write's sub-page remainder merges into the last page
 //! when it fits, everything else takes fresh slots, and a partly read page frees no slot. Waiting uses an [`Event`] on a shared futex
-//! word, so the ends work between threads and, later, between address spaces.
+//! word, so the ends work between threads and, later, between address spaces. Every change also
+//! notifies [`crate::Kernel::readiness`] (poll, select, epoll) and bumps the generation of the
+//! end it affects (edge-triggered epoll).
 //!
 //! Lock order: `Pipe::state` is a leaf.
 
@@ -15,6 +17,7 @@ use crate::sync::{Event, Mutex};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::any::Any;
+use core::sync::atomic::{AtomicU64, Ordering};
 use veil_abi::Errno;
 use veil_abi::general::{self as g, stat, statfs64};
 
@@ -66,6 +69,10 @@ pub struct Pipe {
     state: Mutex<State>,
     /// Notified whenever data, space, or the set of ends changes.
     changed: Event,
+    /// Readiness generations (edge-triggered epoll) of the read end (data arrived, writers
+    /// left) and of the write end (space freed, readers left).
+    read_gen: AtomicU64,
+    write_gen: AtomicU64,
     ino: u64,
 }
 
@@ -80,6 +87,8 @@ impl Pipe {
                 writers: 1,
             }),
             changed: Event::new(),
+            read_gen: AtomicU64::new(0),
+            write_gen: AtomicU64::new(0),
             ino: next_ino(),
         });
         let read = Arc::new(PipeEnd {
@@ -91,6 +100,19 @@ impl Pipe {
             writer: true,
         });
         (pipe, read, write)
+    }
+
+    /// Wakes everything waiting on the pipe after a change that affects the read end
+    /// (`for_readers`) or the write end.
+    fn notify(&self, for_readers: bool) {
+        let generation = if for_readers {
+            &self.read_gen
+        } else {
+            &self.write_gen
+        };
+        generation.fetch_add(1, Ordering::Release);
+        self.changed.notify_all();
+        crate::root::kernel().readiness.notify();
     }
 
     /// The path `/proc/pid/fd` shows for an end.
@@ -152,7 +174,7 @@ impl Drop for PipeEnd {
             s.readers -= 1;
         }
         drop(s);
-        self.pipe.changed.notify_all();
+        self.pipe.notify(self.writer);
     }
 }
 
@@ -182,7 +204,7 @@ impl FileOps for PipeEnd {
                     }
                 }
                 drop(s);
-                self.pipe.changed.notify_all();
+                self.pipe.notify(false);
                 return Ok(n);
             }
             if s.writers == 0 {
@@ -231,7 +253,7 @@ impl FileOps for PipeEnd {
             }
             drop(s);
             if written > before {
-                self.pipe.changed.notify_all();
+                self.pipe.notify(true);
             }
             if written == buf.len() {
                 return Ok(written);
@@ -268,9 +290,11 @@ impl FileOps for PipeEnd {
         let s = self.pipe.state.lock();
         let mut ready = 0;
         if self.writer {
+            // Linux reports both when the readers are gone and there is room.
             if s.readers == 0 {
                 ready |= g::POLLERR as i16;
-            } else if s.slots.len() < s.max_slots {
+            }
+            if s.slots.len() < s.max_slots {
                 ready |= g::POLLOUT as i16;
             }
         } else {
@@ -282,5 +306,18 @@ impl FileOps for PipeEnd {
             }
         }
         ready & (events | g::POLLERR as i16 | g::POLLHUP as i16)
+    }
+
+    fn can_poll(&self) -> bool {
+        true
+    }
+
+    fn generation(&self) -> Option<u64> {
+        let generation = if self.writer {
+            &self.pipe.write_gen
+        } else {
+            &self.pipe.read_gen
+        };
+        Some(generation.load(Ordering::Acquire))
     }
 }

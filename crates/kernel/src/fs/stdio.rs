@@ -124,6 +124,27 @@ impl FileOps for HostStream {
             Err(_) => g::POLLERR as i16,
         }
     }
+    fn can_poll(&self) -> bool {
+        // Whether the host file type has a poll method (epoll_ctl fails with EPERM otherwise):
+        // pipes, sockets and terminals do; regular files and devices such as /dev/null do not.
+        let Ok(st) = host().fstat(self.fd) else {
+            return false;
+        };
+        match st.st_mode & super::S_IFMT {
+            super::S_IFIFO | g::S_IFSOCK => true,
+            super::S_IFCHR => {
+                let mut termios = [0u8; core::mem::size_of::<g::termios>()];
+                host()
+                    .ioctl_buf(self.fd, ioctl::TCGETS, &mut termios)
+                    .is_ok()
+            }
+            _ => false,
+        }
+    }
+    fn wait_sources(&self, events: i16, sources: &mut super::WaitSources) {
+        // The host does not notify kernel events: waiters poll the host fd.
+        sources.host.push((self.fd, events));
+    }
 }
 
 /// The inode for host stdio fd `fd`.

@@ -6,6 +6,8 @@ pub mod table;
 
 mod attr;
 mod clone;
+mod epoll;
+mod eventfd;
 mod fd;
 mod futex;
 mod info;
@@ -15,12 +17,14 @@ mod mmap;
 mod namespace;
 mod open;
 mod pipe;
+mod poll;
 mod resource;
 mod sigaction;
 mod stat;
 mod strace;
 mod task;
 mod time;
+mod timerfd;
 mod wait;
 mod xattr;
 

@@ -76,7 +76,13 @@ pub static TABLE: &[Entry] = &[
     sys!(4, stat, "sp", stat::sys_stat),
     sys!(5, fstat, "fp", stat::sys_fstat),
     sys!(6, lstat, "sp", stat::sys_lstat),
-    nosys!(7, poll),
+    sys!(
+        7,
+        poll,
+        "pud",
+        poll::sys_poll,
+        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
+    ),
     sys!(8, lseek, "fdd", io::sys_lseek),
     sys!(
         9,
@@ -116,7 +122,13 @@ pub static TABLE: &[Entry] = &[
         pipe::sys_pipe,
         "no O_DIRECT packet mode; blocking waits are not interrupted by signals yet"
     ),
-    nosys!(23, select),
+    sys!(
+        23,
+        select,
+        "dpppp",
+        poll::sys_select,
+        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
+    ),
     sys!(24, sched_yield, "", resource::sys_sched_yield),
     sys!(
         25,
@@ -565,7 +577,7 @@ pub static TABLE: &[Entry] = &[
     nosys!(210, io_cancel),
     nosys!(211, get_thread_area),
     nosys!(212, lookup_dcookie),
-    nosys!(213, epoll_create),
+    sys!(213, epoll_create, "d", epoll::sys_epoll_create),
     nosys!(214, epoll_ctl_old),
     nosys!(215, epoll_wait_old),
     nosys!(216, remap_file_pages),
@@ -590,8 +602,14 @@ pub static TABLE: &[Entry] = &[
     sys!(229, clock_getres, "dp", time::sys_clock_getres),
     sys!(230, clock_nanosleep, "dxpp", time::sys_clock_nanosleep),
     sys!(231, exit_group, "d", task::sys_exit_group),
-    nosys!(232, epoll_wait),
-    nosys!(233, epoll_ctl),
+    sys!(
+        232,
+        epoll_wait,
+        "fpdd",
+        epoll::sys_epoll_wait,
+        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
+    ),
+    sys!(233, epoll_ctl, "fdfp", epoll::sys_epoll_ctl),
     sys!(
         234,
         tgkill,
@@ -646,8 +664,20 @@ pub static TABLE: &[Entry] = &[
     sys!(267, readlinkat, "fspu", namespace::sys_readlinkat),
     sys!(268, fchmodat, "fso", attr::sys_fchmodat),
     sys!(269, faccessat, "fso", attr::sys_faccessat),
-    nosys!(270, pselect6),
-    nosys!(271, ppoll),
+    sys!(
+        270,
+        pselect6,
+        "dppppp",
+        poll::sys_pselect6,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
+    sys!(
+        271,
+        ppoll,
+        "puppu",
+        poll::sys_ppoll,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
     nosys!(272, unshare),
     sys!(273, set_robust_list, "pu", task::sys_set_robust_list),
     sys!(274, get_robust_list, "dpp", task::sys_get_robust_list),
@@ -657,17 +687,35 @@ pub static TABLE: &[Entry] = &[
     nosys!(278, vmsplice),
     nosys!(279, move_pages),
     sys!(280, utimensat, "fspx", attr::sys_utimensat),
-    nosys!(281, epoll_pwait),
+    sys!(
+        281,
+        epoll_pwait,
+        "fpddpu",
+        epoll::sys_epoll_pwait,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
     nosys!(282, signalfd),
-    nosys!(283, timerfd_create),
-    nosys!(284, eventfd),
+    sys!(
+        283,
+        timerfd_create,
+        "dx",
+        timerfd::sys_timerfd_create,
+        "alarm clocks do not wake a suspended host"
+    ),
+    sys!(284, eventfd, "u", eventfd::sys_eventfd),
     sys!(285, fallocate, "fxdd", attr::sys_fallocate),
-    nosys!(286, timerfd_settime),
-    nosys!(287, timerfd_gettime),
+    sys!(
+        286,
+        timerfd_settime,
+        "fxpp",
+        timerfd::sys_timerfd_settime,
+        "TFD_TIMER_CANCEL_ON_SET is accepted and never cancels (the instance clock is never set)"
+    ),
+    sys!(287, timerfd_gettime, "fp", timerfd::sys_timerfd_gettime),
     nosys!(288, accept4),
     nosys!(289, signalfd4),
-    nosys!(290, eventfd2),
-    nosys!(291, epoll_create1),
+    sys!(290, eventfd2, "ux", eventfd::sys_eventfd2),
+    sys!(291, epoll_create1, "x", epoll::sys_epoll_create1),
     sys!(292, dup3, "ffx", fd::sys_dup3),
     sys!(
         293,
@@ -764,7 +812,13 @@ pub static TABLE: &[Entry] = &[
     nosys!(438, pidfd_getfd),
     sys!(439, faccessat2, "fsox", attr::sys_faccessat2),
     nosys!(440, process_madvise),
-    nosys!(441, epoll_pwait2),
+    sys!(
+        441,
+        epoll_pwait2,
+        "fpdppu",
+        epoll::sys_epoll_pwait2,
+        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+    ),
     nosys!(442, mount_setattr),
     nosys!(443, quotactl_fd),
     nosys!(444, landlock_create_ruleset),
