@@ -8,7 +8,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use veil_abi::auxvec as at;
-use veil_abi::general::{PROT_READ, PROT_WRITE, RLIMIT_STACK};
+use veil_abi::general::{PROT_NONE, PROT_READ, PROT_WRITE, RLIMIT_STACK};
 use veil_abi::{PAGE_SIZE, page_align_up};
 use veil_platform::Placement;
 
@@ -24,6 +24,8 @@ pub struct StackInput<'a> {
 }
 
 const MIN_STACK: usize = 128 * 1024;
+/// Inaccessible gap below the main thread's stack.
+const STACK_GUARD: usize = 1 << 20;
 const MAX_STACK: usize = 1 << 30;
 /// Linux's limit on argv + envp strings (a quarter of an 8 MiB stack... here a fixed 2 MiB).
 const MAX_ARG_BYTES: usize = 2 << 20;
@@ -43,16 +45,31 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     if strings > MAX_ARG_BYTES {
         return Err("argument list too long".into());
     }
-    let base = platform
-        .map(Placement::Hint(0), size, PROT_READ | PROT_WRITE, false)
+    // A guard gap below the stack (Linux keeps 256 pages free there) turns an overflow into a
+    // fault instead of a write into whatever mapping happens to lie below.
+    let reserved = platform
+        .map(Placement::Hint(0), STACK_GUARD + size, PROT_NONE, false)
         .map_err(|e| format!("cannot map the stack ({e})"))?;
-    process.vm.lock().insert(Vma {
+    let base = reserved + STACK_GUARD;
+    platform
+        .protect(base, size, PROT_READ | PROT_WRITE)
+        .map_err(|e| format!("cannot map the stack ({e})"))?;
+    let mut vm = process.vm.lock();
+    vm.insert(Vma {
+        start: reserved,
+        end: base,
+        prot: PROT_NONE,
+        shared: false,
+        kind: VmaKind::Anonymous,
+    });
+    vm.insert(Vma {
         start: base,
         end: base + size,
         prot: PROT_READ | PROT_WRITE,
         shared: false,
         kind: VmaKind::Stack,
     });
+    drop(vm);
     let top = base + size;
 
     // Build the image of the top of the stack in a kernel buffer, then copy it out in one go.
