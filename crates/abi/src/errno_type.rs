@@ -101,6 +101,12 @@ errnos!(
 );
 
 impl Errno {
+    /// Kernel-internal: the call was interrupted by a signal and is restarted unless a handler
+    /// without SA_RESTART runs (then it fails with EINTR). Never seen by programs.
+    pub const ERESTARTSYS: Errno = Errno(512);
+    /// Kernel-internal: restarted only if no handler runs (poll, select, sleeps).
+    pub const ERESTARTNOHAND: Errno = Errno(514);
+
     /// The value a syscall returns for this error: `-errno` as an unsigned register value.
     pub const fn as_syscall_return(self) -> u64 {
         (-(self.0 as i64)) as u64

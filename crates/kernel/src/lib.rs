@@ -254,4 +254,16 @@ impl TrapHandler for Kernel {
     fn fault(&self, _thread: usize, regs: &mut UserRegs, fault: FaultKind) {
         signal::fault(regs, fault);
     }
+
+    fn interrupt(&self, _thread: usize, regs: &mut UserRegs, host_signal: Option<u32>) {
+        if let Some(sig) = host_signal {
+            let process = process::current_process();
+            signal::send_to_process(
+                &process,
+                signal::SigInfo::from_process(sig, signal::SI_KERNEL, 0),
+            );
+        }
+        signal::collect_host_signals();
+        signal::deliver_pending(regs);
+    }
 }

@@ -92,6 +92,9 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     }
 }
 
+/// Longest uninterrupted sleep of a kernel wait (see [`Event::wait_timeout`]).
+const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
+
 /// A wake-up point for threads waiting on a condition protected by some [`Mutex`]: waiters
 /// snapshot [`Event::current`] *before* checking their condition, then [`Event::wait`] with that
 /// snapshot; [`Event::notify_all`] bumps the counter, so a notification between the check and
@@ -113,18 +116,27 @@ impl Event {
         self.seq.load(Ordering::Acquire)
     }
 
-    /// Sleeps until a notification after `seen` (returns at once if one already happened).
-    pub fn wait(&self, seen: u32) {
-        if self.seq.load(Ordering::Acquire) == seen {
-            kernel().platform.futex_wait(&self.seq, seen, None);
-        }
+    /// Sleeps until a notification after `seen` (returns at once if one already happened), or
+    /// until a signal is pending for the calling thread: then ERESTARTSYS.
+    pub fn wait(&self, seen: u32) -> crate::error::Result<()> {
+        self.wait_timeout(seen, None)
     }
 
-    /// As [`Event::wait`], but for at most `timeout_ns` nanoseconds (forever if None).
-    pub fn wait_timeout(&self, seen: u32, timeout_ns: Option<u64>) {
-        if self.seq.load(Ordering::Acquire) == seen {
-            kernel().platform.futex_wait(&self.seq, seen, timeout_ns);
+    /// As [`Event::wait`], also returning (Ok) after `timeout_ns`.
+    pub fn wait_timeout(&self, seen: u32, timeout_ns: Option<u64>) -> crate::error::Result<()> {
+        if crate::signal::interrupted() {
+            return Err(veil_abi::Errno::ERESTARTSYS.into());
         }
+        if self.seq.load(Ordering::Acquire) == seen {
+            // A signal's wake-up may slip in between the check above and the sleep: sleeping
+            // in bounded slices bounds that rare delay.
+            let slice = timeout_ns.map_or(SIGNAL_CHECK_SLICE_NS, |t| t.min(SIGNAL_CHECK_SLICE_NS));
+            kernel().platform.futex_wait(&self.seq, seen, Some(slice));
+        }
+        if crate::signal::interrupted() {
+            return Err(veil_abi::Errno::ERESTARTSYS.into());
+        }
+        Ok(())
     }
 
     /// Wakes every waiter.

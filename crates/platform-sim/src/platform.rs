@@ -195,7 +195,18 @@ impl Platform for SimPlatform {
             .map_err(|_| Errno::EAGAIN)
     }
 
+    fn interrupt_thread(&self, thread_data: usize) {
+        trap::interrupt(thread_data);
+    }
+
+    fn take_host_signals(&self) -> u64 {
+        trap::current_block().map_or(0, |b| b.take_deferred())
+    }
+
     fn exit_thread(&self) -> ! {
+        if let Some(block) = trap::current_block() {
+            trap::forget_thread(block.thread_data());
+        }
         // The thread's trap stack region and pthread bookkeeping are not reclaimed (see
         // docs/design.md); only the host thread ends.
         // SAFETY: SYS_exit ends only the calling host thread; no Rust state of it is used again.

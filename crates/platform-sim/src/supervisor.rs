@@ -31,11 +31,47 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
     if pid == 0 {
         run_address_space(spec, strace_fd);
     }
+    forward_signals_to(pid);
     if let Some(fd) = strace_fd.filter(|fd| fd.0 != 2) {
         // SAFETY: closing the supervisor's copy of the trace file.
         unsafe { libc::close(fd.0) };
     }
     wait_for(pid)
+}
+
+/// The address-space process signals are passed on to (0 until it exists).
+static INSTANCE_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// `si_code` of a signal the kernel generated (e.g. a terminal's Ctrl-C).
+const SI_KERNEL: i32 = 0x80;
+
+extern "C" fn forward_signal(sig: i32, info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
+    // SAFETY: the host passes a valid siginfo to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
+    // A terminal signals its whole foreground process group, the instance included: only
+    // signals sent to `veil` by a process need passing on.
+    if code == SI_KERNEL {
+        return;
+    }
+    let pid = INSTANCE_PID.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill has no memory effects.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Makes the supervisor pass the forwarded signals on to the instance process `pid`.
+fn forward_signals_to(pid: libc::pid_t) {
+    INSTANCE_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
+    for sig in trap::FORWARDED_SIGNALS {
+        // SAFETY: a zeroed sigaction with an SA_SIGINFO handler that only calls kill.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward_signal as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
 }
 
 fn open_strace(spec: &LaunchSpec) -> Result<Option<HostFd>, LaunchError> {

@@ -28,6 +28,20 @@ const SELECTOR_BLOCK: u8 = 1;
 /// `si_code` of a SIGSYS raised by Syscall User Dispatch.
 const SYS_USER_DISPATCH: i32 = 2;
 
+/// The host signal that interrupts a LibOS thread (SIGRTMAX; glibc keeps the low real-time
+/// signals for itself).
+pub const INTERRUPT_SIGNAL: i32 = 64;
+/// Host signals passed on to the instance as the same signal.
+pub const FORWARDED_SIGNALS: [i32; 7] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGTERM,
+    libc::SIGWINCH,
+];
+
 /// Per-thread state of the trap path. Field offsets are used by the assembly stub below.
 #[repr(C)]
 pub struct ThreadBlock {
@@ -45,6 +59,8 @@ pub struct ThreadBlock {
     stack_size: usize,
     /// The host signal frame of the trap being handled (null outside the kernel's trap calls).
     current_uc: *mut libc::ucontext_t,
+    /// Forwarded host signals that arrived while LibOS code ran (a bit per signal).
+    deferred: std::sync::atomic::AtomicU64,
 }
 
 static TRAP_HANDLER: OnceLock<&'static dyn TrapHandler> = OnceLock::new();
@@ -219,6 +235,20 @@ extern "C" fn veil_signal_handler(
     // SAFETY: see above; the siginfo is only read.
     let info = unsafe { &*info };
     let from_user = saved_selector == SELECTOR_BLOCK as u64;
+    let forwarded = FORWARDED_SIGNALS.contains(&sig);
+    if (forwarded || sig == INTERRUPT_SIGNAL) && !from_user {
+        // LibOS code was interrupted (typically a blocking host call, which now fails with
+        // EINTR): note a host signal for the kernel to pick up, and let that code go on.
+        if forwarded {
+            // SAFETY: see above.
+            unsafe {
+                (*block)
+                    .deferred
+                    .fetch_or(1 << (sig - 1), std::sync::atomic::Ordering::SeqCst)
+            };
+        }
+        return;
+    }
     // SAFETY: see above.
     let rip = unsafe { (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] } as usize;
     if !from_user {
@@ -249,6 +279,8 @@ extern "C" fn veil_signal_handler(
             fatal("veil: internal error: SIGSYS not raised by Syscall User Dispatch\n");
         }
         handler.syscall(thread_data, &mut regs);
+    } else if forwarded || sig == INTERRUPT_SIGNAL {
+        handler.interrupt(thread_data, &mut regs, forwarded.then_some(sig as u32));
     } else {
         // SAFETY: si_addr is valid for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP.
         let addr = unsafe { info.si_addr() } as u64;
@@ -309,9 +341,16 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
     ];
     let bit = |s: i32| 1u64 << (s - 1);
     let fault_bits = faults.iter().fold(0u64, |m, &s| m | bit(s));
-    raw_sigaction(libc::SIGSYS, !fault_bits)?;
+    // Interrupts stay deliverable during traps, so that they cut blocking host calls short.
+    let interrupt_bits = FORWARDED_SIGNALS
+        .iter()
+        .fold(bit(INTERRUPT_SIGNAL), |m, &s| m | bit(s));
+    raw_sigaction(libc::SIGSYS, !fault_bits & !interrupt_bits)?;
     for sig in faults {
         raw_sigaction(sig, !fault_bits | bit(sig))?;
+    }
+    for sig in FORWARDED_SIGNALS.iter().copied().chain([INTERRUPT_SIGNAL]) {
+        raw_sigaction(sig, !fault_bits & !interrupt_bits)?;
     }
     // Host writes to a closed pipe must fail with EPIPE, not kill the address space.
     // SAFETY: setting a standard disposition.
@@ -368,6 +407,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             stack_base,
             stack_size,
             current_uc: std::ptr::null_mut(),
+            deferred: std::sync::atomic::AtomicU64::new(0),
         });
         &mut *block_ptr
     };
@@ -396,6 +436,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
         return Err(std::io::Error::last_os_error());
     }
     CURRENT_BLOCK.with(|c| c.set(block_ptr));
+    block.set_thread_data(thread_data);
     Ok(block)
 }
 
@@ -476,15 +517,52 @@ impl ThreadBlock {
         unsafe { veil_enter_user(frame, regs.fs_base, &mut self.selector) }
     }
 
+    /// Takes the forwarded host signals noted while LibOS code ran.
+    pub fn take_deferred(&self) -> u64 {
+        self.deferred.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The kernel's per-thread value.
     pub fn thread_data(&self) -> usize {
         self.thread_data
     }
 
-    /// Sets the kernel's per-thread value.
+    /// Sets the kernel's per-thread value (and makes the thread reachable by it).
     pub fn set_thread_data(&mut self, data: usize) {
         self.thread_data = data;
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        HOST_TIDS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(data, tid);
     }
+}
+
+/// Host thread id of each LibOS thread of this address space, by kernel thread value (host
+/// state of this process only: threads never move between address spaces).
+static HOST_TIDS: std::sync::Mutex<std::collections::BTreeMap<usize, libc::pid_t>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Sends the interrupt signal to the host thread of LibOS thread `data`.
+pub fn interrupt(data: usize) {
+    let tid = HOST_TIDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&data)
+        .copied();
+    if let Some(tid) = tid {
+        // SAFETY: tgkill only sends a signal to a thread of this process.
+        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, INTERRUPT_SIGNAL) };
+    }
+}
+
+/// Forgets the calling thread (it is about to end).
+pub fn forget_thread(data: usize) {
+    HOST_TIDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&data);
 }
 
 thread_local! {

@@ -112,6 +112,10 @@ pub trait TrapHandler: Sync {
     fn syscall(&self, thread: usize, regs: &mut UserRegs);
     /// The thread took a hardware fault while running user code.
     fn fault(&self, thread: usize, regs: &mut UserRegs, fault: FaultKind);
+    /// The thread was interrupted while running user code: by [`Platform::interrupt_thread`]
+    /// (`host_signal` = None: pending signals may need delivering), or by a signal the host
+    /// sent to the instance (`SIGINT` from a terminal, `SIGTERM`, ...).
+    fn interrupt(&self, thread: usize, regs: &mut UserRegs, host_signal: Option<u32>);
 }
 
 /// Memory protection bits (Linux `PROT_*` values).
@@ -212,6 +216,13 @@ pub trait Platform: Sync {
     /// Starts a new thread in the current address space that enters user code with `regs`;
     /// its traps carry `thread_data`.
     fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno>;
+    /// Makes the thread with kernel value `thread_data` notice pending work soon: a blocking host
+    /// call it is in returns early (the kernel's waits then see `EINTR`), or, if it runs user
+    /// code, it traps into [`TrapHandler::interrupt`].
+    fn interrupt_thread(&self, thread_data: usize);
+    /// Host signals that arrived while the calling thread ran LibOS code (a bit per signal),
+    /// cleared by the call. The kernel turns them into instance signals.
+    fn take_host_signals(&self) -> u64;
     /// Ends the calling thread (the rest of the address space goes on).
     fn exit_thread(&self) -> !;
     /// Ends the whole address space (all its host threads) with the host exit status `status`.

@@ -76,11 +76,16 @@ impl Readiness {
     fn wait(&self, seen: u32, timeout_ns: Option<u64>) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         if self.seq.load(Ordering::SeqCst) == seen {
-            let _: WaitResult = kernel().platform.futex_wait(&self.seq, seen, timeout_ns);
+            // Bounded, so that a signal's wake-up racing with this sleep is noticed soon.
+            let slice = timeout_ns.map_or(SIGNAL_CHECK_SLICE_NS, |t| t.min(SIGNAL_CHECK_SLICE_NS));
+            let _: WaitResult = kernel().platform.futex_wait(&self.seq, seen, Some(slice));
         }
         self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+/// Longest uninterrupted sleep of a readiness wait.
+const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
 
 /// Runs `scan` until it finds something ready (returns `Some`), sleeping between scans until
 /// some watched source may have changed. `scan` fills the [`WaitSources`] of the files it
@@ -92,6 +97,10 @@ pub fn wait_for_ready<T>(
 ) -> Result<Option<T>> {
     let k = kernel();
     loop {
+        // poll, select and epoll_wait are restarted only if no handler runs.
+        if crate::signal::interrupted() {
+            return Err(veil_abi::Errno::ERESTARTNOHAND.into());
+        }
         let seen = k.readiness.current();
         let mut sources = WaitSources::default();
         if let Some(found) = scan(&mut sources)? {

@@ -90,7 +90,7 @@ impl FileOps for EventFdFile {
             if flags & g::O_NONBLOCK != 0 {
                 return err(Errno::EAGAIN);
             }
-            e.changed.wait(seen);
+            e.changed.wait(seen)?;
         }
     }
 
@@ -117,7 +117,7 @@ impl FileOps for EventFdFile {
             if flags & g::O_NONBLOCK != 0 {
                 return err(Errno::EAGAIN);
             }
-            e.changed.wait(seen);
+            e.changed.wait(seen)?;
         }
     }
 

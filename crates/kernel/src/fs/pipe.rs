@@ -214,7 +214,7 @@ impl FileOps for PipeEnd {
                 return err(Errno::EAGAIN);
             }
             drop(s);
-            self.pipe.changed.wait(seen);
+            self.pipe.changed.wait(seen)?;
         }
     }
 
@@ -265,7 +265,7 @@ impl FileOps for PipeEnd {
                     err(Errno::EAGAIN)
                 };
             }
-            self.pipe.changed.wait(seen);
+            self.pipe.changed.wait(seen)?;
         }
     }
 

@@ -62,10 +62,10 @@ fn tty_ioctl_size(request: u32) -> Option<usize> {
 
 impl FileOps for HostStream {
     fn read(&self, _pos: &mut u64, buf: &mut [u8], _flags: u32) -> Result<usize> {
-        Ok(host().read(self.fd, buf)?.min(buf.len()))
+        retry_interrupted(|| host().read(self.fd, buf)).map(|n| n.min(buf.len()))
     }
     fn write(&self, _pos: &mut u64, buf: &[u8], _flags: u32) -> Result<usize> {
-        Ok(host().write(self.fd, buf)?.min(buf.len()))
+        retry_interrupted(|| host().write(self.fd, buf)).map(|n| n.min(buf.len()))
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         Ok(host().pread(self.fd, buf, offset)?.min(buf.len()))
@@ -144,6 +144,20 @@ impl FileOps for HostStream {
     fn wait_sources(&self, events: i16, sources: &mut super::WaitSources) {
         // The host does not notify kernel events: waiters poll the host fd.
         sources.host.push((self.fd, events));
+    }
+}
+
+/// Runs a blocking host call again when the host interrupted it with nothing for this thread to
+/// act on; when a signal is to be delivered, the syscall is restarted or fails with EINTR.
+fn retry_interrupted(
+    mut call: impl FnMut() -> core::result::Result<usize, Errno>,
+) -> Result<usize> {
+    loop {
+        match call() {
+            Err(Errno::EINTR) if crate::signal::interrupted() => return err(Errno::ERESTARTSYS),
+            Err(Errno::EINTR) => continue,
+            other => return Ok(other?),
+        }
     }
 }
 

@@ -176,7 +176,7 @@ impl FileOps for TimerFdFile {
             }
             let timeout = (s.next != 0).then(|| s.next - now);
             drop(s);
-            t.changed.wait_timeout(seen, timeout);
+            t.changed.wait_timeout(seen, timeout)?;
         }
     }
 

@@ -17,6 +17,9 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use veil_abi::Errno;
 use veil_platform::WaitResult;
 
+/// Longest uninterrupted sleep of a futex wait.
+const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
+
 /// Identifies a futex: the process whose memory holds it, and the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FutexKey {
@@ -73,13 +76,24 @@ impl FutexTable {
             if waiter.woken.load(Ordering::Acquire) == 1 {
                 return Ok(());
             }
+            if crate::signal::interrupted() {
+                let mut waiters = self.waiters.lock();
+                if waiter.woken.load(Ordering::Acquire) == 1 {
+                    return Ok(());
+                }
+                waiters.retain(|w| !Arc::ptr_eq(w, &waiter));
+                return err(Errno::ERESTARTSYS);
+            }
             let timeout = match deadline {
                 Deadline::Forever => None,
                 Deadline::At(at) => Some(at.saturating_sub(kernel().monotonic_ns())),
             };
-            let timed_out = timeout == Some(0)
-                || platform.futex_wait(&waiter.woken, 0, timeout) == WaitResult::TimedOut;
-            if timed_out {
+            // Bounded slices: a signal's wake-up racing with the sleep is noticed soon.
+            let slice = timeout.map_or(SIGNAL_CHECK_SLICE_NS, |t| t.min(SIGNAL_CHECK_SLICE_NS));
+            let expired = timeout == Some(0)
+                || platform.futex_wait(&waiter.woken, 0, Some(slice)) == WaitResult::TimedOut
+                    && timeout.is_some_and(|t| t <= slice);
+            if expired {
                 let mut waiters = self.waiters.lock();
                 // A wake that raced with the timeout wins.
                 if waiter.woken.load(Ordering::Acquire) == 1 {

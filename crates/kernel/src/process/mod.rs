@@ -98,6 +98,9 @@ pub struct Thread {
     pub process: Arc<Process>,
     /// Blocked-signal mask.
     pub sigmask: AtomicU64,
+    /// The mask to restore after the next handler (set by sigsuspend-like calls that wait with
+    /// a temporary mask).
+    pub saved_sigmask: Mutex<Option<u64>>,
     /// Signals pending for this thread (a bit per signal) ...
     pub pending: AtomicU64,
     /// ... and what each pending instance carries, in arrival order.
@@ -151,6 +154,7 @@ impl Thread {
             tid,
             process,
             sigmask: AtomicU64::new(0),
+            saved_sigmask: Mutex::new(None),
             pending: AtomicU64::new(0),
             queued: Mutex::new(Vec::new()),
             clear_child_tid: AtomicU64::new(0),

@@ -107,6 +107,8 @@ pub fn setup(regs: &mut UserRegs, thread: &Thread, info: &SigInfo) -> Result<()>
     let (frame, uc, info_addr) = (sp, sp + 8, sp + 8 + UCONTEXT_SIZE as u64);
 
     let mask = thread.sigmask.load(Ordering::Relaxed);
+    // After sigsuspend, the handler's return restores the mask from before the call.
+    let restore_mask = thread.saved_sigmask.lock().take().unwrap_or(mask);
     let mut bytes = [0u8; FRAME_SIZE];
     put(&mut bytes, 0, restorer);
     let u = &mut bytes[8..8 + UCONTEXT_SIZE];
@@ -129,12 +131,12 @@ pub fn setup(regs: &mut UserRegs, thread: &Thread, info: &SigInfo) -> Result<()>
     put(sc, SC_EFLAGS, regs.rflags);
     // cs = 0x33, gs = fs = 0, ss = 0x2b.
     put(sc, SC_SEGMENTS, 0x33 | 0x2b << 48);
-    put(sc, SC_OLDMASK, mask);
+    put(sc, SC_OLDMASK, restore_mask);
     if sig == g::SIGSEGV || sig == g::SIGBUS {
         put(sc, SC_CR2, info.fields[0]);
     }
     put(sc, SC_FPSTATE, fp_addr);
-    put(u, UC_SIGMASK, mask);
+    put(u, UC_SIGMASK, restore_mask);
     bytes[8 + UCONTEXT_SIZE..].copy_from_slice(&info.to_bytes());
 
     if fp_addr != 0 {

@@ -66,6 +66,7 @@ const SIG_IGN: usize = 1;
 /// `si_code` values.
 pub const SI_USER: i32 = 0;
 pub const SI_TKILL: i32 = -6;
+pub const SI_KERNEL: i32 = 0x80;
 
 /// What a pending signal carries into the handler's `siginfo_t`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,28 +109,98 @@ fn handler_of(thread: &Thread, sig: u32) -> usize {
     action.sa_handler_kernel.map_or(SIG_DFL, |f| f as usize)
 }
 
-/// Queues `info` for the calling thread. Signals that would be ignored are dropped at once (as
-/// Linux does); a standard signal already pending is not queued twice. Delivery happens when
-/// the thread next returns to user code ([`deliver_pending`]).
-pub fn send_to_current(info: SigInfo) -> crate::error::Result<u64> {
+/// Queues `info` for `thread` and makes sure it notices. Signals that would be ignored are
+/// dropped at once (as Linux does); a standard signal already pending is not queued twice.
+/// Delivery happens when the thread next returns to user code ([`deliver_pending`]).
+pub fn send_to_thread(thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     if sig == 0 {
-        return Ok(0);
+        return;
     }
-    let thread = crate::process::current_thread();
     let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
-    let handler = handler_of(&thread, sig);
+    let handler = handler_of(thread, sig);
     let ignored = handler == SIG_IGN || handler == SIG_DFL && ignored_by_default(sig);
     if ignored && !blocked && sig != g::SIGKILL {
-        return Ok(0);
+        return;
     }
-    let mut queue = thread.queued.lock();
-    let standard = sig < 32;
-    if !(standard && thread.pending.load(Ordering::Relaxed) & bit(sig) != 0) {
+    {
+        let mut queue = thread.queued.lock();
+        let standard = sig < 32;
+        if standard && thread.pending.load(Ordering::Relaxed) & bit(sig) != 0 {
+            return;
+        }
         queue.push(info);
         thread.pending.fetch_or(bit(sig), Ordering::Relaxed);
     }
+    if !blocked && thread.tid != crate::process::current_thread().tid {
+        kernel().platform.interrupt_thread(thread.tid as usize);
+    }
+}
+
+/// Sends a process-directed signal: to the calling thread if it is in `process` and does not
+/// block it, else to the first thread that does not block it, else to the main thread.
+pub fn send_to_process(process: &crate::process::Process, info: SigInfo) {
+    if info.signo == 0 {
+        return;
+    }
+    let current = crate::process::current_thread();
+    let unblocked = |t: &Thread| t.sigmask.load(Ordering::Relaxed) & bit(info.signo) == 0;
+    if current.process.pid == process.pid && unblocked(&current) {
+        return send_to_thread(&current, info);
+    }
+    let tids: alloc::vec::Vec<i32> = process.threads.lock().clone();
+    let threads: alloc::vec::Vec<alloc::sync::Arc<Thread>> = tids
+        .iter()
+        .filter_map(|tid| kernel().threads.lock().get(tid).cloned())
+        .collect();
+    if let Some(target) = threads.iter().find(|t| unblocked(t)).or(threads.first()) {
+        send_to_thread(target, info);
+    }
+}
+
+/// Queues `info` for the calling thread (see [`send_to_thread`]).
+pub fn send_to_current(info: SigInfo) -> crate::error::Result<u64> {
+    send_to_thread(&crate::process::current_thread(), info);
     Ok(0)
+}
+
+/// Turns host signals that reached this thread while it ran LibOS code into instance signals
+/// for its process (SIGINT from a terminal, SIGTERM to `veil`, ...).
+pub fn collect_host_signals() {
+    let bits = kernel().platform.take_host_signals();
+    if bits == 0 {
+        return;
+    }
+    let process = current_process();
+    for sig in 1..=64u32 {
+        if bits & bit(sig) != 0 {
+            send_to_process(&process, SigInfo::from_process(sig, SI_KERNEL, 0));
+        }
+    }
+}
+
+/// Whether the calling thread has a signal to act on (its blocking call must end).
+pub fn interrupted() -> bool {
+    collect_host_signals();
+    let thread = crate::process::current_thread();
+    thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed) != 0
+}
+
+/// How an interrupted syscall ends: restarted (transparently, or after the handler returns) or
+/// failed with EINTR, depending on the signal about to be delivered.
+pub fn restarts(errno: veil_abi::Errno) -> bool {
+    let thread = crate::process::current_thread();
+    let ready = thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
+    if ready == 0 {
+        return true;
+    }
+    let sig = ready.trailing_zeros() + 1;
+    let handler = handler_of(&thread, sig);
+    if handler == SIG_DFL || handler == SIG_IGN {
+        return true;
+    }
+    let flags = thread.process.signals.lock()[sig as usize - 1].sa_flags as u32;
+    errno == veil_abi::Errno::ERESTARTSYS && flags & g::SA_RESTART != 0
 }
 
 /// Takes the first queued instance of `sig` off the thread's queue.
@@ -154,6 +225,10 @@ pub fn deliver_pending(regs: &mut UserRegs) {
         let ready =
             thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
         if ready == 0 {
+            // No handler ran: a temporary sigsuspend mask ends here.
+            if let Some(mask) = thread.saved_sigmask.lock().take() {
+                thread.sigmask.store(mask, Ordering::Relaxed);
+            }
             return;
         }
         let sig = ready.trailing_zeros() + 1;

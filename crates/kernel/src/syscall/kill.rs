@@ -1,8 +1,8 @@
 //! Sending signals: kill, tkill, tgkill.
 //!
-//! Signals to the calling thread's own process are queued and delivered when it returns to user
-//! code (see `signal::send_to_current`); signals to other processes or threads fail with ENOSYS
-//! and a log line until cross-thread delivery lands.
+//! Signals to the caller's own process and its threads are queued on the target thread, which is
+//! interrupted if it is blocked or running (see `signal::send_to_thread`). Other processes do
+//! not exist yet.
 
 use super::*;
 use crate::signal;
@@ -21,7 +21,11 @@ pub fn sys_kill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     // With one process per instance, the own pid, 0 (own group), -1 (all) and -pgid all mean us.
     let pgid = ctx.process.pgid.load(Ordering::Relaxed);
     if pid == own || pid == 0 || pid == -1 || pid == -pgid {
-        return signal::send_to_current(signal::SigInfo::from_process(sig, signal::SI_USER, own));
+        signal::send_to_process(
+            &ctx.process,
+            signal::SigInfo::from_process(sig, signal::SI_USER, own),
+        );
+        return Ok(0);
     }
     if kernel().processes.lock().contains_key(&pid.abs()) {
         return Err(Error::unsupported(
@@ -37,21 +41,15 @@ pub fn sys_tkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if tid <= 0 {
         return err(Errno::EINVAL);
     }
-    if tid != ctx.thread.tid {
-        return if kernel().threads.lock().contains_key(&tid) {
-            Err(Error::unsupported(
-                Errno::ENOSYS,
-                "signals to other threads",
-            ))
-        } else {
-            err(Errno::ESRCH)
-        };
-    }
-    signal::send_to_current(signal::SigInfo::from_process(
-        sig,
-        signal::SI_TKILL,
-        ctx.process.pid,
-    ))
+    let target = kernel()
+        .threads
+        .lock()
+        .get(&tid)
+        .cloned()
+        .ok_or(Errno::ESRCH)?;
+    let info = signal::SigInfo::from_process(sig, signal::SI_TKILL, ctx.process.pid);
+    signal::send_to_thread(&target, info);
+    Ok(0)
 }
 
 pub fn sys_tgkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -59,7 +57,13 @@ pub fn sys_tgkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if tgid <= 0 || tid <= 0 {
         return err(Errno::EINVAL);
     }
-    if tgid != ctx.process.pid && tid == ctx.thread.tid {
+    let target = kernel()
+        .threads
+        .lock()
+        .get(&tid)
+        .cloned()
+        .ok_or(Errno::ESRCH)?;
+    if target.process.pid != tgid {
         return err(Errno::ESRCH);
     }
     sys_tkill(ctx, [a[1], a[2], 0, 0, 0, 0])

@@ -85,12 +85,23 @@ pub fn dispatch(regs: &mut UserRegs) {
     }
     ctx.regs.rax = match result {
         Ok(value) => value,
+        Err(e) if e.errno == Errno::ERESTARTSYS || e.errno == Errno::ERESTARTNOHAND => {
+            crate::signal::collect_host_signals();
+            if crate::signal::restarts(e.errno) {
+                // Re-execute the `syscall` instruction (2 bytes) once the signal is dealt with.
+                ctx.regs.rip -= 2;
+                nr
+            } else {
+                Errno::EINTR.as_syscall_return()
+            }
+        }
         Err(e) => e.errno.as_syscall_return(),
     };
     if let Some((fd, call)) = trace {
         let ret = strace::format_result(entry, &args, ctx.regs.rax);
         strace::emit(fd, &call, &ret);
     }
+    crate::signal::collect_host_signals();
     crate::signal::deliver_pending(ctx.regs);
 }
 

@@ -216,6 +216,23 @@ pub fn sys_sigaltstack(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// `rt_sigsuspend`: waits with a temporary mask until a signal is delivered to a handler (or
+/// ends the process); always fails with EINTR, and the handler's return restores the old mask.
+pub fn sys_rt_sigsuspend(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    if a[1] != SIGSET_SIZE {
+        return err(Errno::EINVAL);
+    }
+    let unblockable = (1u64 << (g::SIGKILL - 1)) | (1u64 << (g::SIGSTOP - 1));
+    let temporary: u64 = user::read_val::<u64>(a[0])? & !unblockable;
+    let old = ctx.thread.sigmask.swap(temporary, Ordering::AcqRel);
+    *ctx.thread.saved_sigmask.lock() = Some(old);
+    let idle = crate::sync::Event::new();
+    while !crate::signal::interrupted() {
+        let _ = idle.wait_timeout(idle.current(), None);
+    }
+    err(Errno::EINTR)
+}
+
 /// `rt_sigreturn`: back from a signal handler to the interrupted context.
 pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
     if crate::signal::frame::restore(ctx.regs, &ctx.thread).is_err() {

@@ -99,15 +99,9 @@ pub static TABLE: &[Entry] = &[
         rt_sigaction,
         "dppu",
         sigaction::sys_rt_sigaction,
-        "dispositions recorded; handlers are not invoked yet"
+        "full dispositions and flags; no SIGSTOP/SIGCONT job control yet"
     ),
-    sys!(
-        14,
-        rt_sigprocmask,
-        "dppu",
-        sigaction::sys_rt_sigprocmask,
-        "mask recorded; pending default actions act when unblocked"
-    ),
+    sys!(14, rt_sigprocmask, "dppu", sigaction::sys_rt_sigprocmask),
     sys!(15, rt_sigreturn, "", sigaction::sys_rt_sigreturn),
     sys!(16, ioctl, "fxx", fd::sys_ioctl, "FIOASYNC sends no SIGIO"),
     sys!(17, pread64, "fBud", io::sys_pread64),
@@ -214,7 +208,7 @@ pub static TABLE: &[Entry] = &[
         kill,
         "dd",
         kill::sys_kill,
-        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
+        "the own process and its threads only (other processes do not exist yet); no stop/continue"
     ),
     sys!(63, uname, "p", info::sys_uname),
     nosys!(64, semget),
@@ -349,14 +343,8 @@ pub static TABLE: &[Entry] = &[
     sys!(127, rt_sigpending, "pu", sigaction::sys_rt_sigpending),
     nosys!(128, rt_sigtimedwait),
     nosys!(129, rt_sigqueueinfo),
-    nosys!(130, rt_sigsuspend),
-    sys!(
-        131,
-        sigaltstack,
-        "pp",
-        sigaction::sys_sigaltstack,
-        "recorded; not used until signal delivery lands"
-    ),
+    sys!(130, rt_sigsuspend, "pu", sigaction::sys_rt_sigsuspend),
+    sys!(131, sigaltstack, "pp", sigaction::sys_sigaltstack),
     sys!(132, utime, "sp", attr::sys_utime),
     sys!(133, mknod, "sox", namespace::sys_mknod),
     nosys!(134, uselib),
@@ -541,13 +529,7 @@ pub static TABLE: &[Entry] = &[
         xattr::sys_fremovexattr,
         "no extended attributes: EOPNOTSUPP after the path or fd is checked"
     ),
-    sys!(
-        200,
-        tkill,
-        "dd",
-        kill::sys_tkill,
-        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
-    ),
+    sys!(200, tkill, "dd", kill::sys_tkill),
     sys!(201, time, "p", time::sys_time),
     sys!(
         202,
@@ -610,13 +592,7 @@ pub static TABLE: &[Entry] = &[
         "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
     ),
     sys!(233, epoll_ctl, "fdfp", epoll::sys_epoll_ctl),
-    sys!(
-        234,
-        tgkill,
-        "ddd",
-        kill::sys_tgkill,
-        "default actions only: signals with a handler are not delivered yet (ENOSYS)"
-    ),
+    sys!(234, tgkill, "ddd", kill::sys_tgkill),
     sys!(235, utimes, "sp", attr::sys_utimes),
     nosys!(236, vserver),
     nosys!(237, mbind),

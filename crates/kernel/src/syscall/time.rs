@@ -249,19 +249,29 @@ enum Interrupted {
 }
 
 /// Sleeps for `ns` nanoseconds of monotonic time.
+/// Longest uninterrupted host sleep.
+const SLEEP_SLICE_NS: u64 = 200_000_000;
+
 fn sleep_ns(ns: u64) -> core::result::Result<(), Interrupted> {
     if ns == 0 {
         return Ok(());
     }
     let k = kernel();
-    let start = k.monotonic_ns();
-    match k.platform.sleep(ns) {
-        Ok(()) => Ok(()),
-        Err(Errno::EINTR) => {
-            let slept = k.monotonic_ns().saturating_sub(start);
-            Err(Interrupted::Remaining(ns.saturating_sub(slept)))
+    let end = k.monotonic_ns().saturating_add(ns);
+    // Slices, so that a signal racing with the start of a sleep is noticed soon; a host
+    // interruption with nothing to deliver just continues the sleep.
+    loop {
+        if crate::signal::interrupted() {
+            return Err(Interrupted::Remaining(end.saturating_sub(k.monotonic_ns())));
         }
-        Err(e) => Err(Interrupted::Error(e.into())),
+        let left = end.saturating_sub(k.monotonic_ns());
+        if left == 0 {
+            return Ok(());
+        }
+        match k.platform.sleep(left.min(SLEEP_SLICE_NS)) {
+            Ok(()) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Interrupted::Error(e.into())),
+        }
     }
 }
 

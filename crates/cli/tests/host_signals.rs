@@ -1,0 +1,60 @@
+//! Signals sent to `veil run` reach the program inside as the same signals: a handler runs
+//! (interrupting a blocking call), or the default action ends the program and `veil` exits with
+//! 128 + signal.
+
+mod common;
+
+use common::{scratch, veil_bin};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn send(child: &std::process::Child, sig: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_reaches_a_handler_and_sigint_kills() {
+    let dir = scratch("host-signals");
+    let script = "import signal, sys, time\n\
+                  signal.signal(signal.SIGTERM, lambda s, f: (print('handled', s, flush=True), sys.exit(7)))\n\
+                  print('ready', flush=True)\n\
+                  time.sleep(30)\n";
+    let run = |script: &str| {
+        Command::new(veil_bin())
+            .args(["run", "--rootfs", "/", "--volume"])
+            .arg(format!("{0}:{0}", dir.display()))
+            .args(["/usr/bin/python3", "-c", script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_ready = |child: &mut std::process::Child| {
+        use std::io::Read;
+        let mut buf = [0u8; 6];
+        child.stdout.as_mut().unwrap().read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ready\n");
+    };
+
+    let mut child = run(script);
+    wait_ready(&mut child);
+    send(&child, "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "handled 15\n");
+    assert_eq!(out.status.code(), Some(7));
+
+    // Without a handler for it, SIGINT's default action is to end the program (Python turns
+    // SIGINT into KeyboardInterrupt, so restore the default first).
+    let mut child = run(
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_DFL)\nprint('ready', flush=True)\ntime.sleep(30)\n",
+    );
+    wait_ready(&mut child);
+    std::thread::sleep(Duration::from_millis(50));
+    send(&child, "INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+}
