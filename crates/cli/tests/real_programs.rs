@@ -184,3 +184,34 @@ print("timer", event.wait(10))
     std::fs::write(dir.join("threads.py"), script).unwrap();
     assert_same(&["/usr/bin/python3", "threads.py"], &dir, None);
 }
+
+#[test]
+fn python3_signals() {
+    need("/usr/bin/python3");
+    let dir = scratch("python-signals");
+    let script = r#"
+import os, signal, time
+got = []
+signal.signal(signal.SIGALRM, lambda s, f: got.append("alarm"))
+signal.alarm(1)
+print("remaining", signal.alarm(1))
+time.sleep(3)
+print("after sleep", got)
+signal.signal(signal.SIGUSR1, lambda s, f: got.append("usr1"))
+os.kill(os.getpid(), signal.SIGUSR1)
+print("kill", got)
+signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+while got.count("alarm") < 4:
+    signal.pause()
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("itimer", got.count("alarm") >= 4)
+try:
+    signal.signal(signal.SIGALRM, signal.default_int_handler)
+    signal.alarm(1)
+    time.sleep(5)
+except KeyboardInterrupt:
+    print("interrupted sleep")
+"#;
+    std::fs::write(dir.join("signals.py"), script).unwrap();
+    assert_same(&["/usr/bin/python3", "signals.py"], &dir, None);
+}

@@ -19,6 +19,7 @@ pub mod root;
 pub mod signal;
 pub mod sync;
 pub mod syscall;
+pub mod timer;
 pub mod user;
 
 use alloc::boxed::Box;
@@ -49,6 +50,8 @@ pub struct Kernel {
     pub threads: Mutex<BTreeMap<i32, Arc<Thread>>>,
     /// Futex wait queues of every process.
     pub futexes: ipc::futex::FutexTable,
+    /// Signal-raising timers of every process.
+    pub timers: timer::Timers,
     /// Notified whenever the readiness of any kernel file object may have changed (pipes,
     /// eventfds, timerfds, epoll sets): what poll, select and epoll_wait sleep on.
     pub readiness: fs::epoll::Readiness,
@@ -143,6 +146,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         processes: Mutex::new(BTreeMap::new()),
         threads: Mutex::new(BTreeMap::new()),
         futexes: Default::default(),
+        timers: Default::default(),
         readiness: fs::epoll::Readiness::new(),
         next_id: AtomicI32::new(1),
         strace: spec.strace,

@@ -139,6 +139,14 @@ impl Event {
         Ok(())
     }
 
+    /// For kernel service threads (which receive no signals): sleeps until a notification after
+    /// `seen` or `timeout_ns`.
+    pub fn wait_service(&self, seen: u32, timeout_ns: Option<u64>) {
+        if self.seq.load(Ordering::Acquire) == seen {
+            kernel().platform.futex_wait(&self.seq, seen, timeout_ns);
+        }
+    }
+
     /// Wakes every waiter.
     pub fn notify_all(&self) {
         self.seq.fetch_add(1, Ordering::Release);

@@ -195,6 +195,15 @@ impl Platform for SimPlatform {
             .map_err(|_| Errno::EAGAIN)
     }
 
+    fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno> {
+        std::thread::Builder::new()
+            .name(String::from("veil-kernel"))
+            .stack_size(256 * 1024)
+            .spawn(move || entry(arg))
+            .map(|_detached| ())
+            .map_err(|_| Errno::EAGAIN)
+    }
+
     fn interrupt_thread(&self, thread_data: usize) {
         trap::interrupt(thread_data);
     }

@@ -223,6 +223,9 @@ pub trait Platform: Sync {
     /// Host signals that arrived while the calling thread ran LibOS code (a bit per signal),
     /// cleared by the call. The kernel turns them into instance signals.
     fn take_host_signals(&self) -> u64;
+    /// Starts a kernel service thread in the current address space running `entry(arg)` (it
+    /// runs no user code and has no kernel thread value).
+    fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno>;
     /// Ends the calling thread (the rest of the address space goes on).
     fn exit_thread(&self) -> !;
     /// Ends the whole address space (all its host threads) with the host exit status `status`.

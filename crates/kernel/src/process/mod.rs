@@ -165,6 +165,13 @@ impl Thread {
     }
 }
 
+/// The LibOS thread running this code, or None in a kernel service thread.
+pub fn current_thread_opt() -> Option<Arc<Thread>> {
+    let k = kernel();
+    let tid = k.platform.thread_data() as i32;
+    k.threads.lock().get(&tid).cloned()
+}
+
 /// The thread executing the current syscall.
 pub fn current_thread() -> Arc<Thread> {
     let k = kernel();

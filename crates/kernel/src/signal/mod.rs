@@ -132,7 +132,8 @@ pub fn send_to_thread(thread: &Thread, info: SigInfo) {
         queue.push(info);
         thread.pending.fetch_or(bit(sig), Ordering::Relaxed);
     }
-    if !blocked && thread.tid != crate::process::current_thread().tid {
+    let current = crate::process::current_thread_opt().map(|t| t.tid);
+    if !blocked && current != Some(thread.tid) {
         kernel().platform.interrupt_thread(thread.tid as usize);
     }
 }
@@ -143,9 +144,11 @@ pub fn send_to_process(process: &crate::process::Process, info: SigInfo) {
     if info.signo == 0 {
         return;
     }
-    let current = crate::process::current_thread();
     let unblocked = |t: &Thread| t.sigmask.load(Ordering::Relaxed) & bit(info.signo) == 0;
-    if current.process.pid == process.pid && unblocked(&current) {
+    if let Some(current) = crate::process::current_thread_opt()
+        && current.process.pid == process.pid
+        && unblocked(&current)
+    {
         return send_to_thread(&current, info);
     }
     let tids: alloc::vec::Vec<i32> = process.threads.lock().clone();

@@ -24,6 +24,7 @@ mod stat;
 mod strace;
 mod task;
 mod time;
+mod timer;
 mod timerfd;
 mod wait;
 mod xattr;

@@ -226,11 +226,22 @@ pub fn sys_rt_sigsuspend(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let temporary: u64 = user::read_val::<u64>(a[0])? & !unblockable;
     let old = ctx.thread.sigmask.swap(temporary, Ordering::AcqRel);
     *ctx.thread.saved_sigmask.lock() = Some(old);
+    wait_for_signal();
+    err(Errno::EINTR)
+}
+
+/// `pause`: waits until a signal is delivered to a handler (EINTR) or ends the process.
+pub fn sys_pause(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
+    wait_for_signal();
+    err(Errno::ERESTARTNOHAND)
+}
+
+/// Sleeps until the calling thread has a signal to act on.
+fn wait_for_signal() {
     let idle = crate::sync::Event::new();
     while !crate::signal::interrupted() {
         let _ = idle.wait_timeout(idle.current(), None);
     }
-    err(Errno::EINTR)
 }
 
 /// `rt_sigreturn`: back from a signal handler to the interrupted context.

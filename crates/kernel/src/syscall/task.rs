@@ -204,6 +204,8 @@ fn do_execve(
         Ok(loaded) => {
             *ctx.regs = loaded.regs;
             ctx.process.fds.lock().close_on_exec();
+            // POSIX timers end at exec; a pending alarm carries over.
+            kernel().timers.delete_all(ctx.process.pid, true);
             reset_signal_handlers(&ctx.process);
             *ctx.thread.altstack.lock() = (0, g::SS_DISABLE as i32, 0);
             ctx.thread.clear_child_tid.store(0, Ordering::Relaxed);
