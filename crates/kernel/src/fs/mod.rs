@@ -14,6 +14,7 @@ pub mod path;
 pub mod pipe;
 pub mod proc;
 pub mod ram;
+pub mod signalfd;
 pub mod stdio;
 pub mod synth;
 pub mod timerfd;

@@ -132,6 +132,8 @@ pub fn send_to_thread(thread: &Thread, info: SigInfo) {
         queue.push(info);
         thread.pending.fetch_or(bit(sig), Ordering::Relaxed);
     }
+    // signalfd readers (and poll/epoll on them) wait for this.
+    kernel().readiness.notify();
     let current = crate::process::current_thread_opt().map(|t| t.tid);
     if !blocked && current != Some(thread.tid) {
         kernel().platform.interrupt_thread(thread.tid as usize);
@@ -204,6 +206,12 @@ pub fn restarts(errno: veil_abi::Errno) -> bool {
     }
     let flags = thread.process.signals.lock()[sig as usize - 1].sa_flags as u32;
     errno == veil_abi::Errno::ERESTARTSYS && flags & g::SA_RESTART != 0
+}
+
+/// Takes the lowest pending signal in `mask` off the calling thread's queue (signalfd).
+pub fn dequeue_from(thread: &Thread, mask: u64) -> Option<SigInfo> {
+    let ready = thread.pending.load(Ordering::Relaxed) & mask;
+    (ready != 0).then(|| dequeue(thread, ready.trailing_zeros() + 1))
 }
 
 /// Takes the first queued instance of `sig` off the thread's queue.

@@ -20,6 +20,7 @@ mod pipe;
 mod poll;
 mod resource;
 mod sigaction;
+mod signalfd;
 mod stat;
 mod strace;
 mod task;

@@ -688,7 +688,13 @@ pub static TABLE: &[Entry] = &[
         epoll::sys_epoll_pwait,
         "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
     ),
-    nosys!(282, signalfd),
+    sys!(
+        282,
+        signalfd,
+        "fpu",
+        signalfd::sys_signalfd,
+        "reads the calling thread's pending signals"
+    ),
     sys!(
         283,
         timerfd_create,
@@ -707,7 +713,13 @@ pub static TABLE: &[Entry] = &[
     ),
     sys!(287, timerfd_gettime, "fp", timerfd::sys_timerfd_gettime),
     nosys!(288, accept4),
-    nosys!(289, signalfd4),
+    sys!(
+        289,
+        signalfd4,
+        "fpux",
+        signalfd::sys_signalfd4,
+        "reads the calling thread's pending signals"
+    ),
     sys!(290, eventfd2, "ux", eventfd::sys_eventfd2),
     sys!(291, epoll_create1, "x", epoll::sys_epoll_create1),
     sys!(292, dup3, "ffx", fd::sys_dup3),
