@@ -52,6 +52,8 @@ pub struct Kernel {
     pub futexes: ipc::futex::FutexTable,
     /// Signal-raising timers of every process.
     pub timers: timer::Timers,
+    /// flock and record locks of every file.
+    pub locks: fs::lock::LockTable,
     /// Notified whenever the readiness of any kernel file object may have changed (pipes,
     /// eventfds, timerfds, epoll sets): what poll, select and epoll_wait sleep on.
     pub readiness: fs::epoll::Readiness,
@@ -147,6 +149,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         threads: Mutex::new(BTreeMap::new()),
         futexes: Default::default(),
         timers: Default::default(),
+        locks: Default::default(),
         readiness: fs::epoll::Readiness::new(),
         next_id: AtomicI32::new(1),
         strace: spec.strace,

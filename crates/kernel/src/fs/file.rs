@@ -77,3 +77,25 @@ impl OpenFile {
         self.ops.stat().unwrap_or_else(|| self.inode().stat())
     }
 }
+
+impl OpenFile {
+    /// This description's identity as a lock owner.
+    pub fn lock_owner(&self) -> usize {
+        self as *const OpenFile as usize
+    }
+
+    /// The file's identity for locks: (device, inode).
+    pub fn lock_key(&self) -> Result<super::lock::FileKey> {
+        let st = self.stat()?;
+        Ok((st.st_dev, st.st_ino))
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // flock and OFD locks live as long as the description.
+        crate::root::kernel()
+            .locks
+            .release_description(self.lock_owner());
+    }
+}

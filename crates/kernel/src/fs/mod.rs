@@ -10,6 +10,7 @@ pub mod eventfd;
 pub mod fdtable;
 pub mod file;
 pub mod host;
+pub mod lock;
 pub mod path;
 pub mod pipe;
 pub mod proc;

@@ -9,6 +9,7 @@ use super::*;
 use crate::fs::S_IFREG;
 use crate::fs::fdtable::FdEntry;
 use crate::fs::file::SETTABLE_STATUS_FLAGS;
+use crate::fs::lock::Owner;
 use veil_abi::ioctl;
 
 /// The open file behind `fd` for calls that need a real open file: `O_PATH` descriptors are
@@ -46,6 +47,9 @@ fn dup_to(ctx: &Ctx, old: i32, new: i32, cloexec: bool) -> Result<u64> {
         fds.put(slot, FdEntry { file, cloexec })
     };
     // Closing the replaced description may do host I/O: only now that the table is unlocked.
+    if let Some(entry) = &replaced {
+        release_posix_locks(ctx, &entry.file);
+    }
     drop(replaced);
     Ok(slot as u64)
 }
@@ -129,34 +133,126 @@ fn lock_base(file: &OpenFile, whence: i16) -> Option<i64> {
     }
 }
 
-/// F_GETLK / F_OFD_GETLK. No other lock holder exists yet, so there is never a conflict.
-fn get_lock(file: &OpenFile, ofd: bool, addr: u64) -> Result<u64> {
+impl Flock {
+    /// The byte range `[start, end)` the lock covers (`end` u64::MAX: to end of file).
+    fn range(&self, base: i64) -> (u64, u64) {
+        let start = base + self.start;
+        match self.len {
+            0 => (start as u64, u64::MAX),
+            len if len > 0 => (start as u64, (start + len) as u64),
+            len => ((start + len) as u64, start as u64),
+        }
+    }
+}
+
+/// The lock owner a command acts for: the description (OFD locks) or the process.
+fn owner(ctx: &Ctx, file: &OpenFile, ofd: bool) -> Owner {
+    if ofd {
+        Owner::Description(file.lock_owner())
+    } else {
+        Owner::Process(ctx.process.pid)
+    }
+}
+
+/// F_GETLK / F_OFD_GETLK: reports the first conflicting lock, or F_UNLCK.
+fn get_lock(ctx: &Ctx, file: &OpenFile, ofd: bool, addr: u64) -> Result<u64> {
     let fl = Flock::read(addr)?;
     if !matches!(fl.kind as u32, g::F_RDLCK | g::F_WRLCK) {
         return err(Errno::EINVAL);
     }
-    fl.check(lock_base(file, fl.whence))?;
+    let base = lock_base(file, fl.whence);
+    fl.check(base)?;
     if ofd && fl.pid != 0 {
         return err(Errno::EINVAL);
     }
-    // Linux leaves the other fields untouched when the lock could be placed.
-    user::write_bytes(addr, &(g::F_UNLCK as i16).to_ne_bytes())?;
+    let (start, end) = fl.range(base.unwrap_or(0));
+    let write = fl.kind as u32 == g::F_WRLCK;
+    let Some(held) =
+        kernel()
+            .locks
+            .conflict(file.lock_key()?, owner(ctx, file, ofd), write, start, end)
+    else {
+        // Linux leaves the other fields untouched when the lock could be placed.
+        user::write_bytes(addr, &(g::F_UNLCK as i16).to_ne_bytes())?;
+        return Ok(0);
+    };
+    let mut out = [0u8; FLOCK_SIZE];
+    let kind = if held.write { g::F_WRLCK } else { g::F_RDLCK } as i16;
+    out[0..2].copy_from_slice(&kind.to_ne_bytes());
+    out[2..4].copy_from_slice(&(g::SEEK_SET as i16).to_ne_bytes());
+    out[8..16].copy_from_slice(&(held.start as i64).to_ne_bytes());
+    let len = if held.end == u64::MAX {
+        0
+    } else {
+        (held.end - held.start) as i64
+    };
+    out[16..24].copy_from_slice(&len.to_ne_bytes());
+    let pid = match held.owner {
+        Owner::Process(pid) => pid,
+        Owner::Description(_) => -1,
+    };
+    out[24..28].copy_from_slice(&pid.to_ne_bytes());
+    user::write_bytes(addr, &out)?;
     Ok(0)
 }
 
-/// F_SETLK / F_SETLKW / F_OFD_SETLK(W): validated, then granted (single lock holder for now).
-fn set_lock(file: &OpenFile, ofd: bool, addr: u64) -> Result<u64> {
+/// F_SETLK / F_SETLKW / F_OFD_SETLK / F_OFD_SETLKW.
+fn set_lock(ctx: &Ctx, file: &OpenFile, ofd: bool, wait: bool, addr: u64) -> Result<u64> {
     let fl = Flock::read(addr)?;
-    fl.check(lock_base(file, fl.whence))?;
-    match fl.kind as u32 {
+    let base = lock_base(file, fl.whence);
+    fl.check(base)?;
+    let write = match fl.kind as u32 {
         g::F_RDLCK if !file.can_read() => return err(Errno::EBADF),
         g::F_WRLCK if !file.can_write() => return err(Errno::EBADF),
-        _ => {}
-    }
+        g::F_RDLCK => Some(false),
+        g::F_WRLCK => Some(true),
+        _ => None,
+    };
     if ofd && fl.pid != 0 {
         return err(Errno::EINVAL);
     }
+    let (start, end) = fl.range(base.unwrap_or(0));
+    kernel().locks.set_range(
+        file.lock_key()?,
+        owner(ctx, file, ofd),
+        write,
+        start,
+        end,
+        wait,
+    )?;
     Ok(0)
+}
+
+/// `flock`: whole-file locks owned by the open file description.
+pub fn sys_flock(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    const LOCK_SH: u64 = 1;
+    const LOCK_EX: u64 = 2;
+    const LOCK_NB: u64 = 4;
+    const LOCK_UN: u64 = 8;
+    let file = ctx.file(fd_arg(a[0]))?;
+    if file.is_path_only() {
+        return err(Errno::EBADF);
+    }
+    let exclusive = match a[1] & !LOCK_NB {
+        LOCK_SH => Some(false),
+        LOCK_EX => Some(true),
+        LOCK_UN => None,
+        _ => return err(Errno::EINVAL),
+    };
+    kernel().locks.flock(
+        file.lock_key()?,
+        file.lock_owner(),
+        exclusive,
+        a[1] & LOCK_NB != 0,
+    )?;
+    Ok(0)
+}
+
+/// Closing any fd of a file drops the process's POSIX record locks on it.
+pub fn release_posix_locks(ctx: &Ctx, file: &OpenFile) {
+    if let Ok(key) = file.lock_key() {
+        kernel().locks.release_process_file(ctx.process.pid, key);
+    }
 }
 
 pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -199,10 +295,10 @@ pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             file.set_status_flags(arg as u32)?;
             Ok(0)
         }
-        g::F_GETLK => get_lock(&file, false, arg),
-        g::F_OFD_GETLK => get_lock(&file, true, arg),
-        g::F_SETLK | g::F_SETLKW => set_lock(&file, false, arg),
-        g::F_OFD_SETLK | g::F_OFD_SETLKW => set_lock(&file, true, arg),
+        g::F_GETLK => get_lock(ctx, &file, false, arg),
+        g::F_OFD_GETLK => get_lock(ctx, &file, true, arg),
+        g::F_SETLK | g::F_SETLKW => set_lock(ctx, &file, false, cmd == g::F_SETLKW, arg),
+        g::F_OFD_SETLK | g::F_OFD_SETLKW => set_lock(ctx, &file, true, cmd == g::F_OFD_SETLKW, arg),
         // No file here is a pipe; seals exist only on memfds, which Veil lacks yet.
         g::F_GETPIPE_SZ | g::F_SETPIPE_SZ => err(Errno::EBADF),
         g::F_ADD_SEALS | g::F_GET_SEALS => err(Errno::EINVAL),

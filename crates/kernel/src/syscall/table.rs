@@ -236,9 +236,9 @@ pub static TABLE: &[Entry] = &[
         fcntl,
         "fdx",
         fd::sys_fcntl,
-        "record locks validated but not enforced yet; no pipe-size or seal commands; owner/signal/lease/notify commands EINVAL"
+        "record and OFD locks between descriptions of one process; no pipe-size or seal commands; owner/signal/lease/notify commands EINVAL"
     ),
-    nosys!(73, flock),
+    sys!(73, flock, "fx", fd::sys_flock),
     sys!(74, fsync, "f", attr::sys_fsync),
     sys!(75, fdatasync, "f", attr::sys_fdatasync),
     sys!(76, truncate, "sd", attr::sys_truncate),
