@@ -54,6 +54,8 @@ pub struct Kernel {
     pub timers: timer::Timers,
     /// flock and record locks of every file.
     pub locks: fs::lock::LockTable,
+    /// The pipes behind open FIFOs, by file identity.
+    pub fifos: Mutex<BTreeMap<fs::lock::FileKey, alloc::sync::Weak<fs::pipe::Pipe>>>,
     /// Notified whenever the readiness of any kernel file object may have changed (pipes,
     /// eventfds, timerfds, epoll sets): what poll, select and epoll_wait sleep on.
     pub readiness: fs::epoll::Readiness,
@@ -150,6 +152,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         futexes: Default::default(),
         timers: Default::default(),
         locks: Default::default(),
+        fifos: Mutex::new(BTreeMap::new()),
         readiness: fs::epoll::Readiness::new(),
         next_id: AtomicI32::new(1),
         strace: spec.strace,

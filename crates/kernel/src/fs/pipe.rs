@@ -45,6 +45,9 @@ struct State {
     max_slots: usize,
     readers: usize,
     writers: usize,
+    /// How many times each side was opened (a FIFO open waits for the other side's next open).
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 impl State {
@@ -79,27 +82,103 @@ pub struct Pipe {
 impl Pipe {
     /// A new pipe and its (read end, write end) file operations.
     pub fn new() -> (Arc<Pipe>, Arc<PipeEnd>, Arc<PipeEnd>) {
-        let pipe = Arc::new(Pipe {
+        let pipe = Pipe::with_ends(1, 1);
+        let read = Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            reads: true,
+            writes: false,
+            named: false,
+        });
+        let write = Arc::new(PipeEnd {
+            pipe: pipe.clone(),
+            reads: false,
+            writes: true,
+            named: false,
+        });
+        (pipe, read, write)
+    }
+
+    fn with_ends(readers: usize, writers: usize) -> Arc<Pipe> {
+        Arc::new(Pipe {
             state: Mutex::new(State {
                 slots: VecDeque::new(),
                 max_slots: DEFAULT_SLOTS,
-                readers: 1,
-                writers: 1,
+                readers,
+                writers,
+                reader_opens: 0,
+                writer_opens: 0,
             }),
             changed: Event::new(),
             read_gen: AtomicU64::new(0),
             write_gen: AtomicU64::new(0),
             ino: next_ino(),
-        });
-        let read = Arc::new(PipeEnd {
+        })
+    }
+
+    /// Opens the FIFO (named pipe) with identity `key`: all opens of one FIFO share a pipe.
+    /// A read-only or write-only open waits until the other side is open too, unless
+    /// O_NONBLOCK (a non-blocking writer with no reader fails with ENXIO); O_RDWR never waits.
+    pub fn open_fifo(key: super::lock::FileKey, flags: u32) -> Result<Arc<PipeEnd>> {
+        let pipe = {
+            let mut fifos = crate::root::kernel().fifos.lock();
+            fifos.retain(|_, p| p.strong_count() > 0);
+            match fifos.get(&key).and_then(alloc::sync::Weak::upgrade) {
+                Some(p) => p,
+                None => {
+                    let p = Pipe::with_ends(0, 0);
+                    fifos.insert(key, Arc::downgrade(&p));
+                    p
+                }
+            }
+        };
+        let (reads, writes) = match flags & g::O_ACCMODE {
+            g::O_RDONLY => (true, false),
+            g::O_WRONLY => (false, true),
+            _ => (true, true),
+        };
+        let nonblock = flags & g::O_NONBLOCK != 0;
+        let other_opens = {
+            let mut s = pipe.state.lock();
+            if writes && !reads && nonblock && s.readers == 0 {
+                return err(Errno::ENXIO);
+            }
+            s.readers += reads as usize;
+            s.writers += writes as usize;
+            s.reader_opens += reads as u64;
+            s.writer_opens += writes as u64;
+            if reads {
+                s.writer_opens
+            } else {
+                s.reader_opens
+            }
+        };
+        // From here the end's Drop undoes the counts if the wait is interrupted.
+        let end = Arc::new(PipeEnd {
             pipe: pipe.clone(),
-            writer: false,
+            reads,
+            writes,
+            named: true,
         });
-        let write = Arc::new(PipeEnd {
-            pipe: pipe.clone(),
-            writer: true,
-        });
-        (pipe, read, write)
+        pipe.notify(true);
+        pipe.notify(false);
+        if nonblock || reads && writes {
+            return Ok(end);
+        }
+        loop {
+            let seen = pipe.changed.current();
+            {
+                let s = pipe.state.lock();
+                let (present, opens) = if reads {
+                    (s.writers, s.writer_opens)
+                } else {
+                    (s.readers, s.reader_opens)
+                };
+                if present > 0 || opens != other_opens {
+                    return Ok(end);
+                }
+            }
+            pipe.changed.wait(seen)?;
+        }
     }
 
     /// Wakes everything waiting on the pipe after a change that affects the read end
@@ -152,10 +231,13 @@ impl Inode for Pipe {
     }
 }
 
-/// One end of a pipe.
+/// One end of a pipe (a FIFO opened O_RDWR is both ends at once).
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
-    writer: bool,
+    reads: bool,
+    writes: bool,
+    /// A FIFO's end: `fstat` reports the FIFO's own inode, not the pipe.
+    named: bool,
 }
 
 impl PipeEnd {
@@ -168,19 +250,18 @@ impl PipeEnd {
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         let mut s = self.pipe.state.lock();
-        if self.writer {
-            s.writers -= 1;
-        } else {
-            s.readers -= 1;
-        }
+        s.writers -= self.writes as usize;
+        s.readers -= self.reads as usize;
         drop(s);
-        self.pipe.notify(self.writer);
+        // Readers see end of file when writers go, writers see EPIPE when readers go.
+        self.pipe.notify(self.writes);
+        self.pipe.notify(!self.reads);
     }
 }
 
 impl FileOps for PipeEnd {
     fn read(&self, _pos: &mut u64, buf: &mut [u8], flags: u32) -> Result<usize> {
-        if self.writer {
+        if !self.reads {
             return err(Errno::EBADF);
         }
         if buf.is_empty() {
@@ -219,7 +300,7 @@ impl FileOps for PipeEnd {
     }
 
     fn write(&self, _pos: &mut u64, buf: &[u8], flags: u32) -> Result<usize> {
-        if !self.writer {
+        if !self.writes {
             return err(Errno::EBADF);
         }
         let mut written = 0;
@@ -283,13 +364,13 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Option<Result<stat>> {
-        Some(self.pipe.stat())
+        (!self.named).then(|| self.pipe.stat())
     }
 
     fn poll(&self, events: i16) -> i16 {
         let s = self.pipe.state.lock();
         let mut ready = 0;
-        if self.writer {
+        if self.writes {
             // Linux reports both when the readers are gone and there is room.
             if s.readers == 0 {
                 ready |= g::POLLERR as i16;
@@ -297,7 +378,8 @@ impl FileOps for PipeEnd {
             if s.slots.len() < s.max_slots {
                 ready |= g::POLLOUT as i16;
             }
-        } else {
+        }
+        if self.reads {
             if !s.slots.is_empty() {
                 ready |= g::POLLIN as i16;
             }
@@ -313,11 +395,16 @@ impl FileOps for PipeEnd {
     }
 
     fn generation(&self) -> Option<u64> {
-        let generation = if self.writer {
-            &self.pipe.write_gen
+        let read = if self.reads {
+            self.pipe.read_gen.load(Ordering::Acquire)
         } else {
-            &self.pipe.read_gen
+            0
         };
-        Some(generation.load(Ordering::Acquire))
+        let write = if self.writes {
+            self.pipe.write_gen.load(Ordering::Acquire)
+        } else {
+            0
+        };
+        Some(read.wrapping_add(write))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::fs::fdtable::FdEntry;
-use crate::fs::{NoOps, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+use crate::fs::{NoOps, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG};
 
 /// Flags `open` accepts; anything else is ignored by Linux, except O_TMPFILE which we reject.
 const O_TMPFILE: u32 = g::__O_TMPFILE | g::O_DIRECTORY;
@@ -125,6 +125,12 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
             _ => g::R_OK | g::W_OK,
         };
         loc.inode().access(want)?;
+    }
+    if kind == S_IFIFO {
+        // FIFOs are kernel pipes, whatever file system holds their name.
+        let st = loc.inode().stat()?;
+        let end = crate::fs::pipe::Pipe::open_fifo((st.st_dev, st.st_ino), flags)?;
+        return Ok(OpenFile::new(end, loc, flags | g::O_LARGEFILE));
     }
     // Linux truncates even for O_RDONLY when the caller may write the file.
     if flags & g::O_TRUNC != 0 && kind == S_IFREG && !created {
