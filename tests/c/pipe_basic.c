@@ -64,6 +64,18 @@ int main(void)
     EXPECT_ERR("epipe", write(p[1], "z", 1), EPIPE);
     close(p[1]);
 
+    /* Reopening a pipe end through /proc/self/fd gives another end of the same pipe. */
+    EXPECT_OK("pipe_reopen", pipe(p));
+    char proc_path[64];
+    snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", p[1]);
+    int again = open(proc_path, O_WRONLY);
+    CHECK("reopen_via_proc", again >= 0);
+    EXPECT_EQ("write_reopened", write(again, "r", 1), 1);
+    EXPECT_EQ("read_original", read(p[0], buf, sizeof buf), 1);
+    close(again);
+    close(p[0]);
+    close(p[1]);
+
     EXPECT_ERR("bad_flags", pipe2(p, 0x4), EINVAL);
     EXPECT_ERR("efault", pipe((int *)BAD_PTR), EFAULT);
     return finish();

@@ -101,6 +101,11 @@ pub trait Inode: Send + Sync + Any {
     fn mode(&self) -> u32 {
         self.stat().map(|s| s.st_mode).unwrap_or(0)
     }
+    /// Whether opening this inode opens a FIFO by its file identity (named pipes on file
+    /// systems); inodes that open themselves (host streams, pipes) say no.
+    fn is_fifo_node(&self) -> bool {
+        self.mode() & S_IFMT == S_IFIFO
+    }
     /// Finds `name` in this directory.
     fn lookup(&self, _name: &[u8]) -> Result<InodeRef> {
         err(Errno::ENOTDIR)

@@ -77,6 +77,7 @@ pub struct Pipe {
     read_gen: AtomicU64,
     write_gen: AtomicU64,
     ino: u64,
+    me: alloc::sync::Weak<Pipe>,
 }
 
 impl Pipe {
@@ -99,7 +100,7 @@ impl Pipe {
     }
 
     fn with_ends(readers: usize, writers: usize) -> Arc<Pipe> {
-        Arc::new(Pipe {
+        Arc::new_cyclic(|me| Pipe {
             state: Mutex::new(State {
                 slots: VecDeque::new(),
                 max_slots: DEFAULT_SLOTS,
@@ -112,6 +113,7 @@ impl Pipe {
             read_gen: AtomicU64::new(0),
             write_gen: AtomicU64::new(0),
             ino: next_ino(),
+            me: me.clone(),
         })
     }
 
@@ -131,6 +133,11 @@ impl Pipe {
                 }
             }
         };
+        Pipe::open_end(pipe, flags, true)
+    }
+
+    /// Opens one more end of `pipe` with the FIFO rules (see [`Pipe::open_fifo`]).
+    fn open_end(pipe: Arc<Pipe>, flags: u32, named: bool) -> Result<Arc<PipeEnd>> {
         let (reads, writes) = match flags & g::O_ACCMODE {
             g::O_RDONLY => (true, false),
             g::O_WRONLY => (false, true),
@@ -157,7 +164,7 @@ impl Pipe {
             pipe: pipe.clone(),
             reads,
             writes,
-            named: true,
+            named,
         });
         pipe.notify(true);
         pipe.notify(false);
@@ -217,8 +224,13 @@ impl Inode for Pipe {
         st.st_blksize = PIPE_BUF as _;
         Ok(st)
     }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        err(Errno::ENXIO)
+    /// Reopening a pipe (through `/proc/self/fd/N`) gives another end of the same pipe.
+    fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
+        let me = self.me.upgrade().ok_or(Errno::ENXIO)?;
+        Ok(Pipe::open_end(me, flags, false)?)
+    }
+    fn is_fifo_node(&self) -> bool {
+        false
     }
     fn statfs(&self) -> Result<statfs64> {
         Ok(super::synthetic_statfs(PIPEFS_MAGIC))

@@ -37,6 +37,9 @@ impl Inode for HostStream {
     fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
         Ok(Arc::new(HostStream { fd: self.fd }))
     }
+    fn is_fifo_node(&self) -> bool {
+        false
+    }
     fn statfs(&self) -> Result<statfs64> {
         Ok(host().fstatfs(self.fd)?)
     }

@@ -126,7 +126,7 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
         };
         loc.inode().access(want)?;
     }
-    if kind == S_IFIFO {
+    if kind == S_IFIFO && loc.inode().is_fifo_node() {
         // FIFOs are kernel pipes, whatever file system holds their name.
         let st = loc.inode().stat()?;
         let end = crate::fs::pipe::Pipe::open_fifo((st.st_dev, st.st_ino), flags)?;
