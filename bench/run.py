@@ -58,6 +58,18 @@ def main():
     row("syscall round trip (getppid)", per_call([loop, str(calls)]), per_call(veil + [loop, str(calls)]), "ns")
     true = "/bin/true"
     row("run /bin/true (wall)", wall([true], runs), wall(veil + [true], runs), "ms")
+    threads = os.path.join(work, "threads")
+    build_c(os.path.join(ROOT, "bench", "threads.c"), threads, static=True)
+    mb = "64" if args.quick else "512"
+    pipe_native = per_call([threads, "pipe", mb])
+    pipe_veil = per_call(veil + [threads, "pipe", mb])
+    # Throughput: higher is better, so the ratio printed is native / veil.
+    print(f"{'pipe between threads (64 KiB)':<34} native {pipe_native:>10.1f} MB/s veil {pipe_veil:>10.1f} MB/s "
+          f"ratio {pipe_native / pipe_veil:>6.2f}x")
+    rounds = "5000" if args.quick else "20000"
+    row("futex ping-pong (round trip)", per_call([threads, "futex", rounds]), per_call(veil + [threads, "futex", rounds]), "us")
+    count = "500" if args.quick else "2000"
+    row("thread create+join", per_call([threads, "create", count]), per_call(veil + [threads, "create", count]), "us")
     if os.path.exists("/usr/bin/python3"):
         py = ["/usr/bin/python3", "-c", "pass"]
         row("python3 -c pass (wall)", wall(py, runs), wall(veil + py, runs), "ms")
