@@ -289,6 +289,11 @@ pub trait FileOps: Send + Sync {
     fn poll(&self, events: i16) -> i16 {
         events & (g::POLLIN | g::POLLOUT) as i16
     }
+    /// Pipes: the capacity in bytes (`F_GETPIPE_SZ`), after setting it to at least `new` bytes
+    /// (`F_SETPIPE_SZ`). Other files: EBADF.
+    fn pipe_capacity(&self, _new: Option<u64>) -> Result<u64> {
+        err(Errno::EBADF)
+    }
     /// Whether `epoll_ctl` accepts the file (Linux: its file type has a poll method; regular
     /// files, directories and most devices do not, and fail with EPERM).
     fn can_poll(&self) -> bool {

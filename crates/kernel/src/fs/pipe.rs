@@ -23,6 +23,8 @@ use veil_abi::general::{self as g, stat, statfs64};
 
 /// Default capacity in page slots (Linux: 16 pages, 64 KiB).
 pub const DEFAULT_SLOTS: usize = 16;
+/// Largest capacity `F_SETPIPE_SZ` grants (Linux's default pipe-max-size: 1 MiB).
+const MAX_SLOTS: usize = 256;
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
 const PAGE: usize = 4096;
@@ -31,6 +33,8 @@ const PAGE: usize = 4096;
 struct Slot {
     data: alloc::vec::Vec<u8>,
     start: usize,
+    /// Written in packet mode (O_DIRECT): a read takes at most this one packet.
+    packet: bool,
 }
 
 impl Slot {
@@ -58,7 +62,7 @@ impl State {
     /// Appends `data` to the last page if the pipe is not empty and it fits there entirely.
     fn merge(&mut self, data: &[u8]) -> bool {
         match self.slots.back_mut() {
-            Some(last) if last.data.len() + data.len() <= PAGE => {
+            Some(last) if !last.packet && last.data.len() + data.len() <= PAGE => {
                 last.data.extend_from_slice(data);
                 true
             }
@@ -288,12 +292,20 @@ impl FileOps for PipeEnd {
                     let Some(front) = s.slots.front_mut() else {
                         break;
                     };
+                    if front.packet && n > 0 {
+                        break;
+                    }
                     let take = (buf.len() - n).min(front.unread());
                     buf[n..n + take].copy_from_slice(&front.data[front.start..front.start + take]);
                     front.start += take;
                     n += take;
-                    if front.unread() == 0 {
+                    // A packet is consumed whole: what did not fit in the buffer is dropped.
+                    let packet = front.packet;
+                    if front.unread() == 0 || packet {
                         s.slots.pop_front();
+                    }
+                    if packet {
+                        break;
                     }
                 }
                 drop(s);
@@ -312,6 +324,9 @@ impl FileOps for PipeEnd {
     }
 
     fn write(&self, _pos: &mut u64, buf: &[u8], flags: u32) -> Result<usize> {
+        // O_DIRECT on the writing description: packet mode (each write of up to PIPE_BUF bytes
+        // is read back as one packet).
+        let packet = flags & g::O_DIRECT != 0;
         if !self.writes {
             return err(Errno::EBADF);
         }
@@ -332,7 +347,7 @@ impl FileOps for PipeEnd {
                 // The write's sub-page remainder (its first bytes) may join the last page.
                 first = false;
                 let remainder = buf.len() % PAGE;
-                if remainder > 0 && s.merge(&buf[..remainder]) {
+                if !packet && remainder > 0 && s.merge(&buf[..remainder]) {
                     written = remainder;
                 }
             }
@@ -341,6 +356,7 @@ impl FileOps for PipeEnd {
                 s.slots.push_back(Slot {
                     data: buf[written..written + n].to_vec(),
                     start: 0,
+                    packet,
                 });
                 written += n;
             }
@@ -404,6 +420,28 @@ impl FileOps for PipeEnd {
 
     fn can_poll(&self) -> bool {
         true
+    }
+
+    fn pipe_capacity(&self, new: Option<u64>) -> Result<u64> {
+        let mut s = self.pipe.state.lock();
+        if let Some(bytes) = new {
+            if bytes > i32::MAX as u64 {
+                return err(Errno::EINVAL);
+            }
+            // Whole pages, a power of two of them (Linux's round_pipe_size).
+            let slots = bytes.div_ceil(PAGE as u64).max(1).next_power_of_two() as usize;
+            if slots > MAX_SLOTS {
+                return err(Errno::EPERM);
+            }
+            if s.slots.len() > slots {
+                return err(Errno::EBUSY);
+            }
+            s.max_slots = slots;
+            drop(s);
+            self.pipe.notify(false);
+            return Ok((slots * PAGE) as u64);
+        }
+        Ok((s.max_slots * PAGE) as u64)
     }
 
     fn generation(&self) -> Option<u64> {

@@ -16,16 +16,10 @@ fn create(ctx: &Ctx, fds_addr: u64, flags: u32) -> Result<u64> {
     if flags & !(g::O_CLOEXEC | g::O_NONBLOCK | g::O_DIRECT) != 0 {
         return err(Errno::EINVAL);
     }
-    if flags & g::O_DIRECT != 0 {
-        return Err(Error::unsupported(
-            Errno::EINVAL,
-            "O_DIRECT (packet mode) pipes",
-        ));
-    }
     // Fail before creating anything if the result cannot be written.
     user::write_val(fds_addr, &[0i32; 2])?;
     let (pipe, read_end, write_end) = Pipe::new();
-    let status = flags & g::O_NONBLOCK;
+    let status = flags & (g::O_NONBLOCK | g::O_DIRECT);
     let loc = |inode| Loc::detached(pipe.name(), inode);
     let read = OpenFile::new(
         read_end.clone(),

@@ -76,13 +76,7 @@ pub static TABLE: &[Entry] = &[
     sys!(4, stat, "sp", stat::sys_stat),
     sys!(5, fstat, "fp", stat::sys_fstat),
     sys!(6, lstat, "sp", stat::sys_lstat),
-    sys!(
-        7,
-        poll,
-        "pud",
-        poll::sys_poll,
-        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
-    ),
+    sys!(7, poll, "pud", poll::sys_poll),
     sys!(8, lseek, "fdd", io::sys_lseek),
     sys!(
         9,
@@ -109,20 +103,8 @@ pub static TABLE: &[Entry] = &[
     sys!(19, readv, "fpu", io::sys_readv),
     sys!(20, writev, "fpu", io::sys_writev),
     sys!(21, access, "so", attr::sys_access),
-    sys!(
-        22,
-        pipe,
-        "p",
-        pipe::sys_pipe,
-        "no O_DIRECT packet mode; blocking waits are not interrupted by signals yet"
-    ),
-    sys!(
-        23,
-        select,
-        "dpppp",
-        poll::sys_select,
-        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
-    ),
+    sys!(22, pipe, "p", pipe::sys_pipe),
+    sys!(23, select, "dpppp", poll::sys_select),
     sys!(24, sched_yield, "", resource::sys_sched_yield),
     sys!(
         25,
@@ -236,7 +218,7 @@ pub static TABLE: &[Entry] = &[
         fcntl,
         "fdx",
         fd::sys_fcntl,
-        "record and OFD locks between descriptions of one process; no pipe-size or seal commands; owner/signal/lease/notify commands EINVAL"
+        "record and OFD locks between descriptions of one process; no seal commands; owner/signal/lease/notify commands EINVAL"
     ),
     sys!(73, flock, "fx", fd::sys_flock),
     sys!(74, fsync, "f", attr::sys_fsync),
@@ -548,7 +530,7 @@ pub static TABLE: &[Entry] = &[
         futex,
         "pxuppx",
         futex::sys_futex,
-        "no priority-inheritance operations; waits are not interrupted by signals yet"
+        "no priority-inheritance operations"
     ),
     sys!(
         203,
@@ -602,13 +584,7 @@ pub static TABLE: &[Entry] = &[
     sys!(229, clock_getres, "dp", time::sys_clock_getres),
     sys!(230, clock_nanosleep, "dxpp", time::sys_clock_nanosleep),
     sys!(231, exit_group, "d", task::sys_exit_group),
-    sys!(
-        232,
-        epoll_wait,
-        "fpdd",
-        epoll::sys_epoll_wait,
-        "signals are not delivered yet, so a wait is never interrupted (no EINTR)"
-    ),
+    sys!(232, epoll_wait, "fpdd", epoll::sys_epoll_wait),
     sys!(233, epoll_ctl, "fdfp", epoll::sys_epoll_ctl),
     sys!(234, tgkill, "ddd", kill::sys_tgkill),
     sys!(235, utimes, "sp", attr::sys_utimes),
@@ -663,14 +639,14 @@ pub static TABLE: &[Entry] = &[
         pselect6,
         "dppppp",
         poll::sys_pselect6,
-        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+        "the temporary mask is restored when the call returns, so a handler runs with the caller's own mask"
     ),
     sys!(
         271,
         ppoll,
         "puppu",
         poll::sys_ppoll,
-        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+        "the temporary mask is restored when the call returns, so a handler runs with the caller's own mask"
     ),
     nosys!(272, unshare),
     sys!(273, set_robust_list, "pu", task::sys_set_robust_list),
@@ -686,7 +662,7 @@ pub static TABLE: &[Entry] = &[
         epoll_pwait,
         "fpddpu",
         epoll::sys_epoll_pwait,
-        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+        "the temporary mask is restored when the call returns, so a handler runs with the caller's own mask"
     ),
     sys!(
         282,
@@ -723,13 +699,7 @@ pub static TABLE: &[Entry] = &[
     sys!(290, eventfd2, "ux", eventfd::sys_eventfd2),
     sys!(291, epoll_create1, "x", epoll::sys_epoll_create1),
     sys!(292, dup3, "ffx", fd::sys_dup3),
-    sys!(
-        293,
-        pipe2,
-        "px",
-        pipe::sys_pipe2,
-        "no O_DIRECT packet mode; blocking waits are not interrupted by signals yet"
-    ),
+    sys!(293, pipe2, "px", pipe::sys_pipe2),
     nosys!(294, inotify_init1),
     sys!(295, preadv, "fpuuu", io::sys_preadv),
     sys!(296, pwritev, "fpuuu", io::sys_pwritev),
@@ -823,7 +793,7 @@ pub static TABLE: &[Entry] = &[
         epoll_pwait2,
         "fpdppu",
         epoll::sys_epoll_pwait2,
-        "signals are not delivered yet, so the temporary signal mask only changes sigmask and a wait is never interrupted"
+        "the temporary mask is restored when the call returns, so a handler runs with the caller's own mask"
     ),
     nosys!(442, mount_setattr),
     nosys!(443, quotactl_fd),
