@@ -35,7 +35,8 @@ int main(void)
 {
     signal(SIGALRM, on_alarm);
     EXPECT_EQ("alarm_first", alarm(10), 0);
-    EXPECT_EQ("alarm_remaining", alarm(0), 10);
+    unsigned left = alarm(0);
+    CHECK("alarm_remaining", left >= 9 && left <= 10);
 
     struct itimerval it = {{0, 20000}, {0, 20000}}, got;
     EXPECT_OK("setitimer", setitimer(ITIMER_REAL, &it, NULL));

@@ -215,3 +215,28 @@ except KeyboardInterrupt:
     std::fs::write(dir.join("signals.py"), script).unwrap();
     assert_same(&["/usr/bin/python3", "signals.py"], &dir, None);
 }
+
+#[test]
+fn python3_subprocess() {
+    need("/usr/bin/python3");
+    let dir = scratch("python-subprocess");
+    let script = r#"
+import subprocess, sys
+r = subprocess.run(["/bin/echo", "from a child"], capture_output=True, text=True)
+print("echo", repr(r.stdout), r.returncode)
+r = subprocess.run(["/usr/bin/env"], capture_output=True, text=True, env={"ONLY": "this"})
+print("env", r.stdout.strip())
+print("false", subprocess.call(["/bin/false"]))
+r = subprocess.run(["/usr/bin/tr", "a-z", "A-Z"], input="piped in", capture_output=True, text=True)
+print("tr child", r.stdout.strip())
+p = subprocess.Popen(["/bin/cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+out, _ = p.communicate(b"through cat")
+print("cat", out, p.returncode)
+try:
+    subprocess.run(["/no/such/program"])
+except FileNotFoundError as e:
+    print("missing", e.errno)
+"#;
+    std::fs::write(dir.join("sub.py"), script).unwrap();
+    assert_same(&["/usr/bin/python3", "sub.py"], &dir, None);
+}

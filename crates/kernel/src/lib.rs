@@ -52,6 +52,8 @@ pub struct Kernel {
     pub futexes: ipc::futex::FutexTable,
     /// Signal-raising timers of every process.
     pub timers: timer::Timers,
+    /// Notified when a process ends or a vfork child execs (wait4, vfork).
+    pub children: sync::Event,
     /// flock and record locks of every file.
     pub locks: fs::lock::LockTable,
     /// The pipes behind open FIFOs, by file identity.
@@ -152,6 +154,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         futexes: Default::default(),
         timers: Default::default(),
         locks: Default::default(),
+        children: sync::Event::new(),
         fifos: Mutex::new(BTreeMap::new()),
         readiness: fs::epoll::Readiness::new(),
         next_id: AtomicI32::new(1),
@@ -266,6 +269,7 @@ impl TrapHandler for Kernel {
     }
 
     fn interrupt(&self, _thread: usize, regs: &mut UserRegs, host_signal: Option<u32>) {
+        process::leave_if_exiting();
         if let Some(sig) = host_signal {
             let process = process::current_process();
             signal::send_to_process(

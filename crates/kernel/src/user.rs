@@ -17,7 +17,7 @@ fn check(addr: u64, len: usize) -> Result<usize> {
     if len == 0 {
         return Ok(addr);
     }
-    if !current_process().vm.lock().is_user_range(addr, len) {
+    if !current_process().vm().lock().is_user_range(addr, len) {
         return err(Errno::EFAULT);
     }
     Ok(addr)

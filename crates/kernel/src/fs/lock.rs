@@ -183,6 +183,16 @@ impl LockTable {
         }
     }
 
+    /// Drops every POSIX lock of a process (it ended).
+    pub fn release_process(&self, pid: i32) {
+        let mut files = self.files.lock();
+        for locks in files.values_mut() {
+            locks.ranges.retain(|l| l.owner != Owner::Process(pid));
+        }
+        drop(files);
+        self.changed.notify_all();
+    }
+
     /// Drops a process's POSIX locks on a file (any of its fds for the file was closed).
     pub fn release_process_file(&self, pid: i32, key: FileKey) {
         let mut files = self.files.lock();

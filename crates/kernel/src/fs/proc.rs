@@ -276,7 +276,7 @@ impl ProcFs {
             self.file(
                 ino(10),
                 with(weak()?, |p| {
-                    let pages: usize = p.vm.lock().iter().map(|v| (v.end - v.start) / 4096).sum();
+                    let pages: usize = p.vm().lock().iter().map(|v| (v.end - v.start) / 4096).sum();
                     format!("{pages} 0 0 0 0 0 0\n").into_bytes()
                 }),
             ),
@@ -426,7 +426,8 @@ fn render_meminfo() -> Result<Vec<u8>> {
         .lock()
         .values()
         .map(|p| {
-            p.vm.lock()
+            p.vm()
+                .lock()
                 .iter()
                 .map(|v| (v.end - v.start) as u64 / 1024)
                 .sum::<u64>()
@@ -452,7 +453,7 @@ fn prot_string(prot: u32, shared: bool) -> String {
 fn render_maps(p: &Process) -> Vec<u8> {
     use crate::mm::VmaKind;
     let mut s = String::new();
-    for v in p.vm.lock().iter() {
+    for v in p.vm().lock().iter() {
         let (offset, name) = match &v.kind {
             VmaKind::File { path, offset, .. } => (*offset, path.clone()),
             VmaKind::Heap => (0, String::from("[heap]")),
@@ -489,7 +490,7 @@ fn comm(p: &Process) -> String {
 }
 
 fn render_status(p: &Process) -> Vec<u8> {
-    let vm_kb: usize = p.vm.lock().iter().map(|v| (v.end - v.start) / 1024).sum();
+    let vm_kb: usize = p.vm().lock().iter().map(|v| (v.end - v.start) / 1024).sum();
     let threads = p.threads.lock().len();
     let uid = crate::process::identity::UID;
     let gid = crate::process::identity::GID;
@@ -505,7 +506,7 @@ fn render_status(p: &Process) -> Vec<u8> {
 }
 
 fn render_stat(p: &Process) -> Vec<u8> {
-    let vm: usize = p.vm.lock().iter().map(|v| v.end - v.start).sum();
+    let vm: usize = p.vm().lock().iter().map(|v| v.end - v.start).sum();
     let start_ticks = p.start_time_ns / 10_000_000;
     let threads = p.threads.lock().len();
     format!(

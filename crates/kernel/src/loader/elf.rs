@@ -266,7 +266,8 @@ pub fn load(
         ops: file.ops.clone(),
         writable: false,
     };
-    let mut vm = process.vm.lock();
+    let vm_ref = process.vm();
+    let mut vm = vm_ref.lock();
     // Gaps between segments stay reserved but inaccessible.
     vm.insert(Vma {
         start: addr,

@@ -125,6 +125,14 @@ impl ExecFile {
     }
 }
 
+/// Unmaps and forgets every mapping of `process`.
+fn release_mappings(process: &Process) {
+    let old = process.vm().lock().clear();
+    for vma in old {
+        let _ = kernel().platform.unmap(vma.start, vma.end - vma.start);
+    }
+}
+
 /// Parses a `#!` line: interpreter path and optional single argument.
 fn parse_shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     let line = head.strip_prefix(b"#!")?;
@@ -222,15 +230,32 @@ pub fn exec(
         None => None,
     };
     // Point of no return: the old program's memory goes away.
-    let old = process.vm.lock().clear();
-    for vma in old {
-        let _ = kernel().platform.unmap(vma.start, vma.end - vma.start);
+    // A vfork child borrows its parent's memory: the new program gets fresh mappings, and a
+    // failure to place it can still be reported to the child (the borrowed memory is intact).
+    let borrowed = process.vm_is_shared().then(|| {
+        let old = process.vm();
+        process.set_vm(alloc::sync::Arc::new(crate::sync::Mutex::new(
+            crate::mm::Vm::default(),
+        )));
+        old
+    });
+    if borrowed.is_none() {
+        release_mappings(process);
     }
-    let main_map = elf::load(process, &file, &main, true).map_err(ExecError::fatal)?;
-    let interp_map = match &interp {
-        Some((ifile, parsed)) => {
-            Some(elf::load(process, ifile, parsed, false).map_err(ExecError::fatal)?)
+    let fail = |reason: String| match &borrowed {
+        Some(old) => {
+            release_mappings(process);
+            process.set_vm(old.clone());
+            log::warn!(
+                "exec: {reason} (programs at fixed addresses share one address space for now)"
+            );
+            ExecError::new(Errno::ENOMEM, reason)
         }
+        None => ExecError::fatal(reason),
+    };
+    let main_map = elf::load(process, &file, &main, true).map_err(fail)?;
+    let interp_map = match &interp {
+        Some((ifile, parsed)) => Some(elf::load(process, ifile, parsed, false).map_err(fail)?),
         None => None,
     };
     let entry = interp_map.as_ref().map_or(main_map.entry, |i| i.entry);

@@ -54,7 +54,8 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     platform
         .protect(base, size, PROT_READ | PROT_WRITE)
         .map_err(|e| format!("cannot map the stack ({e})"))?;
-    let mut vm = process.vm.lock();
+    let vm_ref = process.vm();
+    let mut vm = vm_ref.lock();
     vm.insert(Vma {
         start: reserved,
         end: base,

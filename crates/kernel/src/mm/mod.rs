@@ -16,7 +16,7 @@ pub fn mapped_bytes() -> u64 {
     let processes: alloc::vec::Vec<_> = kernel().processes.lock().values().cloned().collect();
     let total: u64 = processes
         .iter()
-        .map(|p| process_mapped_bytes(&p.vm.lock()))
+        .map(|p| process_mapped_bytes(&p.vm().lock()))
         .sum();
     total.min(INSTANCE_RAM_BYTES)
 }

@@ -75,7 +75,8 @@ pub struct Process {
     pub sid: AtomicI32,
     pub fds: Mutex<FdTable>,
     pub fs: Mutex<FsState>,
-    pub vm: Mutex<Vm>,
+    /// The user mappings. Shared (same `Arc`) with a parent between vfork and exec.
+    mm: Mutex<Arc<Mutex<Vm>>>,
     /// Signal dispositions, indexed by signal number − 1.
     pub signals: Mutex<[g::kernel_sigaction; 64]>,
     pub limits: Mutex<limits::Limits>,
@@ -90,6 +91,14 @@ pub struct Process {
     pub sched_policy: AtomicU32,
     /// Supplementary group ids (`getgroups`/`setgroups`).
     pub groups: Mutex<Vec<u32>>,
+    /// Signal sent to the parent when the process ends (SIGCHLD; 0 = none).
+    pub exit_signal: AtomicU32,
+    /// Wait status once the process has ended (a zombie until its parent reaps it).
+    pub exit_status: Mutex<Option<i32>>,
+    /// Set while the process is ending: its threads leave at their next trap.
+    pub exiting: core::sync::atomic::AtomicBool,
+    /// A vfork child has exec'd or ended: its parent may go on.
+    pub vfork_done: core::sync::atomic::AtomicBool,
 }
 
 /// A LibOS thread.
@@ -124,7 +133,7 @@ impl Process {
             sid: AtomicI32::new(pid),
             fds: Mutex::new(FdTable::default()),
             fs: Mutex::new(FsState { cwd, umask: 0o022 }),
-            vm: Mutex::new(Vm::default()),
+            mm: Mutex::new(Arc::new(Mutex::new(Vm::default()))),
             signals: Mutex::new([crate::pod::zeroed(); 64]),
             limits: Mutex::new(limits),
             exec: Mutex::new(ExecInfo::default()),
@@ -134,7 +143,54 @@ impl Process {
             nice: AtomicI32::new(0),
             sched_policy: AtomicU32::new(g::SCHED_NORMAL),
             groups: Mutex::new(alloc::vec![identity::GID]),
+            exit_signal: AtomicU32::new(0),
+            exit_status: Mutex::new(None),
+            exiting: core::sync::atomic::AtomicBool::new(false),
+            vfork_done: core::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// A child of `parent` for vfork-style creation: same memory (until exec), a copy of the fd
+    /// table (sharing the open file descriptions), working directory, umask, signal
+    /// dispositions, limits and identity.
+    pub fn child_of(parent: &Process, pid: i32) -> Arc<Process> {
+        let child = Process::new(pid, parent.pid, parent.cwd(), *parent.limits.lock());
+        child
+            .pgid
+            .store(parent.pgid.load(Ordering::Relaxed), Ordering::Relaxed);
+        child
+            .sid
+            .store(parent.sid.load(Ordering::Relaxed), Ordering::Relaxed);
+        *child.fds.lock() = parent.fds.lock().clone();
+        child.fs.lock().umask = parent.fs.lock().umask;
+        child.set_vm(parent.vm());
+        *child.signals.lock() = *parent.signals.lock();
+        *child.exec.lock() = parent.exec.lock().clone();
+        *child.prctl.lock() = *parent.prctl.lock();
+        child
+            .nice
+            .store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
+        child.sched_policy.store(
+            parent.sched_policy.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        *child.groups.lock() = parent.groups.lock().clone();
+        child
+    }
+
+    /// The process's user mappings.
+    pub fn vm(&self) -> Arc<Mutex<Vm>> {
+        self.mm.lock().clone()
+    }
+
+    /// Whether the mappings are shared with another process (a vfork child before exec).
+    pub fn vm_is_shared(&self) -> bool {
+        Arc::strong_count(&self.mm.lock()) > 1
+    }
+
+    /// Gives the process `vm` (vfork: the parent's; exec: a fresh set).
+    pub fn set_vm(&self, vm: Arc<Mutex<Vm>>) {
+        *self.mm.lock() = vm;
     }
 
     pub fn ppid(&self) -> i32 {
@@ -207,7 +263,7 @@ pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
         threads.is_empty()
     };
     if last {
-        exit_process(code);
+        exit_process(Exit::Code(code));
     }
     k.threads.lock().remove(&thread.tid);
     k.platform.exit_thread()
@@ -269,15 +325,106 @@ fn release_robust_futexes(thread: &Thread) {
     }
 }
 
-/// Ends the calling process with host exit status `code` (exit code, or 128 + signal).
-///
-/// With one process per instance, the instance ends with it; the supervisor reports the code.
-pub fn exit_process(code: i32) -> ! {
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `exit`/`exit_group` with this code (0..=255).
+    Code(i32),
+    /// Killed by this signal.
+    Signal(u32),
+}
+
+impl Exit {
+    /// The wait status (`WIFEXITED`/`WIFSIGNALED` encoding).
+    pub fn wait_status(self) -> i32 {
+        match self {
+            Exit::Code(c) => (c & 0xff) << 8,
+            Exit::Signal(s) => s as i32 & 0x7f,
+        }
+    }
+}
+
+/// Ends the calling process. The instance's first process takes the whole instance with it
+/// (host exit status: the code, or 128 + signal); any other process releases what it holds,
+/// becomes a zombie for its parent to reap, and its threads leave.
+pub fn exit_process(how: Exit) -> ! {
     let k = kernel();
     let process = current_process();
-    for tid in process.threads.lock().drain(..) {
-        k.threads.lock().remove(&tid);
+    if process.pid == 1 {
+        let code = match how {
+            Exit::Code(c) => c,
+            Exit::Signal(s) => 128 + s as i32,
+        };
+        k.platform.exit_address_space(code);
     }
-    k.processes.lock().remove(&process.pid);
-    k.platform.exit_address_space(code)
+    process.exiting.store(true, Ordering::SeqCst);
+    let me = current_thread();
+    for tid in process
+        .threads
+        .lock()
+        .iter()
+        .copied()
+        .filter(|&t| t != me.tid)
+    {
+        k.platform.interrupt_thread(tid as usize);
+    }
+    let files = core::mem::take(&mut *process.fds.lock());
+    drop(files);
+    k.locks.release_process(process.pid);
+    k.timers.delete_all(process.pid, false);
+    if !process.vm_is_shared() {
+        let vm = process.vm();
+        let old = vm.lock().clear();
+        for vma in old {
+            let _ = k.platform.unmap(vma.start, vma.end - vma.start);
+        }
+    }
+    let orphans: Vec<Arc<Process>> = k
+        .processes
+        .lock()
+        .values()
+        .filter(|p| p.ppid() == process.pid)
+        .cloned()
+        .collect();
+    for orphan in orphans {
+        orphan.ppid.store(1, Ordering::Relaxed);
+    }
+    *process.exit_status.lock() = Some(how.wait_status());
+    process.vfork_done.store(true, Ordering::SeqCst);
+    let parent = k.processes.lock().get(&process.ppid()).cloned();
+    let signo = process.exit_signal.load(Ordering::Relaxed);
+    if let Some(parent) = parent.filter(|_| signo != 0) {
+        let (code, status) = match how {
+            Exit::Code(c) => (1, c as u32), // CLD_EXITED
+            Exit::Signal(s) => (2, s),      // CLD_KILLED
+        };
+        let info = crate::signal::SigInfo {
+            signo,
+            code,
+            fields: [
+                process.pid as u32 as u64 | (identity::UID as u64) << 32,
+                status as u64,
+            ],
+        };
+        crate::signal::send_to_process(&parent, info);
+    }
+    k.children.notify_all();
+    leave_thread(&me)
+}
+
+/// Ends the calling thread without anything else (its process is ending).
+pub fn leave_thread(thread: &Thread) -> ! {
+    let k = kernel();
+    thread.process.threads.lock().retain(|&t| t != thread.tid);
+    k.threads.lock().remove(&thread.tid);
+    k.platform.exit_thread()
+}
+
+/// If the caller's process is ending, the calling thread leaves now.
+pub fn leave_if_exiting() {
+    if let Some(thread) = current_thread_opt()
+        && thread.process.exiting.load(Ordering::SeqCst)
+    {
+        leave_thread(&thread);
+    }
 }

@@ -52,7 +52,7 @@ pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
         name(sig)
     );
     kernel().platform.log_write(line.as_bytes());
-    crate::process::exit_process(128 + sig as i32)
+    crate::process::exit_process(crate::process::Exit::Signal(sig))
 }
 
 pub mod frame;
@@ -188,6 +188,9 @@ pub fn collect_host_signals() {
 pub fn interrupted() -> bool {
     collect_host_signals();
     let thread = crate::process::current_thread();
+    if thread.process.exiting.load(Ordering::SeqCst) {
+        return true;
+    }
     thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed) != 0
 }
 

@@ -1,9 +1,11 @@
-//! Creating threads: clone and clone3 with the flag sets glibc and musl use for pthreads.
+//! Creating threads and processes: clone, clone3 and vfork.
 //!
 //! A new thread shares everything with its process (memory, files, fs state, signal handlers);
 //! the platform starts a host thread that enters user code with the parent's registers, a new
-//! stack and TLS, and rax = 0. Creating processes (no CLONE_VM, or CLONE_VFORK) comes with the
-//! processes work and fails with ENOSYS and a log line for now.
+//! stack and TLS, and rax = 0. A vfork-style child (CLONE_VM | CLONE_VFORK: `vfork`, glibc's
+//! `posix_spawn`, Python's `subprocess`) is a new process in the same address space that borrows
+//! its parent's memory until it execs or exits, while the parent waits. `fork` (a copy of the
+//! address space) comes with the address-space work and fails with ENOSYS for now.
 
 use super::*;
 use crate::process::Thread;
@@ -14,6 +16,7 @@ const CLONE_FS: u64 = 0x200;
 const CLONE_FILES: u64 = 0x400;
 const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x10000;
 const CLONE_SYSVSEM: u64 = 0x40000;
@@ -45,6 +48,14 @@ struct CloneArgs {
     exit_signal: u64,
 }
 
+/// Flags a vfork-style child may come with.
+const VFORK_ALLOWED: u64 = CLONE_VM
+    | CLONE_VFORK
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_SETTLS;
+
 fn validate(args: &CloneArgs) -> Result<()> {
     let f = args.flags;
     // Linux's consistency rules (copy_process).
@@ -66,6 +77,79 @@ fn validate(args: &CloneArgs) -> Result<()> {
         return err(Errno::EINVAL);
     }
     Ok(())
+}
+
+/// Dispatches a clone request to thread or process creation.
+fn create(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
+    let f = args.flags;
+    if f & CLONE_THREAD == 0 && f & (CLONE_VM | CLONE_VFORK) == CLONE_VM | CLONE_VFORK {
+        if f & !VFORK_ALLOWED != 0 {
+            return Err(Error::unsupported(
+                Errno::ENOSYS,
+                "this combination of clone flags for a new process",
+            ));
+        }
+        return create_vfork_child(ctx, args);
+    }
+    if f & CLONE_VM == 0 {
+        return Err(Error::unsupported(
+            Errno::ENOSYS,
+            "fork (copying an address space)",
+        ));
+    }
+    create_thread(ctx, args)
+}
+
+/// A vfork-style child: a new process sharing the caller's memory; the caller waits until the
+/// child execs or ends.
+fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
+    let k = kernel();
+    let pid = k.alloc_id();
+    let child = crate::process::Process::child_of(&ctx.process, pid);
+    child
+        .exit_signal
+        .store(args.exit_signal as u32, Ordering::Relaxed);
+    let thread = Thread::new(pid, child.clone());
+    thread.sigmask.store(
+        ctx.thread.sigmask.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    if args.flags & CLONE_CHILD_CLEARTID != 0 {
+        thread
+            .clear_child_tid
+            .store(args.child_tid, Ordering::Relaxed);
+    }
+    let tid_bytes = pid.to_ne_bytes();
+    if args.flags & CLONE_PARENT_SETTID != 0 {
+        user::write_bytes(args.parent_tid, &tid_bytes)?;
+    }
+    if args.flags & CLONE_CHILD_SETTID != 0 {
+        user::write_bytes(args.child_tid, &tid_bytes)?;
+    }
+    let mut regs = *ctx.regs;
+    regs.rax = 0;
+    if args.stack_top != 0 {
+        regs.rsp = args.stack_top;
+    }
+    if args.flags & CLONE_SETTLS != 0 {
+        regs.fs_base = args.tls;
+    }
+    k.processes.lock().insert(pid, child.clone());
+    k.threads.lock().insert(pid, thread);
+    if let Err(e) = k.platform.spawn_thread(regs, pid as usize) {
+        k.threads.lock().remove(&pid);
+        k.processes.lock().remove(&pid);
+        return Err(e.into());
+    }
+    // The parent's memory is the child's until it execs or ends (not interruptible, as on Linux).
+    while !child.vfork_done.load(Ordering::SeqCst) {
+        let seen = k.children.current();
+        if child.vfork_done.load(Ordering::SeqCst) {
+            break;
+        }
+        k.children.wait_service(seen, Some(100_000_000));
+    }
+    Ok(pid as u64)
 }
 
 fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
@@ -122,7 +206,7 @@ pub fn sys_clone(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         tls: a[4],
         exit_signal: a[0] & CSIGNAL,
     };
-    create_thread(ctx, args)
+    create(ctx, args)
 }
 
 /// `struct clone_args` fields up to `tls` (CLONE_ARGS_SIZE_VER0 = 64 bytes).
@@ -165,5 +249,29 @@ pub fn sys_clone3(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if flags & CSIGNAL != 0 {
         return err(Errno::EINVAL);
     }
-    create_thread(ctx, args)
+    create(ctx, args)
+}
+
+pub fn sys_vfork(ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
+    let args = CloneArgs {
+        flags: CLONE_VM | CLONE_VFORK,
+        stack_top: 0,
+        parent_tid: 0,
+        child_tid: 0,
+        tls: 0,
+        exit_signal: g::SIGCHLD as u64,
+    };
+    create(ctx, args)
+}
+
+pub fn sys_fork(ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
+    let args = CloneArgs {
+        flags: 0,
+        stack_top: 0,
+        parent_tid: 0,
+        child_tid: 0,
+        tls: 0,
+        exit_signal: g::SIGCHLD as u64,
+    };
+    create(ctx, args)
 }

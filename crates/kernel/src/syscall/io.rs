@@ -40,7 +40,7 @@ fn writable(ctx: &Ctx, fd: i32) -> Result<Arc<OpenFile>> {
 fn check_buffer(addr: u64, len: usize) -> Result<()> {
     if len > 0
         && !crate::process::current_process()
-            .vm
+            .vm()
             .lock()
             .is_user_range(addr as usize, len)
     {

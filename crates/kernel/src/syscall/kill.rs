@@ -1,10 +1,10 @@
 //! Sending signals: kill, tkill, tgkill.
 //!
-//! Signals to the caller's own process and its threads are queued on the target thread, which is
-//! interrupted if it is blocked or running (see `signal::send_to_thread`). Other processes do
-//! not exist yet.
+//! A signal is queued on a thread of the target process (see `signal::send_to_process`), which is
+//! interrupted if it is blocked or running; ended (zombie) processes receive nothing.
 
 use super::*;
+use crate::process::Process;
 use crate::signal;
 use core::sync::atomic::Ordering;
 
@@ -17,23 +17,35 @@ fn check_signal(sig: u64) -> Result<u32> {
 
 pub fn sys_kill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (pid, sig) = (a[0] as i32, check_signal(a[1])?);
-    let own = ctx.process.pid;
-    // With one process per instance, the own pid, 0 (own group), -1 (all) and -pgid all mean us.
-    let pgid = ctx.process.pgid.load(Ordering::Relaxed);
-    if pid == own || pid == 0 || pid == -1 || pid == -pgid {
+    let own_group = ctx.process.pgid.load(Ordering::Relaxed);
+    let live = |p: &Process| p.exit_status.lock().is_none();
+    let targets: Vec<Arc<Process>> = {
+        let processes = kernel().processes.lock();
+        let all = processes.values().filter(|p| live(p));
+        match pid {
+            i32::MIN => return err(Errno::ESRCH),
+            -1 => all.filter(|p| p.pid != 1).cloned().collect(),
+            0 => all
+                .filter(|p| p.pgid.load(Ordering::Relaxed) == own_group)
+                .cloned()
+                .collect(),
+            p if p < 0 => all
+                .filter(|q| q.pgid.load(Ordering::Relaxed) == -p)
+                .cloned()
+                .collect(),
+            p => all.filter(|q| q.pid == p).cloned().collect(),
+        }
+    };
+    if targets.is_empty() {
+        return err(Errno::ESRCH);
+    }
+    for target in targets {
         signal::send_to_process(
-            &ctx.process,
-            signal::SigInfo::from_process(sig, signal::SI_USER, own),
+            &target,
+            signal::SigInfo::from_process(sig, signal::SI_USER, ctx.process.pid),
         );
-        return Ok(0);
     }
-    if kernel().processes.lock().contains_key(&pid.abs()) {
-        return Err(Error::unsupported(
-            Errno::ENOSYS,
-            "signals to other processes",
-        ));
-    }
-    err(Errno::ESRCH)
+    Ok(0)
 }
 
 pub fn sys_tkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

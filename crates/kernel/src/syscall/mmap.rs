@@ -45,7 +45,8 @@ fn checked_len(addr: u64, len: u64) -> Result<usize> {
 
 /// Unmaps the program's own mappings in `[start, end)` (never anything else).
 fn unmap_user(process: &Process, start: usize, end: usize) {
-    let mut vm = process.vm.lock();
+    let vm_ref = process.vm();
+    let mut vm = vm_ref.lock();
     let pieces: Vec<(usize, usize)> = vm
         .overlapping(start, end)
         .map(|v| (v.start.max(start), v.end.min(end)))
@@ -191,7 +192,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             kernel().platform.protect(start, len, prot)?;
         }
     }
-    ctx.process.vm.lock().insert(Vma {
+    ctx.process.vm().lock().insert(Vma {
         start,
         end: start + len,
         prot,
@@ -241,7 +242,7 @@ fn require_mapped(process: &Process, addr: u64, len: u64) -> Result<(usize, usiz
     }
     let len = checked_len(addr, len)?;
     let start = addr as usize;
-    if !process.vm.lock().is_user_range(start, len) {
+    if !process.vm().lock().is_user_range(start, len) {
         return err(Errno::ENOMEM);
     }
     Ok((start, len))
@@ -258,7 +259,8 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         return Ok(0);
     }
     if prot & g::PROT_WRITE != 0 {
-        let vm = ctx.process.vm.lock();
+        let vm_ref = ctx.process.vm();
+        let vm = vm_ref.lock();
         let read_only_shared = vm
             .overlapping(start, start + len)
             .any(|v| v.shared && matches!(&v.kind, VmaKind::File { file, .. } if !file.writable));
@@ -267,7 +269,7 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         }
     }
     kernel().platform.protect(start, len, prot)?;
-    ctx.process.vm.lock().protect(start, start + len, prot);
+    ctx.process.vm().lock().protect(start, start + len, prot);
     Ok(0)
 }
 
@@ -290,7 +292,7 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let new_len = checked_len(0, new_len)?;
     let vma = ctx
         .process
-        .vm
+        .vm()
         .lock()
         .find(start)
         .cloned()
@@ -323,7 +325,8 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let moved = kernel()
         .platform
         .remap(start, old_len, new_len, flags, target)?;
-    let mut vm = ctx.process.vm.lock();
+    let vm_ref = ctx.process.vm();
+    let mut vm = vm_ref.lock();
     vm.remove(start, start + old_len);
     let mut kind = vma.kind.clone();
     if let VmaKind::File { offset, .. } = &mut kind {
@@ -381,7 +384,7 @@ pub fn sys_madvise(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 /// zeros, which the platform already gave them).
 fn refill_private_file_pages(process: &Process, start: usize, end: usize) -> Result<()> {
     let pieces: Vec<(usize, usize, u32, u64, MappedFile)> = process
-        .vm
+        .vm()
         .lock()
         .overlapping(start, end)
         .filter(|v| !v.shared)
@@ -418,7 +421,8 @@ pub fn sys_msync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 pub fn sys_brk(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let requested = a[0] as usize;
-    let mut vm = ctx.process.vm.lock();
+    let vm_ref = ctx.process.vm();
+    let mut vm = vm_ref.lock();
     let current = vm.brk;
     if requested < vm.brk_start || requested as u64 >= USER_SPACE_END as u64 {
         return Ok(current as u64);

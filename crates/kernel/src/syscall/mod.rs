@@ -103,6 +103,7 @@ pub fn dispatch(regs: &mut UserRegs) {
         let ret = strace::format_result(entry, &args, ctx.regs.rax);
         strace::emit(fd, &call, &ret);
     }
+    crate::process::leave_if_exiting();
     crate::signal::collect_host_signals();
     crate::signal::deliver_pending(ctx.regs);
 }

@@ -110,7 +110,7 @@ pub fn sys_getrusage(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let mut usage: g::rusage = crate::pod::zeroed();
     usage.ru_utime = ns_timeval(cpu_ns);
     if self_usage {
-        usage.ru_maxrss = (crate::mm::process_mapped_bytes(&ctx.process.vm.lock()) / 1024) as i64;
+        usage.ru_maxrss = (crate::mm::process_mapped_bytes(&ctx.process.vm().lock()) / 1024) as i64;
     }
     user::write_val(a[1], &usage)?;
     Ok(0)

@@ -172,10 +172,16 @@ pub static TABLE: &[Entry] = &[
         clone,
         "xpppx",
         clone::sys_clone,
-        "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); creating processes fails with ENOSYS"
+        "threads, and vfork-style processes (CLONE_VM|CLONE_VFORK); no fork yet (ENOSYS)"
     ),
-    nosys!(57, fork),
-    nosys!(58, vfork),
+    sys!(
+        57,
+        fork,
+        "",
+        clone::sys_fork,
+        "fails with ENOSYS until address spaces can be copied"
+    ),
+    sys!(58, vfork, "", clone::sys_vfork),
     sys!(
         59,
         execve,
@@ -195,14 +201,14 @@ pub static TABLE: &[Entry] = &[
         wait4,
         "dpxp",
         wait::sys_wait4,
-        "no child processes exist yet: ECHILD after argument checks"
+        "no stopped or continued children (job control); no pidfds"
     ),
     sys!(
         62,
         kill,
         "dd",
         kill::sys_kill,
-        "the own process and its threads only (other processes do not exist yet); no stop/continue"
+        "no stop/continue (job control)"
     ),
     sys!(63, uname, "p", info::sys_uname),
     nosys!(64, semget),
@@ -604,7 +610,7 @@ pub static TABLE: &[Entry] = &[
         waitid,
         "ddpxp",
         wait::sys_waitid,
-        "no child processes exist yet: ECHILD after argument checks"
+        "no stopped or continued children (job control); no pidfds"
     ),
     nosys!(248, add_key),
     nosys!(249, request_key),
@@ -781,7 +787,7 @@ pub static TABLE: &[Entry] = &[
         clone3,
         "pu",
         clone::sys_clone3,
-        "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); creating processes fails with ENOSYS"
+        "threads, and vfork-style processes (CLONE_VM|CLONE_VFORK); no fork yet (ENOSYS)"
     ),
     sys!(436, close_range, "uux", open::sys_close_range),
     nosys!(437, openat2),

@@ -166,7 +166,7 @@ pub fn sys_exit(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sys_exit_group(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    crate::process::exit_process((a[0] & 0xff) as i32)
+    crate::process::exit_process(crate::process::Exit::Code((a[0] & 0xff) as i32))
 }
 
 /// Most argv/envp entries `execve` accepts.
@@ -206,6 +206,10 @@ fn do_execve(
             ctx.process.fds.lock().close_on_exec();
             // POSIX timers end at exec; a pending alarm carries over.
             kernel().timers.delete_all(ctx.process.pid, true);
+            // A vfork parent may go on once its child runs its own program.
+            if !ctx.process.vfork_done.swap(true, Ordering::SeqCst) {
+                kernel().children.notify_all();
+            }
             reset_signal_handlers(&ctx.process);
             *ctx.thread.altstack.lock() = (0, g::SS_DISABLE as i32, 0);
             ctx.thread.clear_child_tid.store(0, Ordering::Relaxed);

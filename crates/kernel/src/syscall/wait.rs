@@ -1,8 +1,8 @@
-//! Waiting for children: wait4, waitid. Processes cannot have children until process creation
-//! lands (the processes issue), so after validating its arguments every wait reports ECHILD —
-//! exactly what Linux says to a process without children.
+//! Waiting for children: wait4, waitid. Ended children stay zombies (with their wait status)
+//! until reaped here; a wait sleeps on `Kernel::children` until some child changes state.
 
 use super::*;
+use crate::process::Process;
 
 const WNOHANG: u64 = 1;
 const WUNTRACED: u64 = 2;
@@ -18,49 +18,123 @@ const P_PID: u64 = 1;
 const P_PGID: u64 = 2;
 const P_PIDFD: u64 = 3;
 
-/// Whether the caller has any child matching the request (none can exist yet).
-fn has_children(ctx: &Ctx) -> bool {
-    let pid = ctx.process.pid;
-    kernel().processes.lock().values().any(|p| p.ppid() == pid)
+/// Which children a wait is for.
+#[derive(Clone, Copy)]
+enum Which {
+    Any,
+    Pid(i32),
+    Group(i32),
+}
+
+fn matches(child: &Process, which: Which) -> bool {
+    match which {
+        Which::Any => true,
+        Which::Pid(pid) => child.pid == pid,
+        Which::Group(pgid) => child.pgid.load(core::sync::atomic::Ordering::Relaxed) == pgid,
+    }
+}
+
+/// Waits for an ended child; returns (pid, wait status), or None with WNOHANG and none ended.
+fn wait_child(ctx: &Ctx, which: Which, nohang: bool, reap: bool) -> Result<Option<(i32, i32)>> {
+    let k = kernel();
+    loop {
+        let seen = k.children.current();
+        let children: Vec<Arc<Process>> = k
+            .processes
+            .lock()
+            .values()
+            .filter(|p| p.ppid() == ctx.process.pid && matches(p, which))
+            .cloned()
+            .collect();
+        if children.is_empty() {
+            return err(Errno::ECHILD);
+        }
+        let ended = children
+            .iter()
+            .find_map(|c| c.exit_status.lock().map(|status| (c.pid, status)));
+        if let Some((pid, status)) = ended {
+            if reap {
+                k.processes.lock().remove(&pid);
+            }
+            return Ok(Some((pid, status)));
+        }
+        if nohang {
+            return Ok(None);
+        }
+        k.children.wait(seen)?;
+    }
 }
 
 pub fn sys_wait4(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let options = a[2];
+    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WALL | WCLONE) != 0 {
         return err(Errno::EINVAL);
     }
-    if a[0] as i32 == i32::MIN {
-        return err(Errno::ESRCH);
+    let which = match pid {
+        i32::MIN => return err(Errno::ESRCH),
+        -1 => Which::Any,
+        0 => Which::Group(ctx.process.pgid.load(core::sync::atomic::Ordering::Relaxed)),
+        p if p < 0 => Which::Group(-p),
+        p => Which::Pid(p),
+    };
+    match wait_child(ctx, which, options & WNOHANG != 0, true)? {
+        None => Ok(0),
+        Some((pid, status)) => {
+            if status_addr != 0 {
+                user::write_val(status_addr, &status)?;
+            }
+            if rusage != 0 {
+                user::zero(rusage, core::mem::size_of::<g::rusage>())?;
+            }
+            Ok(pid as u64)
+        }
     }
-    if !has_children(ctx) {
-        return err(Errno::ECHILD);
-    }
-    Err(Error::unsupported(
-        Errno::ECHILD,
-        "waiting for child processes",
-    ))
 }
 
 pub fn sys_waitid(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let (idtype, id, options) = (a[0], a[1] as i32, a[3]);
+    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
     let known = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE;
     if options & !known != 0 || options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
         return err(Errno::EINVAL);
     }
-    match idtype {
-        P_ALL => {}
-        P_PID | P_PGID if id < 0 => return err(Errno::EINVAL),
-        P_PID | P_PGID => {}
+    let which = match idtype {
+        P_ALL => Which::Any,
+        P_PID | P_PGID if id <= 0 => return err(Errno::EINVAL),
+        P_PID => Which::Pid(id),
+        P_PGID => Which::Group(id),
         P_PIDFD => {
             ctx.file(id)?;
+            return Err(Error::unsupported(Errno::EINVAL, "waitid on a pidfd"));
         }
         _ => return err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        // Only stopped/continued children are asked for, and none can stop yet.
+        return if options & WNOHANG != 0 {
+            Ok(0)
+        } else {
+            Err(Error::unsupported(Errno::ECHILD, "stopped children"))
+        };
     }
-    if !has_children(ctx) {
-        return err(Errno::ECHILD);
+    let found = wait_child(ctx, which, options & WNOHANG != 0, options & WNOWAIT == 0)?;
+    if infop == 0 {
+        return Ok(0);
     }
-    Err(Error::unsupported(
-        Errno::ECHILD,
-        "waiting for child processes",
-    ))
+    let mut info = [0u8; 128];
+    if let Some((pid, status)) = found {
+        // CLD_EXITED (1) with the exit code, or CLD_KILLED (2) with the signal.
+        let (code, value): (i32, i32) = if status & 0x7f == 0 {
+            (1, (status >> 8) & 0xff)
+        } else {
+            (2, status & 0x7f)
+        };
+        info[0..4].copy_from_slice(&(g::SIGCHLD as i32).to_ne_bytes());
+        info[8..12].copy_from_slice(&code.to_ne_bytes());
+        info[16..20].copy_from_slice(&pid.to_ne_bytes());
+        info[20..24].copy_from_slice(&crate::process::identity::UID.to_ne_bytes());
+        info[24..28].copy_from_slice(&value.to_ne_bytes());
+    }
+    // With WNOHANG and nothing ended, Linux zeroes the siginfo.
+    user::write_bytes(infop, &info)?;
+    Ok(0)
 }
