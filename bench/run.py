@@ -15,8 +15,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def build_c(src, out, static=False):
-    cmd = ["gcc", "-O2", "-o", out, src] + (["-static"] if static else [])
+def build_c(src, out, static=False, pie=False):
+    link = ["-static-pie"] if static and pie else ["-static"] if static else []
+    cmd = ["gcc", "-O2", "-o", out, src] + link
     subprocess.run(cmd, check=True)
 
 
@@ -70,6 +71,15 @@ def main():
     row("futex ping-pong (round trip)", per_call([threads, "futex", rounds]), per_call(veil + [threads, "futex", rounds]), "us")
     count = "500" if args.quick else "2000"
     row("thread create+join", per_call([threads, "create", count]), per_call(veil + [threads, "create", count]), "us")
+    spawn = os.path.join(work, "spawn")
+    # Position-independent, so that child and parent fit in one address space (Veil's fast path).
+    build_c(os.path.join(ROOT, "bench", "spawn.c"), spawn, static=True, pie=True)
+    tiny = os.path.join(work, "tiny")
+    with open(tiny + ".c", "w") as f:
+        f.write("int main(void) { return 0; }\n")
+    build_c(tiny + ".c", tiny, static=True, pie=True)
+    spawns = "100" if args.quick else "500"
+    row("posix_spawn(tiny static)+wait", per_call([spawn, tiny, spawns]), per_call(veil + [spawn, tiny, spawns]), "us")
     if os.path.exists("/usr/bin/python3"):
         py = ["/usr/bin/python3", "-c", "pass"]
         row("python3 -c pass (wall)", wall(py, runs), wall(veil + py, runs), "ms")
