@@ -271,11 +271,7 @@ impl TrapHandler for Kernel {
     fn interrupt(&self, _thread: usize, regs: &mut UserRegs, host_signal: Option<u32>) {
         process::leave_if_exiting();
         if let Some(sig) = host_signal {
-            let process = process::current_process();
-            signal::send_to_process(
-                &process,
-                signal::SigInfo::from_process(sig, signal::SI_KERNEL, 0),
-            );
+            signal::send_host_signal(sig);
         }
         signal::collect_host_signals();
         signal::deliver_pending(regs);

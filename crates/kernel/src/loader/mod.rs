@@ -229,7 +229,10 @@ pub fn exec(
         }
         None => None,
     };
-    // Point of no return: the old program's memory goes away.
+    // Point of no return: the new program starts with this thread alone.
+    if crate::process::current_thread_opt().is_some_and(|t| t.process.pid == process.pid) {
+        crate::process::end_other_threads();
+    }
     // A vfork child borrows its parent's memory: the new program gets fresh mappings, and a
     // failure to place it can still be reported to the child (the borrowed memory is intact).
     let borrowed = process.vm_is_shared().then(|| {

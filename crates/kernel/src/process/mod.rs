@@ -120,6 +120,8 @@ pub struct Thread {
     pub robust_list: Mutex<(u64, u64)>,
     /// Alternate signal stack (`sigaltstack`): sp, flags, size.
     pub altstack: Mutex<(u64, i32, u64)>,
+    /// Set when another thread of the process execs: this thread leaves at its next trap.
+    pub doomed: core::sync::atomic::AtomicBool,
     /// CPU affinity mask (`sched_setaffinity`), 64 CPUs a word; empty = every online CPU.
     pub affinity: Mutex<Vec<u64>>,
 }
@@ -217,6 +219,7 @@ impl Thread {
             robust_list: Mutex::new((0, 0)),
             altstack: Mutex::new((0, g::SS_DISABLE as i32, 0)),
             affinity: Mutex::new(Vec::new()),
+            doomed: core::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -417,13 +420,41 @@ pub fn leave_thread(thread: &Thread) -> ! {
     let k = kernel();
     thread.process.threads.lock().retain(|&t| t != thread.tid);
     k.threads.lock().remove(&thread.tid);
+    k.children.notify_all();
     k.platform.exit_thread()
+}
+
+/// Makes every other thread of the caller's process leave, and waits until they have (execve).
+pub fn end_other_threads() {
+    let k = kernel();
+    let me = current_thread();
+    loop {
+        let seen = k.children.current();
+        let others: Vec<i32> = me
+            .process
+            .threads
+            .lock()
+            .iter()
+            .copied()
+            .filter(|&t| t != me.tid)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        for tid in others {
+            if let Some(t) = k.threads.lock().get(&tid) {
+                t.doomed.store(true, Ordering::SeqCst);
+            }
+            k.platform.interrupt_thread(tid as usize);
+        }
+        k.children.wait_service(seen, Some(50_000_000));
+    }
 }
 
 /// If the caller's process is ending, the calling thread leaves now.
 pub fn leave_if_exiting() {
     if let Some(thread) = current_thread_opt()
-        && thread.process.exiting.load(Ordering::SeqCst)
+        && (thread.process.exiting.load(Ordering::SeqCst) || thread.doomed.load(Ordering::SeqCst))
     {
         leave_thread(&thread);
     }

@@ -176,11 +176,31 @@ pub fn collect_host_signals() {
     if bits == 0 {
         return;
     }
-    let process = current_process();
     for sig in 1..=64u32 {
         if bits & bit(sig) != 0 {
-            send_to_process(&process, SigInfo::from_process(sig, SI_KERNEL, 0));
+            send_host_signal(sig);
         }
+    }
+}
+
+/// A host signal for the instance (a terminal's Ctrl-C, `kill` of `veil`) goes to the
+/// foreground process group: the first process's group, as a terminal would signal it.
+pub fn send_host_signal(sig: u32) {
+    let k = kernel();
+    let group = k
+        .processes
+        .lock()
+        .get(&1)
+        .map(|init| init.pgid.load(Ordering::Relaxed));
+    let targets: alloc::vec::Vec<alloc::sync::Arc<crate::process::Process>> = k
+        .processes
+        .lock()
+        .values()
+        .filter(|p| Some(p.pgid.load(Ordering::Relaxed)) == group && p.exit_status.lock().is_none())
+        .cloned()
+        .collect();
+    for p in targets {
+        send_to_process(&p, SigInfo::from_process(sig, SI_KERNEL, 0));
     }
 }
 
@@ -188,7 +208,7 @@ pub fn collect_host_signals() {
 pub fn interrupted() -> bool {
     collect_host_signals();
     let thread = crate::process::current_thread();
-    if thread.process.exiting.load(Ordering::SeqCst) {
+    if thread.process.exiting.load(Ordering::SeqCst) || thread.doomed.load(Ordering::SeqCst) {
         return true;
     }
     thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed) != 0

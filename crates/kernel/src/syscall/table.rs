@@ -187,7 +187,7 @@ pub static TABLE: &[Entry] = &[
         execve,
         "spp",
         task::sys_execve,
-        "single-threaded processes only"
+        "the calling thread keeps its own thread id"
     ),
     sys!(
         60,
@@ -745,7 +745,7 @@ pub static TABLE: &[Entry] = &[
         execveat,
         "fsppx",
         task::sys_execveat,
-        "single-threaded processes only"
+        "the calling thread keeps its own thread id"
     ),
     nosys!(323, userfaultfd),
     nosys!(324, membarrier),

@@ -188,12 +188,6 @@ fn do_execve(
     let path = ctx.path_arg(path_addr)?;
     let argv = user::read_cstr_array(argv, MAX_ARG_STRLEN, MAX_ARGS)?;
     let envp = user::read_cstr_array(envp, MAX_ARG_STRLEN, MAX_ARGS)?;
-    if ctx.process.threads.lock().len() > 1 {
-        return Err(Error::unsupported(
-            Errno::EAGAIN,
-            "execve in a multi-threaded process",
-        ));
-    }
     let (base, exec_path) = if path.is_empty() && flags & g::AT_EMPTY_PATH != 0 {
         let file = ctx.file(dirfd)?;
         (kernel().mounts.root(), file.loc.path.clone().into_bytes())
