@@ -12,6 +12,7 @@ pub mod file;
 pub mod host;
 pub mod lock;
 pub mod path;
+pub mod pidfd;
 pub mod pipe;
 pub mod proc;
 pub mod ram;

@@ -412,6 +412,8 @@ pub fn exit_process(how: Exit) -> ! {
         crate::signal::send_to_process(&parent, info);
     }
     k.children.notify_all();
+    // pidfds of this process become readable.
+    k.readiness.notify();
     leave_thread(&me)
 }
 

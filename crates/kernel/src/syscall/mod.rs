@@ -16,6 +16,7 @@ mod kill;
 mod mmap;
 mod namespace;
 mod open;
+mod pidfd;
 mod pipe;
 mod poll;
 mod resource;

@@ -201,7 +201,7 @@ pub static TABLE: &[Entry] = &[
         wait4,
         "dpxp",
         wait::sys_wait4,
-        "no stopped or continued children (job control); no pidfds"
+        "no stopped or continued children (job control)"
     ),
     sys!(
         62,
@@ -610,7 +610,7 @@ pub static TABLE: &[Entry] = &[
         waitid,
         "ddpxp",
         wait::sys_waitid,
-        "no stopped or continued children (job control); no pidfds"
+        "no stopped or continued children (job control)"
     ),
     nosys!(248, add_key),
     nosys!(249, request_key),
@@ -771,7 +771,7 @@ pub static TABLE: &[Entry] = &[
         task::sys_rseq,
         "returns ENOSYS by design; glibc and others run without restartable sequences"
     ),
-    nosys!(424, pidfd_send_signal),
+    sys!(424, pidfd_send_signal, "fdpx", pidfd::sys_pidfd_send_signal),
     nosys!(425, io_uring_setup),
     nosys!(426, io_uring_enter),
     nosys!(427, io_uring_register),
@@ -781,7 +781,7 @@ pub static TABLE: &[Entry] = &[
     nosys!(431, fsconfig),
     nosys!(432, fsmount),
     nosys!(433, fspick),
-    nosys!(434, pidfd_open),
+    sys!(434, pidfd_open, "dx", pidfd::sys_pidfd_open),
     sys!(
         435,
         clone3,

@@ -102,10 +102,7 @@ pub fn sys_waitid(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         P_PID | P_PGID if id <= 0 => return err(Errno::EINVAL),
         P_PID => Which::Pid(id),
         P_PGID => Which::Group(id),
-        P_PIDFD => {
-            ctx.file(id)?;
-            return Err(Error::unsupported(Errno::EINVAL, "waitid on a pidfd"));
-        }
+        P_PIDFD => Which::Pid(super::pidfd::pid_of(ctx, id)?),
         _ => return err(Errno::EINVAL),
     };
     if options & WEXITED == 0 {
