@@ -22,13 +22,12 @@
 //! Lock order: `Epoll::items` → the locks of the files watched (including, for nested sets, the
 //! inner set's `items`; cycles are refused with ELOOP).
 
-use super::{FileOps, Inode, InodeRef, OpenFile, WaitSources};
+use super::{FileOps, InodeRef, OpenFile, WaitSources};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use crate::sync::Mutex;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::any::Any;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use veil_abi::Errno;
 use veil_abi::general::{self as g, stat, statfs64};
@@ -168,6 +167,34 @@ pub fn anon_stat() -> stat {
 pub fn anon_statfs() -> statfs64 {
     super::synthetic_statfs(ANON_INODE_FS_MAGIC)
 }
+
+/// Implements [`crate::fs::Inode`] for an anonymous-inode object (eventfd, timerfd, epoll,
+/// signalfd, pidfd): `fstat` shows the shared anonymous inode, and it cannot be opened by path.
+macro_rules! anon_inode {
+    ($t:ty) => {
+        impl $crate::fs::Inode for $t {
+            fn stat(&self) -> $crate::error::Result<veil_abi::general::stat> {
+                Ok($crate::fs::epoll::anon_stat())
+            }
+            fn open(
+                &self,
+                _flags: u32,
+            ) -> $crate::error::Result<alloc::sync::Arc<dyn $crate::fs::FileOps>> {
+                $crate::error::err(veil_abi::Errno::ENXIO)
+            }
+            fn statfs(&self) -> $crate::error::Result<veil_abi::general::statfs64> {
+                Ok($crate::fs::epoll::anon_statfs())
+            }
+            fn fs_id(&self) -> usize {
+                $crate::fs::epoll::anon_fs_id()
+            }
+            fn as_any(&self) -> &dyn core::any::Any {
+                self
+            }
+        }
+    };
+}
+pub(crate) use anon_inode;
 
 /// `fs_id` of anonymous-inode files.
 pub fn anon_fs_id() -> usize {
@@ -376,23 +403,7 @@ impl Epoll {
     }
 }
 
-impl Inode for Epoll {
-    fn stat(&self) -> Result<stat> {
-        Ok(anon_stat())
-    }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        err(Errno::ENXIO)
-    }
-    fn statfs(&self) -> Result<statfs64> {
-        Ok(anon_statfs())
-    }
-    fn fs_id(&self) -> usize {
-        anon_fs_id()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+anon_inode!(Epoll);
 
 /// The file operations of an epoll fd (reads and writes fail as on Linux).
 pub struct EpollFile(pub Arc<Epoll>);

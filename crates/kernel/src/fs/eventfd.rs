@@ -4,16 +4,15 @@
 //!
 //! Lock order: `EventFd::count` is a leaf.
 
-use super::epoll::{anon_fs_id, anon_stat, anon_statfs};
-use super::{FileOps, Inode, InodeRef};
+use super::epoll::anon_stat;
+use super::{FileOps, InodeRef};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use crate::sync::{Event, Mutex};
 use alloc::sync::Arc;
-use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
 use veil_abi::Errno;
-use veil_abi::general::{self as g, stat, statfs64};
+use veil_abi::general::{self as g, stat};
 
 /// The largest value the counter can hold.
 const MAX: u64 = u64::MAX - 1;
@@ -51,23 +50,7 @@ impl EventFdFile {
     }
 }
 
-impl Inode for EventFd {
-    fn stat(&self) -> Result<stat> {
-        Ok(anon_stat())
-    }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        err(Errno::ENXIO)
-    }
-    fn statfs(&self) -> Result<statfs64> {
-        Ok(anon_statfs())
-    }
-    fn fs_id(&self) -> usize {
-        anon_fs_id()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+super::epoll::anon_inode!(EventFd);
 
 impl FileOps for EventFdFile {
     fn read(&self, _pos: &mut u64, buf: &mut [u8], flags: u32) -> Result<usize> {

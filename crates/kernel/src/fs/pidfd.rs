@@ -1,14 +1,12 @@
 //! pidfds: file descriptors that refer to a process (`pidfd_open`), readable by poll once the
 //! process has ended, usable with `pidfd_send_signal` and `waitid(P_PIDFD)`.
 
-use super::epoll::{anon_fs_id, anon_stat, anon_statfs};
-use super::{FileOps, Inode, InodeRef};
+use super::{FileOps, InodeRef};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use alloc::sync::Arc;
-use core::any::Any;
 use veil_abi::Errno;
-use veil_abi::general::{self as g, stat, statfs64};
+use veil_abi::general::{self as g};
 
 /// A reference to a process by pid.
 pub struct PidFd {
@@ -26,23 +24,7 @@ impl PidFd {
     }
 }
 
-impl Inode for PidFd {
-    fn stat(&self) -> Result<stat> {
-        Ok(anon_stat())
-    }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        err(Errno::ENXIO)
-    }
-    fn statfs(&self) -> Result<statfs64> {
-        Ok(anon_statfs())
-    }
-    fn fs_id(&self) -> usize {
-        anon_fs_id()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+super::epoll::anon_inode!(PidFd);
 
 /// The file operations of a pidfd.
 pub struct PidFdFile(pub Arc<PidFd>);

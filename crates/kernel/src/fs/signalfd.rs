@@ -1,15 +1,14 @@
 //! signalfd: reading the calling thread's pending signals (those in the fd's mask) as
 //! `struct signalfd_siginfo` records instead of having them delivered to handlers.
 
-use super::epoll::{anon_fs_id, anon_stat, anon_statfs, wait_for_ready};
-use super::{FileOps, Inode, InodeRef};
+use super::epoll::wait_for_ready;
+use super::{FileOps, InodeRef};
 use crate::error::{Result, err};
 use crate::signal::{self, SigInfo};
 use crate::sync::Mutex;
 use alloc::sync::Arc;
-use core::any::Any;
 use veil_abi::Errno;
-use veil_abi::general::{self as g, stat, statfs64};
+use veil_abi::general::{self as g};
 
 /// `sizeof(struct signalfd_siginfo)`.
 const RECORD: usize = 128;
@@ -53,23 +52,7 @@ fn record(info: &SigInfo) -> [u8; RECORD] {
     r
 }
 
-impl Inode for SignalFd {
-    fn stat(&self) -> Result<stat> {
-        Ok(anon_stat())
-    }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        err(Errno::ENXIO)
-    }
-    fn statfs(&self) -> Result<statfs64> {
-        Ok(anon_statfs())
-    }
-    fn fs_id(&self) -> usize {
-        anon_fs_id()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+super::epoll::anon_inode!(SignalFd);
 
 /// The file operations of a signalfd.
 pub struct SignalFdFile(pub Arc<SignalFd>);

@@ -4,15 +4,14 @@
 //!
 //! Lock order: `TimerFd::state` is a leaf.
 
-use super::epoll::{anon_fs_id, anon_stat, anon_statfs};
-use super::{FileOps, Inode, InodeRef, WaitSources};
+use super::epoll::anon_stat;
+use super::{FileOps, InodeRef, WaitSources};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use crate::sync::{Event, Mutex};
 use alloc::sync::Arc;
-use core::any::Any;
 use veil_abi::Errno;
-use veil_abi::general::{self as g, stat, statfs64};
+use veil_abi::general::{self as g, stat};
 
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
@@ -135,23 +134,7 @@ impl TimerFdFile {
     }
 }
 
-impl Inode for TimerFd {
-    fn stat(&self) -> Result<stat> {
-        Ok(anon_stat())
-    }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        err(Errno::ENXIO)
-    }
-    fn statfs(&self) -> Result<statfs64> {
-        Ok(anon_statfs())
-    }
-    fn fs_id(&self) -> usize {
-        anon_fs_id()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+super::epoll::anon_inode!(TimerFd);
 
 impl FileOps for TimerFdFile {
     fn read(&self, _pos: &mut u64, buf: &mut [u8], flags: u32) -> Result<usize> {
