@@ -240,3 +240,38 @@ except FileNotFoundError as e:
     std::fs::write(dir.join("sub.py"), script).unwrap();
     assert_same(&["/usr/bin/python3", "sub.py"], &dir, None);
 }
+
+#[test]
+fn sqlite3_multithreaded_workload() {
+    need("/usr/bin/python3");
+    let dir = scratch("sqlite-threads");
+    let script = r#"
+import os, sqlite3, threading
+path = "/tmp/veil-sqlite-threads.db"
+for suffix in ("", "-journal", "-wal", "-shm"):
+    if os.path.exists(path + suffix):
+        os.remove(path + suffix)
+db = sqlite3.connect(path)
+db.execute("create table t(worker integer, n integer)")
+db.commit()
+db.close()
+def work(worker):
+    conn = sqlite3.connect(path, timeout=30)
+    for n in range(50):
+        conn.execute("insert into t values (?, ?)", (worker, n))
+        conn.commit()
+    conn.close()
+threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+db = sqlite3.connect(path)
+print(db.execute("select count(*), count(distinct worker), sum(n) from t").fetchone())
+print(db.execute("select worker, count(*) from t group by worker order by worker").fetchall())
+db.close()
+os.remove(path)
+"#;
+    std::fs::write(dir.join("threads.py"), script).unwrap();
+    assert_same(&["/usr/bin/python3", "threads.py"], &dir, None);
+}
