@@ -269,11 +269,12 @@ impl TrapHandler for Kernel {
     }
 
     fn interrupt(&self, _thread: usize, regs: &mut UserRegs, host_signal: Option<u32>) {
-        process::leave_if_exiting();
+        let thread = process::current_thread();
+        process::leave_if_exiting(&thread);
         if let Some(sig) = host_signal {
             signal::send_host_signal(sig);
         }
         signal::collect_host_signals();
-        signal::deliver_pending(regs);
+        signal::deliver_pending(regs, &thread);
     }
 }

@@ -92,8 +92,9 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     }
 }
 
-/// Longest uninterrupted sleep of a kernel wait (see [`Event::wait_timeout`]).
-const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
+/// Longest uninterrupted sleep of any kernel wait: a signal's wake-up may slip in between a
+/// waiter's "anything to deliver?" check and its sleep, and this bounds that rare delay.
+pub const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
 
 /// A wake-up point for threads waiting on a condition protected by some [`Mutex`]: waiters
 /// snapshot [`Event::current`] *before* checking their condition, then [`Event::wait`] with that

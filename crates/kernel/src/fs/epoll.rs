@@ -25,7 +25,7 @@
 use super::{FileOps, InodeRef, OpenFile, WaitSources};
 use crate::error::{Result, err};
 use crate::root::kernel;
-use crate::sync::Mutex;
+use crate::sync::{Mutex, SIGNAL_CHECK_SLICE_NS};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -82,9 +82,6 @@ impl Readiness {
         self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
-
-/// Longest uninterrupted sleep of a readiness wait.
-const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
 
 /// Runs `scan` until it finds something ready (returns `Some`), sleeping between scans until
 /// some watched source may have changed. `scan` fills the [`WaitSources`] of the files it

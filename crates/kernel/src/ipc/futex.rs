@@ -10,15 +10,12 @@
 
 use crate::error::{Result, err};
 use crate::root::kernel;
-use crate::sync::Mutex;
+use crate::sync::{Mutex, SIGNAL_CHECK_SLICE_NS};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use veil_abi::Errno;
 use veil_platform::WaitResult;
-
-/// Longest uninterrupted sleep of a futex wait.
-const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
 
 /// Identifies a futex: the process whose memory holds it, and the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -233,13 +233,7 @@ pub fn current_thread_opt() -> Option<Arc<Thread>> {
 
 /// The thread executing the current syscall.
 pub fn current_thread() -> Arc<Thread> {
-    let k = kernel();
-    let tid = k.platform.thread_data() as i32;
-    k.threads
-        .lock()
-        .get(&tid)
-        .cloned()
-        .expect("trap from a thread the kernel does not know")
+    current_thread_opt().expect("trap from a thread the kernel does not know")
 }
 
 /// The process executing the current syscall.
@@ -453,11 +447,9 @@ pub fn end_other_threads() {
     }
 }
 
-/// If the caller's process is ending, the calling thread leaves now.
-pub fn leave_if_exiting() {
-    if let Some(thread) = current_thread_opt()
-        && (thread.process.exiting.load(Ordering::SeqCst) || thread.doomed.load(Ordering::SeqCst))
-    {
-        leave_thread(&thread);
+/// If `thread`'s process is ending (or another of its threads execs), it leaves now.
+pub fn leave_if_exiting(thread: &Thread) {
+    if thread.process.exiting.load(Ordering::SeqCst) || thread.doomed.load(Ordering::SeqCst) {
+        leave_thread(thread);
     }
 }

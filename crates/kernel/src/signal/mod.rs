@@ -253,8 +253,7 @@ fn dequeue(thread: &Thread, sig: u32) -> SigInfo {
 /// Acts on the calling thread's unblocked pending signals before it returns to user code:
 /// ignored ones are dropped, default actions run, and the first signal with a handler gets a
 /// frame (`regs` then resume in the handler).
-pub fn deliver_pending(regs: &mut UserRegs) {
-    let thread = crate::process::current_thread();
+pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
     loop {
         let ready =
             thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
@@ -266,8 +265,8 @@ pub fn deliver_pending(regs: &mut UserRegs) {
             return;
         }
         let sig = ready.trailing_zeros() + 1;
-        let info = dequeue(&thread, sig);
-        match handler_of(&thread, sig) {
+        let info = dequeue(thread, sig);
+        match handler_of(thread, sig) {
             SIG_IGN => continue,
             SIG_DFL if ignored_by_default(sig) => continue,
             SIG_DFL if matches!(sig, g::SIGSTOP | g::SIGTSTP | g::SIGTTIN | g::SIGTTOU) => {
@@ -278,7 +277,7 @@ pub fn deliver_pending(regs: &mut UserRegs) {
             }
             SIG_DFL => terminate_by_signal(sig, ""),
             _ => {
-                if frame::setup(regs, &thread, &info).is_err() {
+                if frame::setup(regs, thread, &info).is_err() {
                     terminate_by_signal(g::SIGSEGV, ": cannot write a signal frame");
                 }
                 return;

@@ -110,37 +110,10 @@ fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
         .exit_signal
         .store(args.exit_signal as u32, Ordering::Relaxed);
     let thread = Thread::new(pid, child.clone());
-    thread.sigmask.store(
-        ctx.thread.sigmask.load(Ordering::Relaxed),
-        Ordering::Relaxed,
-    );
-    if args.flags & CLONE_CHILD_CLEARTID != 0 {
-        thread
-            .clear_child_tid
-            .store(args.child_tid, Ordering::Relaxed);
-    }
-    let tid_bytes = pid.to_ne_bytes();
-    if args.flags & CLONE_PARENT_SETTID != 0 {
-        user::write_bytes(args.parent_tid, &tid_bytes)?;
-    }
-    if args.flags & CLONE_CHILD_SETTID != 0 {
-        user::write_bytes(args.child_tid, &tid_bytes)?;
-    }
-    let mut regs = *ctx.regs;
-    regs.rax = 0;
-    if args.stack_top != 0 {
-        regs.rsp = args.stack_top;
-    }
-    if args.flags & CLONE_SETTLS != 0 {
-        regs.fs_base = args.tls;
-    }
     k.processes.lock().insert(pid, child.clone());
-    k.threads.lock().insert(pid, thread);
-    if let Err(e) = k.platform.spawn_thread(regs, pid as usize) {
-        k.threads.lock().remove(&pid);
+    start_task(ctx, &args, thread, || {
         k.processes.lock().remove(&pid);
-        return Err(e.into());
-    }
+    })?;
     // The parent's memory is the child's until it execs or ends (not interruptible, as on Linux).
     while !child.vfork_done.load(Ordering::SeqCst) {
         let seen = k.children.current();
@@ -154,30 +127,38 @@ fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
 
 fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     validate(&args)?;
-    let k = kernel();
-    let tid = k.alloc_id();
+    let tid = kernel().alloc_id();
     let thread = Thread::new(tid, ctx.process.clone());
-    // A new thread starts with its creator's signal mask and affinity, and no alternate stack.
+    // A new thread also starts with its creator's affinity (and no alternate stack).
+    *thread.affinity.lock() = ctx.thread.affinity.lock().clone();
+    let process = ctx.process.clone();
+    start_task(ctx, &args, thread, || {
+        process.threads.lock().retain(|&t| t != tid);
+    })
+}
+
+/// Starts the new `thread` (of a new thread or process): the creator's signal mask, the tid
+/// published and clear-child-tid recorded as `args` ask, and the creator's registers with rax =
+/// 0 and the new stack and TLS. If it cannot start, `undo` forgets what the caller registered.
+fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn()) -> Result<u64> {
+    let k = kernel();
+    let tid = thread.tid;
     thread.sigmask.store(
         ctx.thread.sigmask.load(Ordering::Relaxed),
         Ordering::Relaxed,
     );
-    *thread.affinity.lock() = ctx.thread.affinity.lock().clone();
     if args.flags & CLONE_CHILD_CLEARTID != 0 {
         thread
             .clear_child_tid
             .store(args.child_tid, Ordering::Relaxed);
     }
-    let tid_bytes = tid.to_ne_bytes();
-    let publish = |addr: u64| user::write_bytes(addr, &tid_bytes);
-    let undo = |thread: &Thread| {
-        ctx.process.threads.lock().retain(|&t| t != thread.tid);
-    };
-    if args.flags & CLONE_PARENT_SETTID != 0 {
-        publish(args.parent_tid).inspect_err(|_| undo(&thread))?;
-    }
-    if args.flags & CLONE_CHILD_SETTID != 0 {
-        publish(args.child_tid).inspect_err(|_| undo(&thread))?;
+    for (flag, addr) in [
+        (CLONE_PARENT_SETTID, args.parent_tid),
+        (CLONE_CHILD_SETTID, args.child_tid),
+    ] {
+        if args.flags & flag != 0 {
+            user::write_bytes(addr, &tid.to_ne_bytes()).inspect_err(|_| undo())?;
+        }
     }
     let mut regs = *ctx.regs;
     regs.rax = 0;
@@ -187,10 +168,10 @@ fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     if args.flags & CLONE_SETTLS != 0 {
         regs.fs_base = args.tls;
     }
-    k.threads.lock().insert(tid, thread.clone());
+    k.threads.lock().insert(tid, thread);
     if let Err(e) = k.platform.spawn_thread(regs, tid as usize) {
         k.threads.lock().remove(&tid);
-        undo(&thread);
+        undo();
         return Err(e.into());
     }
     Ok(tid as u64)

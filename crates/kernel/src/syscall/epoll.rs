@@ -27,15 +27,14 @@ pub fn sys_epoll_create1(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 fn create(ctx: &Ctx, flags: u32) -> Result<u64> {
     let ops = Arc::new(EpollFile(Epoll::new()));
-    let loc = Loc::detached("anon_inode:[eventpoll]".into(), ops.inode());
-    let file = OpenFile::new(ops, loc, g::O_RDWR);
-    let limit = ctx.process.limits.lock().nofile();
-    let fd = ctx
-        .process
-        .fds
-        .lock()
-        .insert_from(0, file, flags & g::EPOLL_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    let inode = ops.inode();
+    ctx.install_anon(
+        ops,
+        inode,
+        "eventpoll",
+        g::O_RDWR,
+        flags & g::EPOLL_CLOEXEC != 0,
+    )
 }
 
 /// The open file behind `fd` as epoll uses it (O_PATH descriptors are EBADF).

@@ -19,13 +19,7 @@ fn create(ctx: &Ctx, initial: u32, flags: u32) -> Result<u64> {
         initial as u64,
         flags & g::EFD_SEMAPHORE != 0,
     )));
-    let loc = Loc::detached("anon_inode:[eventfd]".into(), ops.inode());
-    let file = OpenFile::new(ops, loc, g::O_RDWR | flags & g::EFD_NONBLOCK);
-    let limit = ctx.process.limits.lock().nofile();
-    let fd = ctx
-        .process
-        .fds
-        .lock()
-        .insert_from(0, file, flags & g::EFD_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    let inode = ops.inode();
+    let status = g::O_RDWR | flags & g::EFD_NONBLOCK;
+    ctx.install_anon(ops, inode, "eventfd", status, flags & g::EFD_CLOEXEC != 0)
 }

@@ -104,9 +104,9 @@ pub fn dispatch(regs: &mut UserRegs) {
         let ret = strace::format_result(entry, &args, ctx.regs.rax);
         strace::emit(fd, &call, &ret);
     }
-    crate::process::leave_if_exiting();
+    crate::process::leave_if_exiting(&ctx.thread);
     crate::signal::collect_host_signals();
-    crate::signal::deliver_pending(ctx.regs);
+    crate::signal::deliver_pending(ctx.regs, &ctx.thread);
 }
 
 /// Number of CPUs programs see (`sched_getaffinity`, `/proc`).
@@ -172,6 +172,29 @@ impl Ctx<'_> {
         let path = self.path_arg(path_addr)?;
         let base = self.base_dir(dirfd, &path)?;
         kernel().mounts.resolve_parent(&base, &path)
+    }
+
+    /// Installs `file` at the lowest free fd (within RLIMIT_NOFILE); returns the fd.
+    pub fn install(&self, file: Arc<OpenFile>, cloexec: bool) -> Result<u64> {
+        let limit = self.process.limits.lock().nofile();
+        Ok(self
+            .process
+            .fds
+            .lock()
+            .insert_from(0, file, cloexec, limit)? as u64)
+    }
+
+    /// Opens an anonymous-inode file (`/proc/pid/fd` shows `anon_inode:[kind]`) and installs it.
+    pub fn install_anon(
+        &self,
+        ops: Arc<dyn crate::fs::FileOps>,
+        inode: crate::fs::InodeRef,
+        kind: &str,
+        flags: u32,
+        cloexec: bool,
+    ) -> Result<u64> {
+        let loc = Loc::detached(alloc::format!("anon_inode:[{kind}]"), inode);
+        self.install(OpenFile::new(ops, loc, flags), cloexec)
     }
 
     /// The process's file-creation mask.

@@ -15,13 +15,7 @@ pub fn open_at(ctx: &Ctx, dirfd: i32, path_addr: u64, flags: u32, mode: u32) -> 
     } else {
         open_path(ctx, dirfd, &path, flags, mode)?
     };
-    let limit = ctx.process.limits.lock().nofile();
-    let fd = ctx
-        .process
-        .fds
-        .lock()
-        .insert_from(0, file, flags & g::O_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    ctx.install(file, flags & g::O_CLOEXEC != 0)
 }
 
 /// `O_TMPFILE`: an unnamed file in the directory `(dirfd, path)`.

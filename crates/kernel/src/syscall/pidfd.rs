@@ -30,12 +30,9 @@ pub fn sys_pidfd_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         return err(Errno::ESRCH);
     }
     let ops = Arc::new(PidFdFile(Arc::new(PidFd { pid })));
-    let loc = Loc::detached("anon_inode:[pidfd]".into(), ops.inode());
-    let file = OpenFile::new(ops, loc, g::O_RDWR | flags);
-    let limit = ctx.process.limits.lock().nofile();
+    let inode = ops.inode();
     // pidfds are always close-on-exec.
-    let fd = ctx.process.fds.lock().insert_from(0, file, true, limit)?;
-    Ok(fd as u64)
+    ctx.install_anon(ops, inode, "pidfd", g::O_RDWR | flags, true)
 }
 
 pub fn sys_pidfd_send_signal(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

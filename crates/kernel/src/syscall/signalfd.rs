@@ -32,13 +32,7 @@ fn create(ctx: &Ctx, fd: i32, mask_addr: u64, size: u64, flags: u32) -> Result<u
         return Ok(fd as u64);
     }
     let ops = Arc::new(SignalFdFile(SignalFd::new(mask)));
-    let loc = Loc::detached("anon_inode:[signalfd]".into(), ops.inode());
-    let file = OpenFile::new(ops, loc, g::O_RDWR | flags & SFD_NONBLOCK);
-    let limit = ctx.process.limits.lock().nofile();
-    let fd = ctx
-        .process
-        .fds
-        .lock()
-        .insert_from(0, file, flags & SFD_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    let inode = ops.inode();
+    let status = g::O_RDWR | flags & SFD_NONBLOCK;
+    ctx.install_anon(ops, inode, "signalfd", status, flags & SFD_CLOEXEC != 0)
 }

@@ -249,9 +249,6 @@ enum Interrupted {
 }
 
 /// Sleeps for `ns` nanoseconds of monotonic time.
-/// Longest uninterrupted host sleep.
-const SLEEP_SLICE_NS: u64 = 200_000_000;
-
 fn sleep_ns(ns: u64) -> core::result::Result<(), Interrupted> {
     if ns == 0 {
         return Ok(());
@@ -268,7 +265,10 @@ fn sleep_ns(ns: u64) -> core::result::Result<(), Interrupted> {
         if left == 0 {
             return Ok(());
         }
-        match k.platform.sleep(left.min(SLEEP_SLICE_NS)) {
+        match k
+            .platform
+            .sleep(left.min(crate::sync::SIGNAL_CHECK_SLICE_NS))
+        {
             Ok(()) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Interrupted::Error(e.into())),
         }

@@ -17,15 +17,9 @@ pub fn sys_timerfd_create(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         _ => return err(Errno::EINVAL),
     };
     let ops = Arc::new(TimerFdFile(TimerFd::new(host_clock)));
-    let loc = Loc::detached("anon_inode:[timerfd]".into(), ops.inode());
-    let file = OpenFile::new(ops, loc, g::O_RDWR | flags & g::TFD_NONBLOCK);
-    let limit = ctx.process.limits.lock().nofile();
-    let fd = ctx
-        .process
-        .fds
-        .lock()
-        .insert_from(0, file, flags & g::TFD_CLOEXEC != 0, limit)?;
-    Ok(fd as u64)
+    let inode = ops.inode();
+    let status = g::O_RDWR | flags & g::TFD_NONBLOCK;
+    ctx.install_anon(ops, inode, "timerfd", status, flags & g::TFD_CLOEXEC != 0)
 }
 
 /// The timer behind `fd` (EBADF if closed, EINVAL if not a timerfd).
