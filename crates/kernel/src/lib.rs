@@ -70,6 +70,11 @@ pub struct Kernel {
     /// Syscall numbers already reported as unsupported (one log line each).
     warned: [AtomicU64; 8],
     pub hostname: Mutex<Vec<u8>>,
+    /// Live processes per address space (`Platform::address_space_id`): an address space
+    /// ends when its last process does.
+    spaces: Mutex<BTreeMap<u64, usize>>,
+    /// Set once the instance is ending: an address space created meanwhile ends at once.
+    pub ending: core::sync::atomic::AtomicBool,
     /// NIS domain name (`setdomainname`, `uname`).
     pub domainname: Mutex<Vec<u8>>,
 }
@@ -95,6 +100,39 @@ impl Kernel {
     /// Nanoseconds since boot.
     pub fn uptime_ns(&self) -> u64 {
         self.monotonic_ns().saturating_sub(self.boot_monotonic_ns)
+    }
+
+    /// Records that `process` now lives in the current address space.
+    pub fn join_space(&self, process: &Process) {
+        let space = self.platform.address_space_id();
+        process.space.store(space, Ordering::SeqCst);
+        *self.spaces.lock().entry(space).or_insert(0) += 1;
+    }
+
+    /// Records that `process` has ended; true if it was the last of its address space.
+    pub fn leave_space(&self, process: &Process) -> bool {
+        let space = process.space.load(Ordering::SeqCst);
+        let mut spaces = self.spaces.lock();
+        let Some(count) = spaces.get_mut(&space) else {
+            return false;
+        };
+        *count -= 1;
+        if *count > 0 {
+            return false;
+        }
+        spaces.remove(&space);
+        true
+    }
+
+    /// Every address space of the instance but the caller's.
+    pub fn other_spaces(&self) -> Vec<u64> {
+        let own = self.platform.address_space_id();
+        self.spaces
+            .lock()
+            .keys()
+            .copied()
+            .filter(|&s| s != own)
+            .collect()
     }
 
     /// Returns true the first time it is called for `nr` (to log unsupported syscalls once).
@@ -170,6 +208,8 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
             .map_or(0, |t| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64),
         warned: Default::default(),
         hostname: Mutex::new(b"veil".to_vec()),
+        spaces: Mutex::new(BTreeMap::new()),
+        ending: core::sync::atomic::AtomicBool::new(false),
         domainname: Mutex::new(b"(none)".to_vec()),
     }));
     let root = fs::host::HostFs::open(&spec.root).map_err(|e| {
@@ -213,8 +253,14 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
     let process = Process::new(pid, 0, cwd.clone(), limits);
     let thread = Thread::new(pid, process.clone());
     kernel.processes.lock().insert(pid, process.clone());
-    kernel.threads.lock().insert(pid, thread);
+    kernel.threads.lock().insert(pid, thread.clone());
     platform.set_thread_data(pid as usize);
+    thread.bind_host_thread();
+    kernel.join_space(&process);
+    kernel
+        .timers
+        .start_service()
+        .map_err(|e| boot_error(format!("cannot start the timer service: {}", e.errno)))?;
     install_stdio(&process);
 
     let argv = if spec.argv.is_empty() {
@@ -276,5 +322,21 @@ impl TrapHandler for Kernel {
         }
         signal::collect_host_signals();
         signal::deliver_pending(regs, &thread);
+    }
+
+    fn thread_start(&self, _thread: usize, regs: &mut UserRegs) {
+        let thread = process::current_thread();
+        thread.bind_host_thread();
+        let fork_start = thread.fork_start.lock().take();
+        if let Some(start) = fork_start {
+            syscall::clone::start_forked_child(&thread, start, regs);
+        }
+        process::leave_if_exiting(&thread);
+        signal::deliver_pending(regs, &thread);
+    }
+
+    fn forked(&self, _thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
+        let thread = process::current_thread();
+        syscall::clone::fork_done(&thread, regs, result);
     }
 }

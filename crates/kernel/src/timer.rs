@@ -1,9 +1,9 @@
 //! Timers that raise signals: `alarm`, `setitimer(ITIMER_REAL)` and POSIX timers.
 //!
-//! Every armed timer has a deadline on the host monotonic clock. One kernel service thread per
-//! address space (started on first use) sleeps until the earliest deadline, then sends each
-//! expired timer's signal to its process (or thread) and re-arms interval timers, counting
-//! periods it missed as overruns.
+//! Every armed timer has a deadline on the host monotonic clock. One kernel service thread for
+//! the whole instance (started at boot) sleeps until the earliest deadline, then sends each
+//! expired timer's signal to its process (or thread) in whatever address space it runs, and
+//! re-arms interval timers, counting periods it missed as overruns.
 //!
 //! Lock order: `Timers::list` is taken before a thread's signal queue (firing sends signals
 //! after releasing it).
@@ -14,7 +14,7 @@ use crate::signal::{self, SigInfo};
 use crate::sync::{Event, Mutex};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+
 use veil_abi::Errno;
 
 /// `si_code` of a POSIX timer's signal.
@@ -52,7 +52,6 @@ pub struct Timer {
 pub struct Timers {
     list: Mutex<BTreeMap<(i32, i32), Timer>>,
     changed: Event,
-    service_started: AtomicBool,
 }
 
 impl Timers {
@@ -129,24 +128,17 @@ impl Timers {
             timer.overrun = 0;
             old
         };
-        if deadline != 0 {
-            self.start_service()?;
-        }
         self.changed.notify_all();
         Ok(old)
     }
 
-    fn start_service(&self) -> Result<()> {
-        if self.service_started.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
+    /// Starts the service thread. Called once at boot, in the address space of the instance's
+    /// first process, which lives as long as the instance (so the service never ends early).
+    pub fn start_service(&self) -> Result<()> {
         kernel()
             .platform
             .spawn_kernel_thread(service, 0)
-            .map_err(|e| {
-                self.service_started.store(false, Ordering::Release);
-                e.into()
-            })
+            .map_err(Into::into)
     }
 
     /// Fires the expired timers; returns the earliest remaining deadline.

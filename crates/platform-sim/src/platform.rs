@@ -184,7 +184,13 @@ impl Platform for SimPlatform {
             .name(String::from("veil-thread"))
             .stack_size(128 * 1024)
             .spawn(move || match trap::init_thread(thread_data) {
-                Ok(block) => block.enter_user(&regs),
+                Ok(block) => {
+                    let mut regs = regs;
+                    if let Some(handler) = trap::trap_handler() {
+                        handler.thread_start(thread_data, &mut regs);
+                    }
+                    block.enter_user(&regs)
+                }
                 Err(e) => {
                     eprintln!("veil: cannot start a thread: {e}");
                     // SAFETY: ends the whole address space; the thread cannot run its program.
@@ -204,8 +210,12 @@ impl Platform for SimPlatform {
             .map_err(|_| Errno::EAGAIN)
     }
 
-    fn interrupt_thread(&self, thread_data: usize) {
-        trap::interrupt(thread_data);
+    fn current_host_thread(&self) -> u64 {
+        trap::current_host_thread()
+    }
+
+    fn interrupt_thread(&self, host_thread: u64) {
+        trap::interrupt(host_thread);
     }
 
     fn take_host_signals(&self) -> u64 {
@@ -213,9 +223,6 @@ impl Platform for SimPlatform {
     }
 
     fn exit_thread(&self) -> ! {
-        if let Some(block) = trap::current_block() {
-            trap::forget_thread(block.thread_data());
-        }
         // The thread's trap stack region and pthread bookkeeping are not reclaimed (see
         // docs/design.md); only the host thread ends.
         // SAFETY: SYS_exit ends only the calling host thread; no Rust state of it is used again.
@@ -228,6 +235,26 @@ impl Platform for SimPlatform {
     fn exit_address_space(&self, status: i32) -> ! {
         // SAFETY: ends the host process immediately; kernel state lives in the shared heap.
         unsafe { libc::_exit(status) }
+    }
+
+    fn address_space_id(&self) -> u64 {
+        // SAFETY: getpid has no preconditions.
+        unsafe { libc::getpid() as u64 }
+    }
+
+    fn fork_on_return(&self, child_thread: usize) {
+        if let Some(block) = trap::current_block() {
+            block.request_fork(child_thread);
+        }
+    }
+
+    fn kill_address_space(&self, id: u64) {
+        if let Ok(pid) = i32::try_from(id)
+            && pid > 1
+        {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
     }
 
     fn clock_gettime(&self, clock: ClockId) -> Result<timespec, Errno> {

@@ -160,6 +160,13 @@ fn run_address_space(spec: &LaunchSpec, strace: Option<HostFd>) -> ! {
         // SAFETY: ends this forked process without running the supervisor's exit handlers.
         unsafe { libc::_exit(code) }
     };
+    // SAFETY: getppid, prctl and signal have no memory effects. The instance must not outlive
+    // `veil run`; forked address spaces are reaped by the host (the kernel tracks them).
+    unsafe {
+        trap::set_supervisor(libc::getppid());
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+    }
     if let Err(e) = trap::install_signal_handlers() {
         fail(125, &format!("cannot install signal handlers: {e}"));
     }

@@ -13,6 +13,8 @@
 
 use crate::uaccess;
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicI32;
+use std::sync::atomic::Ordering::Relaxed;
 use veil_platform::{FaultKind, TrapHandler, UserRegs};
 
 /// Size and alignment of a thread's alternate signal stack region.
@@ -61,13 +63,28 @@ pub struct ThreadBlock {
     current_uc: *mut libc::ucontext_t,
     /// Forwarded host signals that arrived while LibOS code ran (a bit per signal).
     deferred: std::sync::atomic::AtomicU64,
+    /// Kernel value of the thread a fork at the end of this trap starts (0 = no fork).
+    fork_child: usize,
 }
 
 static TRAP_HANDLER: OnceLock<&'static dyn TrapHandler> = OnceLock::new();
 
+/// Host pid of the supervisor (`veil run`), the only process whose forwarded signals count.
+static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
+
+/// Records the supervisor's pid (the parent of the first address-space process).
+pub fn set_supervisor(pid: i32) {
+    SUPERVISOR.store(pid, Relaxed);
+}
+
 /// Registers the kernel's trap handler. Called once per address space before user code runs.
 pub fn set_trap_handler(handler: &'static dyn TrapHandler) {
     let _ = TRAP_HANDLER.set(handler);
+}
+
+/// The kernel's trap handler, once registered.
+pub fn trap_handler() -> Option<&'static dyn TrapHandler> {
+    TRAP_HANDLER.get().copied()
 }
 
 std::arch::global_asm!(
@@ -236,6 +253,12 @@ extern "C" fn veil_signal_handler(
     let info = unsafe { &*info };
     let from_user = saved_selector == SELECTOR_BLOCK as u64;
     let forwarded = FORWARDED_SIGNALS.contains(&sig);
+    // SAFETY: si_pid is valid for signals a process sent (si_code <= 0).
+    if forwarded && info.si_code <= 0 && unsafe { info.si_pid() } != SUPERVISOR.load(Relaxed) {
+        // Sent by a host process to a process group that holds both `veil` and this address
+        // space: the supervisor passes it on, so taking it here too would deliver it twice.
+        return;
+    }
     if (forwarded || sig == INTERRUPT_SIGNAL) && !from_user {
         // LibOS code was interrupted (typically a blocking host call, which now fails with
         // EINTR): note a host signal for the kernel to pick up, and let that code go on.
@@ -295,6 +318,11 @@ extern "C" fn veil_signal_handler(
         handler.fault(thread_data, &mut regs, fault);
     }
     // SAFETY: see above.
+    let fork_child = unsafe { std::mem::take(&mut (*block).fork_child) };
+    if fork_child != 0 {
+        fork_here(*handler, block, thread_data, fork_child, &mut regs);
+    }
+    // SAFETY: see above.
     unsafe {
         (*block).current_uc = std::ptr::null_mut();
         regs_to_context(&regs, &mut *uc);
@@ -302,6 +330,40 @@ extern "C" fn veil_signal_handler(
     }
     if regs.gs_base != gs_base {
         write_gs_base(regs.gs_base);
+    }
+}
+
+/// Copies the address space at the end of a trap (no kernel frame is on the stack any more).
+/// Both sides then resume user code through the same host signal frame, so the child keeps the
+/// thread's FP state; its general registers are the ones the kernel gives it.
+fn fork_here(
+    handler: &'static dyn TrapHandler,
+    block: *mut ThreadBlock,
+    thread_data: usize,
+    child: usize,
+    regs: &mut UserRegs,
+) {
+    // SAFETY: glibc's fork keeps its own state consistent in the child, where only this thread
+    // exists. Kernel state is in the shared heap, so locks other threads hold are released by
+    // them for both address spaces.
+    match unsafe { libc::fork() } {
+        0 => {
+            // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
+            unsafe { (*block).thread_data = child };
+            if let Err(e) = after_fork_child() {
+                fatal(&format!(
+                    "veil: cannot set up a forked address space: {e}\n"
+                ));
+            }
+            handler.thread_start(child, regs);
+        }
+        pid if pid > 0 => handler.forked(thread_data, regs, Ok(pid as u64)),
+        _ => {
+            let errno = std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EAGAIN);
+            handler.forked(thread_data, regs, Err(veil_platform::Errno(errno as u16)));
+        }
     }
 }
 
@@ -408,6 +470,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             stack_size,
             current_uc: std::ptr::null_mut(),
             deferred: std::sync::atomic::AtomicU64::new(0),
+            fork_child: 0,
         });
         &mut *block_ptr
     };
@@ -420,6 +483,13 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     if unsafe { libc::sigaltstack(&ss, std::ptr::null_mut()) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
+    arm_dispatch(block)?;
+    CURRENT_BLOCK.with(|c| c.set(block_ptr));
+    Ok(block)
+}
+
+/// Arms Syscall User Dispatch for the calling thread with `block`'s selector byte.
+fn arm_dispatch(block: &mut ThreadBlock) -> std::io::Result<()> {
     let start = veil_restorer as *const () as usize;
     let len = veil_restorer_end as *const () as usize - start;
     // SAFETY: arming SUD with a selector byte that lives as long as the thread.
@@ -435,9 +505,22 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     if r != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    CURRENT_BLOCK.with(|c| c.set(block_ptr));
-    block.set_thread_data(thread_data);
-    Ok(block)
+    Ok(())
+}
+
+/// Sets up the trap path of the only thread of a freshly forked address space: Syscall User
+/// Dispatch does not survive a host fork, and host signals from a terminal reach every
+/// address-space process, so only the first one passes them on.
+pub fn after_fork_child() -> std::io::Result<()> {
+    let Some(block) = current_block() else {
+        return Err(std::io::Error::other("fork outside a LibOS thread"));
+    };
+    arm_dispatch(block)?;
+    for sig in FORWARDED_SIGNALS {
+        // SAFETY: setting a standard disposition.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
+    Ok(())
 }
 
 /// `fx_sw_bytes.magic1`: the frame's FP area is an `xsave` image with an extended size.
@@ -527,42 +610,31 @@ impl ThreadBlock {
         self.thread_data
     }
 
-    /// Sets the kernel's per-thread value (and makes the thread reachable by it).
+    /// Asks for a fork at the end of the current trap, starting kernel thread `child`.
+    pub fn request_fork(&mut self, child: usize) {
+        self.fork_child = child;
+    }
+
+    /// Sets the kernel's per-thread value.
     pub fn set_thread_data(&mut self, data: usize) {
         self.thread_data = data;
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        HOST_TIDS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(data, tid);
     }
 }
 
-/// Host thread id of each LibOS thread of this address space, by kernel thread value (host
-/// state of this process only: threads never move between address spaces).
-static HOST_TIDS: std::sync::Mutex<std::collections::BTreeMap<usize, libc::pid_t>> =
-    std::sync::Mutex::new(std::collections::BTreeMap::new());
-
-/// Sends the interrupt signal to the host thread of LibOS thread `data`.
-pub fn interrupt(data: usize) {
-    let tid = HOST_TIDS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&data)
-        .copied();
-    if let Some(tid) = tid {
-        // SAFETY: tgkill only sends a signal to a thread of this process.
-        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, INTERRUPT_SIGNAL) };
-    }
+/// The calling host thread as (process id << 32 | thread id): what [`interrupt`] takes.
+pub fn current_host_thread() -> u64 {
+    // SAFETY: getpid and gettid have no preconditions.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    (pid as u32 as u64) << 32 | tid as u32 as u64
 }
 
-/// Forgets the calling thread (it is about to end).
-pub fn forget_thread(data: usize) {
-    HOST_TIDS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&data);
+/// Sends the interrupt signal to a host thread of any address-space process of the instance.
+pub fn interrupt(host_thread: u64) {
+    let (pid, tid) = ((host_thread >> 32) as i32, host_thread as u32 as i32);
+    if pid > 0 && tid > 0 {
+        // SAFETY: tgkill only sends a signal; it fails if `tid` is no longer a thread of `pid`.
+        unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, INTERRUPT_SIGNAL) };
+    }
 }
 
 thread_local! {

@@ -116,6 +116,14 @@ pub trait TrapHandler: Sync {
     /// (`host_signal` = None: pending signals may need delivering), or by a signal the host
     /// sent to the instance (`SIGINT` from a terminal, `SIGTERM`, ...).
     fn interrupt(&self, thread: usize, regs: &mut UserRegs, host_signal: Option<u32>);
+    /// A thread started by [`Platform::spawn_thread`], or the only thread of an address space
+    /// just copied by [`Platform::fork_on_return`], is about to enter user code with `regs`
+    /// (the kernel records its host identity, sets up what the thread starts with, and may
+    /// deliver signals that are already pending).
+    fn thread_start(&self, thread: usize, regs: &mut UserRegs);
+    /// The copy [`Platform::fork_on_return`] asked for was made (`Ok(id)` of the new address
+    /// space) or failed; called in the original address space, before `thread` resumes.
+    fn forked(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, Errno>);
 }
 
 /// Memory protection bits (Linux `PROT_*` values).
@@ -216,10 +224,13 @@ pub trait Platform: Sync {
     /// Starts a new thread in the current address space that enters user code with `regs`;
     /// its traps carry `thread_data`.
     fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno>;
-    /// Makes the thread with kernel value `thread_data` notice pending work soon: a blocking host
-    /// call it is in returns early (the kernel's waits then see `EINTR`), or, if it runs user
-    /// code, it traps into [`TrapHandler::interrupt`].
-    fn interrupt_thread(&self, thread_data: usize);
+    /// The calling thread's host identity, valid in every address space of the instance (what
+    /// [`Platform::interrupt_thread`] takes).
+    fn current_host_thread(&self) -> u64;
+    /// Makes the thread `host_thread` (of any address space) notice pending work soon: a
+    /// blocking host call it is in returns early (the kernel's waits then see `EINTR`), or, if
+    /// it runs user code, it traps into [`TrapHandler::interrupt`].
+    fn interrupt_thread(&self, host_thread: u64);
     /// Host signals that arrived while the calling thread ran LibOS code (a bit per signal),
     /// cleared by the call. The kernel turns them into instance signals.
     fn take_host_signals(&self) -> u64;
@@ -230,6 +241,20 @@ pub trait Platform: Sync {
     fn exit_thread(&self) -> !;
     /// Ends the whole address space (all its host threads) with the host exit status `status`.
     fn exit_address_space(&self, status: i32) -> !;
+
+    // --- address spaces ---
+
+    /// The id of the current address space (unique among the instance's live address spaces).
+    fn address_space_id(&self) -> u64;
+    /// Asks for the current address space to be copied (copy-on-write) when the calling
+    /// thread's current trap returns, once no kernel frame of the trap is left on its stack (so
+    /// nothing the kernel owns there exists twice). In the original, [`TrapHandler::forked`]
+    /// reports the result; in the copy only this thread exists: it runs
+    /// [`TrapHandler::thread_start`] as `child_thread` and resumes user code. Memory mapped
+    /// with `shared` stays shared; the kernel heap is shared by construction.
+    fn fork_on_return(&self, child_thread: usize);
+    /// Ends another address space of the instance at once (the instance is ending).
+    fn kill_address_space(&self, id: u64);
 
     // --- time, entropy, host information ---
 

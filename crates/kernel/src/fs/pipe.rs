@@ -148,7 +148,9 @@ impl Pipe {
             _ => (true, true),
         };
         let nonblock = flags & g::O_NONBLOCK != 0;
-        let other_opens = {
+        // The other side counts as there if it is open now or opens later, even if it has gone
+        // again by the time this open looks (a writer may open, write and close meanwhile).
+        let (other_present, other_opens) = {
             let mut s = pipe.state.lock();
             if writes && !reads && nonblock && s.readers == 0 {
                 return err(Errno::ENXIO);
@@ -158,9 +160,9 @@ impl Pipe {
             s.reader_opens += reads as u64;
             s.writer_opens += writes as u64;
             if reads {
-                s.writer_opens
+                (s.writers > 0, s.writer_opens)
             } else {
-                s.reader_opens
+                (s.readers > 0, s.reader_opens)
             }
         };
         // From here the end's Drop undoes the counts if the wait is interrupted.
@@ -172,7 +174,7 @@ impl Pipe {
         });
         pipe.notify(true);
         pipe.notify(false);
-        if nonblock || reads && writes {
+        if nonblock || reads && writes || other_present {
             return Ok(end);
         }
         loop {

@@ -72,7 +72,7 @@ impl Vma {
 }
 
 /// The user mappings of a process, plus its program break.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Vm {
     vmas: BTreeMap<usize, Vma>,
     /// Start of the heap (`brk` area), just above the executable.

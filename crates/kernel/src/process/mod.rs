@@ -97,6 +97,8 @@ pub struct Process {
     pub exit_status: Mutex<Option<i32>>,
     /// Set while the process is ending: its threads leave at their next trap.
     pub exiting: core::sync::atomic::AtomicBool,
+    /// The address space (`Platform::address_space_id`) holding its memory and threads.
+    pub space: AtomicU64,
     /// A vfork child has exec'd or ended: its parent may go on.
     pub vfork_done: core::sync::atomic::AtomicBool,
 }
@@ -124,6 +126,25 @@ pub struct Thread {
     pub doomed: core::sync::atomic::AtomicBool,
     /// CPU affinity mask (`sched_setaffinity`), 64 CPUs a word; empty = every online CPU.
     pub affinity: Mutex<Vec<u64>>,
+    /// The host thread running it (`Platform::current_host_thread`; 0 until it has started).
+    pub host: AtomicU64,
+    /// How the only thread of a forked process starts, taken when its address space exists.
+    pub fork_start: Mutex<Option<ForkStart>>,
+    /// The pid of a child this thread is forking (its address space is made when the trap
+    /// returns), 0 if none.
+    pub forking: AtomicI32,
+}
+
+/// What the thread of a forked child needs to start in its new address space.
+pub struct ForkStart {
+    /// Its registers (the parent's at the fork, with the child's return value, stack and TLS).
+    pub regs: veil_platform::UserRegs,
+    /// The address space it was copied from, and the memory it copied: what the others in
+    /// that address space own is released in the copy.
+    pub space: u64,
+    pub copied: Arc<Mutex<Vm>>,
+    /// Where to store its tid (`CLONE_CHILD_SETTID`), 0 for nowhere.
+    pub set_tid_at: u64,
 }
 
 impl Process {
@@ -148,6 +169,7 @@ impl Process {
             exit_signal: AtomicU32::new(0),
             exit_status: Mutex::new(None),
             exiting: core::sync::atomic::AtomicBool::new(false),
+            space: AtomicU64::new(0),
             vfork_done: core::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -168,7 +190,11 @@ impl Process {
         child.set_vm(parent.vm());
         *child.signals.lock() = *parent.signals.lock();
         *child.exec.lock() = parent.exec.lock().clone();
-        *child.prctl.lock() = *parent.prctl.lock();
+        // The parent-death signal is not inherited.
+        *child.prctl.lock() = PrctlState {
+            pdeathsig: 0,
+            ..*parent.prctl.lock()
+        };
         child
             .nice
             .store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -220,7 +246,25 @@ impl Thread {
             altstack: Mutex::new((0, g::SS_DISABLE as i32, 0)),
             affinity: Mutex::new(Vec::new()),
             doomed: core::sync::atomic::AtomicBool::new(false),
+            host: AtomicU64::new(0),
+            fork_start: Mutex::new(None),
+            forking: AtomicI32::new(0),
         })
+    }
+
+    /// Records that the calling host thread runs this thread.
+    pub fn bind_host_thread(&self) {
+        let host = kernel().platform.current_host_thread();
+        self.host.store(host, Ordering::SeqCst);
+    }
+
+    /// Makes the thread notice pending work soon (see `Platform::interrupt_thread`). A thread
+    /// that has not started yet checks for signals before it first enters user code.
+    pub fn interrupt(&self) {
+        let host = self.host.load(Ordering::SeqCst);
+        if host != 0 {
+            kernel().platform.interrupt_thread(host);
+        }
     }
 }
 
@@ -352,18 +396,16 @@ pub fn exit_process(how: Exit) -> ! {
             Exit::Code(c) => c,
             Exit::Signal(s) => 128 + s as i32,
         };
+        k.ending.store(true, Ordering::SeqCst);
+        for space in k.other_spaces() {
+            k.platform.kill_address_space(space);
+        }
         k.platform.exit_address_space(code);
     }
     process.exiting.store(true, Ordering::SeqCst);
     let me = current_thread();
-    for tid in process
-        .threads
-        .lock()
-        .iter()
-        .copied()
-        .filter(|&t| t != me.tid)
-    {
-        k.platform.interrupt_thread(tid as usize);
+    for thread in other_threads(&process, me.tid) {
+        thread.interrupt();
     }
     let files = core::mem::take(&mut *process.fds.lock());
     drop(files);
@@ -408,12 +450,39 @@ pub fn exit_process(how: Exit) -> ! {
     k.children.notify_all();
     // pidfds of this process become readable.
     k.readiness.notify();
+    if k.leave_space(&process) {
+        // The last process of this address space: it ends with all its host threads.
+        let tids = core::mem::take(&mut *process.threads.lock());
+        let mut threads = k.threads.lock();
+        for tid in tids {
+            threads.remove(&tid);
+        }
+        drop(threads);
+        k.platform.exit_address_space(0);
+    }
     leave_thread(&me)
+}
+
+/// The live threads of `process` other than `tid`.
+fn other_threads(process: &Process, tid: i32) -> Vec<Arc<Thread>> {
+    let tids: Vec<i32> = process
+        .threads
+        .lock()
+        .iter()
+        .copied()
+        .filter(|&t| t != tid)
+        .collect();
+    let threads = kernel().threads.lock();
+    tids.iter()
+        .filter_map(|t| threads.get(t).cloned())
+        .collect()
 }
 
 /// Ends the calling thread without anything else (its process is ending).
 pub fn leave_thread(thread: &Thread) -> ! {
     let k = kernel();
+    // A fork that was to happen when this trap returned never will.
+    crate::syscall::clone::abandon_fork(thread);
     thread.process.threads.lock().retain(|&t| t != thread.tid);
     k.threads.lock().remove(&thread.tid);
     k.children.notify_all();
@@ -426,22 +495,12 @@ pub fn end_other_threads() {
     let me = current_thread();
     loop {
         let seen = k.children.current();
-        let others: Vec<i32> = me
-            .process
-            .threads
-            .lock()
-            .iter()
-            .copied()
-            .filter(|&t| t != me.tid)
-            .collect();
-        if others.is_empty() {
+        if me.process.threads.lock().iter().all(|&t| t == me.tid) {
             return;
         }
-        for tid in others {
-            if let Some(t) = k.threads.lock().get(&tid) {
-                t.doomed.store(true, Ordering::SeqCst);
-            }
-            k.platform.interrupt_thread(tid as usize);
+        for thread in other_threads(&me.process, me.tid) {
+            thread.doomed.store(true, Ordering::SeqCst);
+            thread.interrupt();
         }
         k.children.wait_service(seen, Some(50_000_000));
     }

@@ -136,7 +136,7 @@ pub fn send_to_thread(thread: &Thread, info: SigInfo) {
     kernel().readiness.notify();
     let current = crate::process::current_thread_opt().map(|t| t.tid);
     if !blocked && current != Some(thread.tid) {
-        kernel().platform.interrupt_thread(thread.tid as usize);
+        thread.interrupt();
     }
 }
 

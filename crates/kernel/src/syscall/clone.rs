@@ -4,8 +4,11 @@
 //! the platform starts a host thread that enters user code with the parent's registers, a new
 //! stack and TLS, and rax = 0. A vfork-style child (CLONE_VM | CLONE_VFORK: `vfork`, glibc's
 //! `posix_spawn`, Python's `subprocess`) is a new process in the same address space that borrows
-//! its parent's memory until it execs or exits, while the parent waits. `fork` (a copy of the
-//! address space) comes with the address-space work and fails with ENOSYS for now.
+//! its parent's memory until it execs or exits, while the parent waits. `fork` (and clone
+//! without CLONE_VM) makes a new process in a copy of the caller's address space: the platform
+//! copies the host process (copy-on-write), and in the copy the kernel releases the memory of
+//! the other processes that shared the original. Kernel objects (open files, pipes, the
+//! process table) live in the shared kernel heap, so both sides keep seeing the same ones.
 
 use super::*;
 use crate::process::Thread;
@@ -92,12 +95,142 @@ fn create(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
         return create_vfork_child(ctx, args);
     }
     if f & CLONE_VM == 0 {
-        return Err(Error::unsupported(
-            Errno::ENOSYS,
-            "fork (copying an address space)",
-        ));
+        return create_forked_child(ctx, args);
     }
     create_thread(ctx, args)
+}
+
+/// Flags a forked child (no CLONE_VM) may come with.
+const FORK_ALLOWED: u64 = CLONE_PARENT_SETTID
+    | CLONE_CHILD_SETTID
+    | CLONE_CHILD_CLEARTID
+    | CLONE_SETTLS
+    | CLONE_PARENT
+    | CLONE_DETACHED
+    | CLONE_SYSVSEM;
+
+/// `fork`: a new process in a copy of the caller's address space. The copy is made by the
+/// platform when this trap returns (see `Platform::fork_on_return`); the child's thread then
+/// starts in it through [`start_forked_child`].
+fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
+    if args.flags & !FORK_ALLOWED != 0 {
+        return Err(Error::unsupported(
+            Errno::EINVAL,
+            "sharing files, fs state or handlers (or namespaces) with a forked child",
+        ));
+    }
+    let k = kernel();
+    let parent = ctx.process.clone();
+    let pid = k.alloc_id();
+    let child = crate::process::Process::child_of(&parent, pid);
+    if args.flags & CLONE_PARENT != 0 {
+        child.ppid.store(parent.ppid(), Ordering::Relaxed);
+    }
+    child
+        .exit_signal
+        .store(args.exit_signal as u32, Ordering::Relaxed);
+    let copied = parent.vm();
+    let copy = copied.lock().clone();
+    child.set_vm(Arc::new(crate::sync::Mutex::new(copy)));
+    let thread = Thread::new(pid, child.clone());
+    thread.sigmask.store(
+        ctx.thread.sigmask.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    *thread.altstack.lock() = *ctx.thread.altstack.lock();
+    *thread.affinity.lock() = ctx.thread.affinity.lock().clone();
+    if args.flags & CLONE_CHILD_CLEARTID != 0 {
+        thread
+            .clear_child_tid
+            .store(args.child_tid, Ordering::Relaxed);
+    }
+    let mut regs = *ctx.regs;
+    regs.rax = 0;
+    if args.stack_top != 0 {
+        regs.rsp = args.stack_top;
+    }
+    if args.flags & CLONE_SETTLS != 0 {
+        regs.fs_base = args.tls;
+    }
+    *thread.fork_start.lock() = Some(crate::process::ForkStart {
+        regs,
+        space: parent.space.load(Ordering::SeqCst),
+        copied,
+        set_tid_at: if args.flags & CLONE_CHILD_SETTID != 0 {
+            args.child_tid
+        } else {
+            0
+        },
+    });
+    if args.flags & CLONE_PARENT_SETTID != 0 {
+        user::write_bytes(args.parent_tid, &pid.to_ne_bytes())?;
+    }
+    k.processes.lock().insert(pid, child);
+    k.threads.lock().insert(pid, thread);
+    ctx.thread.forking.store(pid, Ordering::SeqCst);
+    k.platform.fork_on_return(pid as usize);
+    Ok(pid as u64)
+}
+
+/// The platform made (or failed to make) the address space of the child `thread` is forking.
+pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
+    if let Err(e) = result {
+        abandon_fork(thread);
+        regs.rax = e.as_syscall_return();
+    } else {
+        thread.forking.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Forgets the child `thread` was forking: its address space will not be made.
+pub fn abandon_fork(thread: &Thread) {
+    let pid = thread.forking.swap(0, Ordering::SeqCst);
+    if pid != 0 {
+        let k = kernel();
+        k.threads.lock().remove(&pid);
+        k.processes.lock().remove(&pid);
+    }
+}
+
+/// First steps of a forked child's thread, in its new address space: it takes its registers,
+/// joins the address space, releases the memory of the processes it left behind, and stores
+/// its tid where `CLONE_CHILD_SETTID` asked.
+pub fn start_forked_child(thread: &Thread, start: crate::process::ForkStart, regs: &mut UserRegs) {
+    let k = kernel();
+    *regs = start.regs;
+    k.join_space(&thread.process);
+    if k.ending.load(Ordering::SeqCst) {
+        k.platform.exit_address_space(0);
+    }
+    release_others(start.space, &start.copied, thread.tid);
+    if start.set_tid_at != 0 {
+        // As on Linux, a bad address here is ignored.
+        let _ = user::write_bytes(start.set_tid_at, &thread.tid.to_ne_bytes());
+    }
+}
+
+/// In a fresh copy of address space `space`: unmaps the memory of the processes that stayed
+/// behind in the original (all but the new child `pid` and whoever shares `kept`, the memory
+/// the child copied).
+fn release_others(space: u64, kept: &Arc<crate::sync::Mutex<crate::mm::Vm>>, pid: i32) {
+    let k = kernel();
+    let others: Vec<Arc<crate::process::Process>> = k
+        .processes
+        .lock()
+        .values()
+        .filter(|p| p.pid != pid && p.space.load(Ordering::SeqCst) == space)
+        .cloned()
+        .collect();
+    for process in others {
+        let vm = process.vm();
+        if Arc::ptr_eq(&vm, kept) {
+            continue;
+        }
+        let ranges: Vec<(usize, usize)> = vm.lock().iter().map(|v| (v.start, v.end)).collect();
+        for (start, end) in ranges {
+            let _ = k.platform.unmap(start, end - start);
+        }
+    }
 }
 
 /// A vfork-style child: a new process sharing the caller's memory; the caller waits until the
@@ -111,8 +244,10 @@ fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
         .store(args.exit_signal as u32, Ordering::Relaxed);
     let thread = Thread::new(pid, child.clone());
     k.processes.lock().insert(pid, child.clone());
+    k.join_space(&child);
     start_task(ctx, &args, thread, || {
         k.processes.lock().remove(&pid);
+        k.leave_space(&child);
     })?;
     // The parent's memory is the child's until it execs or ends (not interruptible, as on Linux).
     while !child.vfork_done.load(Ordering::SeqCst) {

@@ -5,7 +5,7 @@
 pub mod table;
 
 mod attr;
-mod clone;
+pub mod clone;
 mod epoll;
 mod eventfd;
 mod fd;
