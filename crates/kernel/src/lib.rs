@@ -54,6 +54,10 @@ pub struct Kernel {
     pub timers: timer::Timers,
     /// Notified when a process ends or a vfork child execs (wait4, vfork).
     pub children: sync::Event,
+    /// The internal RAM file system memfds live in (made on first use).
+    memfd_fs: Mutex<Option<Arc<fs::ram::RamFs>>>,
+    /// Which parts of the platform's shared memory are in use.
+    pub shared_windows: mm::shared::Windows,
     /// flock and record locks of every file.
     pub locks: fs::lock::LockTable,
     /// The pipes behind open FIFOs, by file identity.
@@ -100,6 +104,14 @@ impl Kernel {
     /// Nanoseconds since boot.
     pub fn uptime_ns(&self) -> u64 {
         self.monotonic_ns().saturating_sub(self.boot_monotonic_ns)
+    }
+
+    /// The internal RAM file system memfds live in.
+    pub fn memfd_fs(&self) -> Arc<fs::ram::RamFs> {
+        self.memfd_fs
+            .lock()
+            .get_or_insert_with(fs::ram::RamFs::new)
+            .clone()
     }
 
     /// Records that `process` now lives in the current address space.
@@ -192,6 +204,8 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         futexes: Default::default(),
         timers: Default::default(),
         locks: Default::default(),
+        shared_windows: Default::default(),
+        memfd_fs: Mutex::new(None),
         children: sync::Event::new(),
         fifos: Mutex::new(BTreeMap::new()),
         readiness: fs::epoll::Readiness::new(),

@@ -10,6 +10,7 @@ mod futex;
 mod heap;
 mod host;
 mod platform;
+mod shared_memory;
 mod supervisor;
 mod trap;
 mod uaccess;

@@ -1,10 +1,10 @@
 //! [`SimPlatform`]: the `Platform` implementation on a Linux host process.
 
-use crate::{futex, host::SimHost, trap, uaccess};
+use crate::{futex, host::SimHost, shared_memory, trap, uaccess};
 use std::sync::atomic::AtomicU32;
 use veil_abi::general::timespec;
 use veil_platform::{
-    ClockId, Errno, Fault, HostCalls, Placement, Platform, Prot, UserRegs, WaitResult,
+    Backing, ClockId, Errno, Fault, HostCalls, Placement, Platform, Prot, UserRegs, WaitResult,
 };
 
 /// The simulation platform. Stateless: per-thread state lives in each thread's trap block.
@@ -81,21 +81,31 @@ impl Platform for SimPlatform {
         placement: Placement,
         len: usize,
         prot: Prot,
-        shared: bool,
+        backing: Backing,
     ) -> Result<usize, Errno> {
         let (addr, extra) = match placement {
             Placement::Hint(a) => (a, 0),
             Placement::Fixed(a) => (a, libc::MAP_FIXED),
             Placement::FixedNoReplace(a) => (a, libc::MAP_FIXED_NOREPLACE),
         };
-        let sharing = if shared {
-            libc::MAP_SHARED
-        } else {
-            libc::MAP_PRIVATE
+        let (sharing, fd, offset) = match backing {
+            Backing::Private => (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0),
+            Backing::Shared(offset) => (libc::MAP_SHARED, shared_memory::fd(), offset),
+            Backing::HostFile(fd, offset) => (libc::MAP_SHARED, fd.0, offset),
         };
-        let flags = sharing | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra;
+        let offset = i64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        let flags = sharing | libc::MAP_NORESERVE | extra;
         // SAFETY: the kernel only maps user ranges it owns (its VMA bookkeeping checked them).
-        let ptr = unsafe { libc::mmap(addr as *mut libc::c_void, len, prot as i32, flags, -1, 0) };
+        let ptr = unsafe {
+            libc::mmap(
+                addr as *mut libc::c_void,
+                len,
+                prot as i32,
+                flags,
+                fd,
+                offset,
+            )
+        };
         let got = mmap_result(ptr)?;
         if extra == libc::MAP_FIXED_NOREPLACE && got != addr {
             // Kernels before 4.17 ignore the flag and treat it as a hint.
@@ -135,6 +145,27 @@ impl Platform for SimPlatform {
             )
         };
         mmap_result(ptr)
+    }
+
+    fn sync_mapping(&self, addr: usize, len: usize, flags: u32) -> Result<(), Errno> {
+        // SAFETY: the kernel checked that the range is user memory of the current process.
+        unit(unsafe { libc::msync(addr as *mut libc::c_void, len, flags as i32) })
+    }
+
+    fn shared_memory_size(&self) -> u64 {
+        shared_memory::SIZE
+    }
+
+    fn shared_read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        shared_memory::read(offset, buf)
+    }
+
+    fn shared_write(&self, offset: u64, buf: &[u8]) -> Result<(), Errno> {
+        shared_memory::write(offset, buf)
+    }
+
+    fn shared_discard(&self, offset: u64, len: u64) {
+        shared_memory::discard(offset, len)
     }
 
     fn advise(&self, addr: usize, len: usize, advice: u32) -> Result<(), Errno> {

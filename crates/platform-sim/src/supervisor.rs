@@ -2,7 +2,7 @@
 //! process that runs the instance, and turns the way that process ended into an exit status.
 
 use crate::platform::PLATFORM;
-use crate::{ExitStatus, LaunchError, LaunchSpec, MountKind, heap, trap};
+use crate::{ExitStatus, LaunchError, LaunchSpec, MountKind, heap, shared_memory, trap};
 use std::os::unix::ffi::OsStrExt;
 use veil_kernel::{BootSpec, MountSource};
 use veil_platform::HostFd;
@@ -20,6 +20,7 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
     }
     let strace_fd = open_strace(spec)?;
     heap::create_kernel_heap().map_err(LaunchError::Host)?;
+    shared_memory::create().map_err(LaunchError::Host)?;
     // SAFETY: the supervisor is single-threaded here, so the child may keep running Rust code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {

@@ -140,6 +140,18 @@ pub enum Placement {
     FixedNoReplace(usize),
 }
 
+/// What a mapping made by [`Platform::map`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backing {
+    /// Private, zero-filled memory.
+    Private,
+    /// The instance's shared memory from this offset (see [`Platform::shared_read`]): every
+    /// mapping of the same offset, in any address space, sees the same pages.
+    Shared(u64),
+    /// A host file from this offset, shared with every other mapping of that file.
+    HostFile(HostFd, u64),
+}
+
 /// Result of a futex wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitResult {
@@ -177,14 +189,13 @@ pub trait Platform: Sync {
 
     // --- the current address space's mappings ---
 
-    /// Maps `len` bytes of zeroed anonymous memory with `prot`; returns its address. `shared`
-    /// memory stays shared with copies of the address space (`MAP_SHARED | MAP_ANONYMOUS`).
+    /// Maps `len` bytes of `backing` with `prot`; returns the address.
     fn map(
         &self,
         placement: Placement,
         len: usize,
         prot: Prot,
-        shared: bool,
+        backing: Backing,
     ) -> Result<usize, Errno>;
     /// Removes mappings in `[addr, addr + len)`.
     fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno>;
@@ -199,10 +210,23 @@ pub trait Platform: Sync {
         flags: u32,
         new_addr: usize,
     ) -> Result<usize, Errno>;
+    /// Writes back changes to `[addr, addr + len)` of a mapped host file (`msync`).
+    fn sync_mapping(&self, addr: usize, len: usize, flags: u32) -> Result<(), Errno>;
     /// Passes an advice (`MADV_*`) about `[addr, addr + len)`.
     fn advise(&self, addr: usize, len: usize, advice: u32) -> Result<(), Errno>;
     /// Fills `out` with residency bytes for the pages of `[addr, ...)`.
     fn residency(&self, addr: usize, out: &mut [u8]) -> Result<(), Errno>;
+
+    // --- the instance's shared memory: one object every address space can map ---
+
+    /// Size of the shared-memory object (every offset below is smaller).
+    fn shared_memory_size(&self) -> u64;
+    /// Reads shared memory at `offset`.
+    fn shared_read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno>;
+    /// Writes shared memory at `offset`.
+    fn shared_write(&self, offset: u64, buf: &[u8]) -> Result<(), Errno>;
+    /// Gives the pages of `[offset, offset + len)` back to the host: they read as zeros again.
+    fn shared_discard(&self, offset: u64, len: u64);
 
     // --- threads ---
 

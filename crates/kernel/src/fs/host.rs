@@ -260,6 +260,9 @@ impl Drop for HostFile {
 }
 
 impl FileOps for HostFile {
+    fn shared_backing(&self) -> Option<Result<super::SharedBacking>> {
+        Some(Ok(super::SharedBacking::HostFile(self.fd)))
+    }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let n = host().pread(self.fd, buf, offset)?;
         Ok(n.min(buf.len()))

@@ -204,6 +204,14 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
     }
 }
 
+/// The pages behind shared mappings of a file (see [`FileOps::shared_backing`]).
+pub enum SharedBacking {
+    /// The instance's shared memory (RAM files, memfds).
+    Memory(Arc<crate::mm::shared::SharedObject>),
+    /// The host file itself (host pass-through files).
+    HostFile(veil_platform::HostFd),
+}
+
 /// Operations of an open file description. Positional files implement `read_at`/`write_at` and
 /// `size`; streams override `read`/`write` and report `is_stream`.
 pub trait FileOps: Send + Sync {
@@ -232,6 +240,20 @@ pub trait FileOps: Send + Sync {
     /// Current size (for `SEEK_END` and `O_APPEND`).
     fn size(&self) -> Result<u64> {
         err(Errno::ESPIPE)
+    }
+    /// What a `MAP_SHARED` mapping of the file maps, so that every mapping and every read and
+    /// write see the same pages; None if the file has no such pages (its contents are then
+    /// copied into the mapping, which is only allowed read-only).
+    fn shared_backing(&self) -> Option<Result<SharedBacking>> {
+        None
+    }
+    /// The file's seals (`F_GET_SEALS`); EINVAL for files that cannot be sealed.
+    fn seals(&self) -> Result<u32> {
+        err(Errno::EINVAL)
+    }
+    /// Adds seals (`F_ADD_SEALS`).
+    fn add_seals(&self, _seals: u32) -> Result<()> {
+        err(Errno::EINVAL)
     }
     /// Streams (terminals, pipes, character devices) have no position: lseek fails with ESPIPE.
     fn is_stream(&self) -> bool {

@@ -11,13 +11,14 @@ use super::{
     TimeChange,
 };
 use crate::error::{Result, err};
+use crate::mm::shared::FileData;
 use crate::root::kernel;
 use crate::sync::Mutex;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use veil_abi::Errno;
 use veil_abi::general::{self as g, stat, statfs64, timespec};
 
@@ -49,6 +50,17 @@ impl RamFs {
         })
     }
 
+    /// A memfd: an unnamed regular file of this file system that may be sealed if
+    /// `allow_sealing`.
+    pub fn memfd(&self, allow_sealing: bool) -> InodeRef {
+        let inode = self.new_inode(S_IFREG | 0o777, Content::File(Mutex::default()));
+        inode.meta.lock().nlink = 0;
+        if allow_sealing {
+            inode.seals.store(0, Ordering::Relaxed);
+        }
+        inode
+    }
+
     fn new_inode(&self, mode: u32, content: Content) -> Arc<RamInode> {
         let ino = self.next_ino.fetch_add(1, Ordering::Relaxed);
         RamInode::new(self.self_ref.clone(), ino, mode, content)
@@ -66,7 +78,7 @@ impl FileSystem for RamFs {
 
 enum Content {
     Dir(Mutex<BTreeMap<Vec<u8>, Arc<RamInode>>>),
-    File(Mutex<Vec<u8>>),
+    File(Mutex<FileData>),
     Symlink(Vec<u8>),
     Special,
 }
@@ -91,6 +103,8 @@ pub struct RamInode {
     ino: u64,
     meta: Mutex<Meta>,
     content: Content,
+    /// `F_SEAL_*` seals of a regular file (memfds); others keep F_SEAL_SEAL.
+    seals: AtomicU32,
 }
 
 fn now() -> timespec {
@@ -123,6 +137,7 @@ impl RamInode {
             ino,
             meta: Mutex::new(meta),
             content,
+            seals: AtomicU32::new(g::F_SEAL_SEAL),
         })
     }
 
@@ -198,7 +213,7 @@ impl Inode for RamInode {
     fn stat(&self) -> Result<stat> {
         let m = self.meta.lock();
         let size = match &self.content {
-            Content::File(d) => d.lock().len() as u64,
+            Content::File(d) => d.lock().len(),
             Content::Symlink(t) => t.len() as u64,
             Content::Dir(_) => 4096,
             Content::Special => 0,
@@ -236,7 +251,7 @@ impl Inode for RamInode {
         Ok(self.add_entry(name, |fs| {
             fs.new_inode(
                 S_IFREG | mode & 0o7777,
-                Content::File(Mutex::new(Vec::new())),
+                Content::File(Mutex::new(FileData::default())),
             )
         })?)
     }
@@ -245,7 +260,7 @@ impl Inode for RamInode {
         self.check_alive()?;
         let inode = self.fs()?.new_inode(
             S_IFREG | mode & 0o7777,
-            Content::File(Mutex::new(Vec::new())),
+            Content::File(Mutex::new(FileData::default())),
         );
         inode.meta.lock().nlink = 0;
         Ok(inode)
@@ -474,7 +489,18 @@ impl Inode for RamInode {
                 if len > MAX_FILE_SIZE {
                     return err(Errno::EFBIG);
                 }
-                d.lock().resize(len as usize, 0);
+                let mut data = d.lock();
+                let seals = self.seals.load(Ordering::Acquire);
+                let sealed = if len < data.len() {
+                    g::F_SEAL_SHRINK
+                } else {
+                    g::F_SEAL_GROW
+                };
+                if len != data.len() && seals & sealed != 0 {
+                    return err(Errno::EPERM);
+                }
+                data.set_len(len)?;
+                drop(data);
                 self.touch_modified();
                 Ok(())
             }
@@ -505,7 +531,7 @@ struct RamFile {
 }
 
 impl RamFile {
-    fn data(&self) -> &Mutex<Vec<u8>> {
+    fn data(&self) -> &Mutex<FileData> {
         match &self.inode.content {
             Content::File(d) => d,
             _ => unreachable!("RamFile is only created for regular files"),
@@ -515,16 +541,7 @@ impl RamFile {
 
 impl FileOps for RamFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let data = self.data().lock();
-        let Ok(start) = usize::try_from(offset) else {
-            return Ok(0);
-        };
-        if start >= data.len() {
-            return Ok(0);
-        }
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
+        self.data().lock().read_at(offset, buf)
     }
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
         let end = offset.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
@@ -532,18 +549,43 @@ impl FileOps for RamFile {
             return err(Errno::EFBIG);
         }
         let mut data = self.data().lock();
-        if data.len() < end as usize {
-            let grow = end as usize - data.len();
-            data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
-            data.resize(end as usize, 0);
+        let seals = self.inode.seals.load(Ordering::Acquire);
+        if seals & (g::F_SEAL_WRITE | g::F_SEAL_FUTURE_WRITE) != 0
+            || seals & g::F_SEAL_GROW != 0 && end > data.len()
+        {
+            return err(Errno::EPERM);
         }
-        data[offset as usize..end as usize].copy_from_slice(buf);
+        data.write_at(offset, buf)?;
         drop(data);
         self.inode.touch_modified();
         Ok(buf.len())
     }
+    fn seals(&self) -> Result<u32> {
+        Ok(self.inode.seals.load(Ordering::Acquire))
+    }
+    fn add_seals(&self, seals: u32) -> Result<()> {
+        let known = g::F_SEAL_SEAL
+            | g::F_SEAL_SHRINK
+            | g::F_SEAL_GROW
+            | g::F_SEAL_WRITE
+            | g::F_SEAL_FUTURE_WRITE;
+        if seals & !known != 0 {
+            return err(Errno::EINVAL);
+        }
+        // Under the data lock: no write can be halfway through while F_SEAL_WRITE lands.
+        let _data = self.data().lock();
+        let current = self.inode.seals.load(Ordering::Acquire);
+        if current & g::F_SEAL_SEAL != 0 {
+            return err(Errno::EPERM);
+        }
+        self.inode.seals.store(current | seals, Ordering::Release);
+        Ok(())
+    }
+    fn shared_backing(&self) -> Option<Result<super::SharedBacking>> {
+        Some(self.data().lock().share().map(super::SharedBacking::Memory))
+    }
     fn size(&self) -> Result<u64> {
-        Ok(self.data().lock().len() as u64)
+        Ok(self.data().lock().len())
     }
     fn truncate(&self, len: u64) -> Result<()> {
         self.inode.truncate(len)
@@ -567,16 +609,14 @@ impl FileOps for RamFile {
             return err(Errno::EFBIG);
         }
         let mut data = self.data().lock();
-        if !keep_size && (data.len() as u64) < end {
-            let grow = end as usize - data.len();
-            data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
-            data.resize(end as usize, 0);
+        if !keep_size && data.len() < end {
+            if self.inode.seals.load(Ordering::Acquire) & g::F_SEAL_GROW != 0 {
+                return err(Errno::EPERM);
+            }
+            data.set_len(end)?;
         }
         if zero {
-            let stop = (end as usize).min(data.len());
-            if let Some(range) = data.get_mut(offset as usize..stop) {
-                range.fill(0);
-            }
+            data.zero_range(offset, end)?;
         }
         drop(data);
         if zero || !keep_size {

@@ -17,11 +17,39 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use veil_abi::Errno;
 use veil_platform::WaitResult;
 
-/// Identifies a futex: the process whose memory holds it, and the address.
+/// Identifies a futex: the process whose memory holds it and the address, or, for a futex in
+/// the instance's shared memory, [`SHARED_MEMORY`] and the offset in it (so processes that map
+/// it at different addresses, in any address space, meet on the same futex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FutexKey {
     pub pid: i32,
     pub addr: u64,
+}
+
+/// The `pid` of keys of futexes in shared memory.
+pub const SHARED_MEMORY: i32 = -1;
+
+impl FutexKey {
+    /// The key of the futex word at `addr` of `process`; `private` futexes (FUTEX_PRIVATE_FLAG)
+    /// are only ever shared between the threads of one process.
+    pub fn new(process: &crate::process::Process, addr: u64, private: bool) -> FutexKey {
+        if !private {
+            let vm = process.vm();
+            let vm = vm.lock();
+            if let Some(vma) = vm.find(addr as usize)
+                && let Some(pages) = &vma.pages
+            {
+                return FutexKey {
+                    pid: SHARED_MEMORY,
+                    addr: pages.object.base() + pages.offset + (addr - vma.start as u64),
+                };
+            }
+        }
+        FutexKey {
+            pid: process.pid,
+            addr,
+        }
+    }
 }
 
 struct Waiter {
@@ -46,11 +74,12 @@ pub enum Deadline {
 }
 
 impl FutexTable {
-    /// Sleeps on `key` if the user word still holds `expected`. EAGAIN if it does not,
-    /// ETIMEDOUT when the deadline passes.
+    /// Sleeps on `key` if the user word (at `addr` of the caller) still holds `expected`.
+    /// EAGAIN if it does not, ETIMEDOUT when the deadline passes.
     pub fn wait(
         &self,
         key: FutexKey,
+        addr: u64,
         expected: u32,
         bitset: u32,
         deadline: Deadline,
@@ -62,7 +91,7 @@ impl FutexTable {
         });
         {
             let mut waiters = self.waiters.lock();
-            let current: u32 = crate::user::read_val(key.addr)?;
+            let current: u32 = crate::user::read_val(addr)?;
             if current != expected {
                 return err(Errno::EAGAIN);
             }
@@ -109,11 +138,12 @@ impl FutexTable {
     }
 
     /// Wakes up to `wake` waiters on `from`, then moves up to `requeue` more to `to`. With
-    /// `expected`, first checks that the user word at `from` holds it (EAGAIN otherwise).
-    /// Returns woken + requeued.
+    /// `expected`, first checks that the user word of `from` (at `from_addr` of the caller)
+    /// holds it (EAGAIN otherwise). Returns woken + requeued.
     pub fn requeue(
         &self,
         from: FutexKey,
+        from_addr: u64,
         to: FutexKey,
         wake: u32,
         requeue: u32,
@@ -121,7 +151,7 @@ impl FutexTable {
     ) -> Result<u32> {
         let mut waiters = self.waiters.lock();
         if let Some(expected) = expected {
-            let current: u32 = crate::user::read_val(from.addr)?;
+            let current: u32 = crate::user::read_val(from_addr)?;
             if current != expected {
                 return err(Errno::EAGAIN);
             }
@@ -141,12 +171,14 @@ impl FutexTable {
         Ok(woken + moved)
     }
 
-    /// `FUTEX_WAKE_OP`: atomically applies `op` to the user word at `key2`, wakes up to `count`
-    /// on `key1`, and, if the old value of `key2` passes the comparison, up to `count2` on `key2`.
+    /// `FUTEX_WAKE_OP`: atomically applies `op` to the user word of `key2` (at `addr2` of the
+    /// caller), wakes up to `count` on `key1`, and, if the old value of `key2` passes the
+    /// comparison, up to `count2` on `key2`.
     pub fn wake_op(
         &self,
         key1: FutexKey,
         key2: FutexKey,
+        addr2: u64,
         count: u32,
         count2: u32,
         op: u32,
@@ -163,7 +195,7 @@ impl FutexTable {
             oparg
         };
         let mut waiters = self.waiters.lock();
-        let old = update_user_word(key2.addr, |v| {
+        let old = update_user_word(addr2, |v| {
             let v = v as i32;
             Ok(match opcode {
                 0 => oparg,

@@ -14,7 +14,7 @@ use object::LittleEndian as LE;
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use veil_abi::{PAGE_SIZE, USER_SPACE_END, page_align_down, page_align_up};
-use veil_platform::Placement;
+use veil_platform::{Backing, Placement};
 
 /// Most program headers a file may have (Linux caps the table at 64 KiB).
 const MAX_PHNUM: usize = 65536 / 56;
@@ -252,7 +252,7 @@ pub fn load(
         Placement::Hint(0)
     };
     let addr = platform
-        .map(placement, span, PROT_READ | PROT_WRITE, false)
+        .map(placement, span, PROT_READ | PROT_WRITE, Backing::Private)
         .map_err(|e| {
             if e == veil_abi::Errno::EEXIST {
                 format!("its fixed address range {low:#x}-{high:#x} is already in use")
@@ -274,6 +274,7 @@ pub fn load(
         end: addr + span,
         prot: PROT_NONE,
         shared: false,
+        pages: None,
         kind: VmaKind::Anonymous,
     });
     let mut covered_to = addr;
@@ -304,6 +305,7 @@ pub fn load(
                 end: shared_end,
                 prot: prev_prot | seg.prot,
                 shared: false,
+                pages: None,
                 kind: VmaKind::File {
                     path: path.clone(),
                     offset: seg.offset & !(PAGE_SIZE as u64 - 1),
@@ -319,6 +321,7 @@ pub fn load(
                 end: page_end,
                 prot: seg.prot,
                 shared: false,
+                pages: None,
                 kind: if seg.filesz == 0 {
                     VmaKind::Anonymous
                 } else {

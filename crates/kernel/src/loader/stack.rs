@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use veil_abi::auxvec as at;
 use veil_abi::general::{PROT_NONE, PROT_READ, PROT_WRITE, RLIMIT_STACK};
 use veil_abi::{PAGE_SIZE, page_align_up};
-use veil_platform::Placement;
+use veil_platform::{Backing, Placement};
 
 /// What the stack describes.
 pub struct StackInput<'a> {
@@ -48,7 +48,12 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     // A guard gap below the stack (Linux keeps 256 pages free there) turns an overflow into a
     // fault instead of a write into whatever mapping happens to lie below.
     let reserved = platform
-        .map(Placement::Hint(0), STACK_GUARD + size, PROT_NONE, false)
+        .map(
+            Placement::Hint(0),
+            STACK_GUARD + size,
+            PROT_NONE,
+            Backing::Private,
+        )
         .map_err(|e| format!("cannot map the stack ({e})"))?;
     let base = reserved + STACK_GUARD;
     platform
@@ -61,6 +66,7 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
         end: base,
         prot: PROT_NONE,
         shared: false,
+        pages: None,
         kind: VmaKind::Anonymous,
     });
     vm.insert(Vma {
@@ -68,6 +74,7 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
         end: base + size,
         prot: PROT_READ | PROT_WRITE,
         shared: false,
+        pages: None,
         kind: VmaKind::Stack,
     });
     drop(vm);

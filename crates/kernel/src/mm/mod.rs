@@ -1,8 +1,9 @@
 //! Memory management: the per-process set of user mappings ([`Vm`]) and the memory syscalls
 //! built on it (in `syscall/mmap.rs`).
 
+pub mod shared;
 mod vm;
-pub use vm::{MappedFile, Vm, Vma, VmaKind};
+pub use vm::{MappedFile, SharedPages, Vm, Vma, VmaKind};
 
 use crate::root::kernel;
 

@@ -48,6 +48,13 @@ pub enum VmaKind {
     Stack,
 }
 
+/// The shared memory behind a mapping: `object` from `offset` on (at the mapping's start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedPages {
+    pub object: Arc<super::shared::SharedObject>,
+    pub offset: u64,
+}
+
 /// One user mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vma {
@@ -56,14 +63,20 @@ pub struct Vma {
     pub prot: u32,
     pub shared: bool,
     pub kind: VmaKind,
+    /// Set for mappings of the instance's shared memory (MAP_SHARED anonymous memory, RAM
+    /// files, memfds, System V segments).
+    pub pages: Option<SharedPages>,
 }
 
 impl Vma {
     /// The same mapping restricted to `[start, end)` (file offsets adjusted).
-    fn slice(&self, start: usize, end: usize) -> Vma {
+    pub fn slice(&self, start: usize, end: usize) -> Vma {
         let mut v = self.clone();
         if let VmaKind::File { offset, .. } = &mut v.kind {
             *offset += (start - self.start) as u64;
+        }
+        if let Some(pages) = &mut v.pages {
+            pages.offset += (start - self.start) as u64;
         }
         v.start = start;
         v.end = end;
@@ -188,6 +201,7 @@ mod tests {
             end,
             prot: 3,
             shared: false,
+            pages: None,
             kind: VmaKind::Anonymous,
         }
     }

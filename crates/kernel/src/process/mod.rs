@@ -292,10 +292,7 @@ pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
     release_robust_futexes(thread);
     let ctid = thread.clear_child_tid.swap(0, Ordering::Relaxed);
     if ctid != 0 && crate::user::write_val(ctid, &0u32).is_ok() {
-        let key = crate::ipc::futex::FutexKey {
-            pid: thread.process.pid,
-            addr: ctid,
-        };
+        let key = crate::ipc::futex::FutexKey::new(&thread.process, ctid, false);
         k.futexes.wake(key, 1, u32::MAX);
     }
     let last = {
@@ -341,10 +338,7 @@ fn release_robust_futexes(thread: &Thread) {
             == Ok(value)
             && value & FUTEX_WAITERS != 0
         {
-            let key = crate::ipc::futex::FutexKey {
-                pid: thread.process.pid,
-                addr: word,
-            };
+            let key = crate::ipc::futex::FutexKey::new(&thread.process, word, false);
             kernel().futexes.wake(key, 1, u32::MAX);
         }
     };

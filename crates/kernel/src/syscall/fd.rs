@@ -299,10 +299,17 @@ pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         g::F_OFD_GETLK => get_lock(ctx, &file, true, arg),
         g::F_SETLK | g::F_SETLKW => set_lock(ctx, &file, false, cmd == g::F_SETLKW, arg),
         g::F_OFD_SETLK | g::F_OFD_SETLKW => set_lock(ctx, &file, true, cmd == g::F_OFD_SETLKW, arg),
-        // No file here is a pipe; seals exist only on memfds, which Veil lacks yet.
         g::F_GETPIPE_SZ => file.ops.pipe_capacity(None),
         g::F_SETPIPE_SZ => file.ops.pipe_capacity(Some(arg as u32 as u64)),
-        g::F_ADD_SEALS | g::F_GET_SEALS => err(Errno::EINVAL),
+        g::F_GET_SEALS => Ok(u64::from(file.ops.seals()?)),
+        g::F_ADD_SEALS => {
+            file.ops.seals()?;
+            if !file.can_write() {
+                return err(Errno::EPERM);
+            }
+            file.ops.add_seals(arg as u32)?;
+            Ok(0)
+        }
         _ => Err(Error::unsupported(Errno::EINVAL, "fcntl command")),
     }
 }

@@ -16,14 +16,15 @@ const FUTEX_PRIVATE_FLAG: u32 = 128;
 const FUTEX_CLOCK_REALTIME: u32 = 256;
 const FUTEX_BITSET_MATCH_ANY: u32 = u32::MAX;
 
-fn key(ctx: &Ctx, addr: u64) -> Result<FutexKey> {
+fn key(ctx: &Ctx, addr: u64, op: u32) -> Result<FutexKey> {
     if !addr.is_multiple_of(4) {
         return err(Errno::EINVAL);
     }
-    Ok(FutexKey {
-        pid: ctx.process.pid,
+    Ok(FutexKey::new(
+        &ctx.process,
         addr,
-    })
+        op & FUTEX_PRIVATE_FLAG != 0,
+    ))
 }
 
 /// Decodes a timeout: relative for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET (on the realtime
@@ -71,7 +72,9 @@ pub fn sys_futex(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                 return err(Errno::EINVAL);
             }
             let when = deadline(timeout_or_val2, cmd == FUTEX_WAIT_BITSET, realtime)?;
-            table.wait(key(ctx, uaddr)?, val, bitset, when).map(|()| 0)
+            table
+                .wait(key(ctx, uaddr, op)?, uaddr, val, bitset, when)
+                .map(|()| 0)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
             let bitset = if cmd == FUTEX_WAKE {
@@ -82,7 +85,7 @@ pub fn sys_futex(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             if bitset == 0 {
                 return err(Errno::EINVAL);
             }
-            Ok(table.wake(key(ctx, uaddr)?, val, bitset) as u64)
+            Ok(table.wake(key(ctx, uaddr, op)?, val, bitset) as u64)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             let (wake, requeue) = (val as i32, timeout_or_val2 as u32 as i32);
@@ -91,8 +94,9 @@ pub fn sys_futex(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             }
             let expected = (cmd == FUTEX_CMP_REQUEUE).then_some(val3);
             let n = table.requeue(
-                key(ctx, uaddr)?,
-                key(ctx, uaddr2)?,
+                key(ctx, uaddr, op)?,
+                uaddr,
+                key(ctx, uaddr2, op)?,
                 wake as u32,
                 requeue as u32,
                 expected,
@@ -101,8 +105,9 @@ pub fn sys_futex(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         }
         FUTEX_WAKE_OP => {
             let n = table.wake_op(
-                key(ctx, uaddr)?,
-                key(ctx, uaddr2)?,
+                key(ctx, uaddr, op)?,
+                key(ctx, uaddr2, op)?,
+                uaddr2,
                 val,
                 timeout_or_val2 as u32,
                 val3,

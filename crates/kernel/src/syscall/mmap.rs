@@ -5,10 +5,12 @@
 //! memory that happens to live in the same host address space.
 
 use super::*;
+use crate::fs::SharedBacking;
 use crate::fs::{S_IFMT, S_IFREG};
-use crate::mm::{MappedFile, Vma, VmaKind};
+use crate::mm::shared::SharedObject;
+use crate::mm::{MappedFile, SharedPages, Vma, VmaKind};
 use veil_abi::{PAGE_SIZE, USER_SPACE_END, page_align_up};
-use veil_platform::Placement;
+use veil_platform::{Backing, Placement};
 
 const PROT_MASK: u32 = g::PROT_READ | g::PROT_WRITE | g::PROT_EXEC | g::PROT_SEM;
 const MAP_TYPE: u32 = 0x0f;
@@ -57,13 +59,13 @@ fn unmap_user(process: &Process, start: usize, end: usize) {
     vm.remove(start, end);
 }
 
-/// Maps anonymous memory at `placement`, replacing only the program's own mappings.
-fn map_anonymous(
+/// Maps `backing` at `placement`, replacing only the program's own mappings.
+fn map_user(
     process: &Process,
     placement: Placement,
     len: usize,
     prot: u32,
-    shared: bool,
+    backing: Backing,
 ) -> Result<usize> {
     let platform = kernel().platform;
     match placement {
@@ -72,7 +74,7 @@ fn map_anonymous(
             // occupies it belongs to the LibOS.
             unmap_user(process, addr, addr + len);
             platform
-                .map(Placement::FixedNoReplace(addr), len, prot, shared)
+                .map(Placement::FixedNoReplace(addr), len, prot, backing)
                 .map_err(|e| {
                     if e == Errno::EEXIST {
                         Error::new(Errno::ENOMEM, "range reserved by the LibOS")
@@ -81,8 +83,17 @@ fn map_anonymous(
                     }
                 })
         }
-        other => Ok(platform.map(other, len, prot, shared)?),
+        other => Ok(platform.map(other, len, prot, backing)?),
     }
+}
+
+/// Fresh shared memory for a `MAP_SHARED` anonymous mapping (shared with forked children).
+fn new_shared_pages() -> Result<(Backing, Option<SharedPages>)> {
+    let object = SharedObject::new()?;
+    Ok((
+        Backing::Shared(object.base()),
+        Some(SharedPages { object, offset: 0 }),
+    ))
 }
 
 pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -126,12 +137,19 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     } else {
         Placement::Hint(addr as usize & !(PAGE_SIZE - 1))
     };
-    let (kind, file) = if flags & g::MAP_ANONYMOUS != 0 {
+    // What to map, and the file whose contents to copy in (private file mappings).
+    let mut copy_from = None;
+    let (kind, (backing, pages)) = if flags & g::MAP_ANONYMOUS != 0 {
         // Anonymous memory accepts only the two plain sharing types.
         if flags & MAP_TYPE == MAP_SHARED_VALIDATE {
             return err(Errno::EINVAL);
         }
-        (VmaKind::Anonymous, None)
+        let memory = if shared {
+            new_shared_pages()?
+        } else {
+            (Backing::Private, None)
+        };
+        (VmaKind::Anonymous, memory)
     } else {
         let file = ctx.file(fd)?;
         if file.is_path_only() {
@@ -147,43 +165,69 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         let st = file.stat()?;
         if st.st_mode & S_IFMT != S_IFREG {
             // Mapping /dev/zero is the classic way to get anonymous memory.
-            if file.loc.path == "/dev/zero" {
-                (VmaKind::Anonymous, None)
-            } else {
+            if file.loc.path != "/dev/zero" {
                 return err(Errno::ENODEV);
             }
+            let memory = if shared {
+                new_shared_pages()?
+            } else {
+                (Backing::Private, None)
+            };
+            (VmaKind::Anonymous, memory)
         } else {
             if shared && prot & g::PROT_WRITE != 0 {
                 if !file.can_write() {
                     return err(Errno::EACCES);
                 }
-                return Err(Error::unsupported(
-                    Errno::ENODEV,
-                    "writable MAP_SHARED file mappings",
-                ));
+                let write_seals = g::F_SEAL_WRITE | g::F_SEAL_FUTURE_WRITE;
+                if file.ops.seals().is_ok_and(|s| s & write_seals != 0) {
+                    return err(Errno::EPERM);
+                }
             }
-            (
-                VmaKind::File {
-                    path: file.loc.path.clone(),
-                    offset,
-                    file: MappedFile {
-                        ops: file.ops.clone(),
-                        writable: file.can_write(),
-                    },
+            let kind = VmaKind::File {
+                path: file.loc.path.clone(),
+                offset,
+                file: MappedFile {
+                    ops: file.ops.clone(),
+                    writable: file.can_write(),
                 },
-                Some((file, st.st_size.max(0) as u64)),
-            )
+            };
+            let shared_backing = if shared {
+                file.ops.shared_backing().transpose()?
+            } else {
+                None
+            };
+            let memory = match shared_backing {
+                Some(SharedBacking::Memory(object)) => {
+                    if offset + len as u64 > crate::mm::shared::WINDOW {
+                        return err(Errno::EFBIG);
+                    }
+                    let backing = Backing::Shared(object.base() + offset);
+                    (backing, Some(SharedPages { object, offset }))
+                }
+                Some(SharedBacking::HostFile(host)) => (Backing::HostFile(host, offset), None),
+                None => {
+                    if shared && prot & g::PROT_WRITE != 0 {
+                        return Err(Error::unsupported(
+                            Errno::ENODEV,
+                            "writable MAP_SHARED mappings of this kind of file",
+                        ));
+                    }
+                    copy_from = Some((file, st.st_size.max(0) as u64));
+                    (Backing::Private, None)
+                }
+            };
+            (kind, memory)
         }
     };
-    // File contents are copied in, so the memory starts writable and gets its protection after.
-    let initial_prot = if file.is_some() {
+    // Copied file contents need the memory writable first; it gets its protection after.
+    let initial_prot = if copy_from.is_some() {
         g::PROT_READ | g::PROT_WRITE
     } else {
         prot
     };
-    let map_shared = shared && file.is_none();
-    let start = map_anonymous(&ctx.process, placement, len, initial_prot, map_shared)?;
-    if let Some((file, size)) = file {
+    let start = map_user(&ctx.process, placement, len, initial_prot, backing)?;
+    if let Some((file, size)) = copy_from {
         if let Err(e) = copy_file_pages(&*file.ops, offset, size, start, len) {
             let _ = kernel().platform.unmap(start, len);
             return Err(e);
@@ -198,6 +242,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         prot,
         shared,
         kind,
+        pages,
     });
     Ok(start as u64)
 }
@@ -313,12 +358,12 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             return err(Errno::EINVAL);
         }
         // Free the target the same careful way MAP_FIXED does.
-        let probe = map_anonymous(
+        let probe = map_user(
             &ctx.process,
             Placement::Fixed(target),
             new_len,
             g::PROT_NONE,
-            false,
+            Backing::Private,
         )?;
         debug_assert_eq!(probe, target);
     }
@@ -328,17 +373,10 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let vm_ref = ctx.process.vm();
     let mut vm = vm_ref.lock();
     vm.remove(start, start + old_len);
-    let mut kind = vma.kind.clone();
-    if let VmaKind::File { offset, .. } = &mut kind {
-        *offset += (start - vma.start) as u64;
-    }
-    vm.insert(Vma {
-        start: moved,
-        end: moved + new_len,
-        prot: vma.prot,
-        shared: vma.shared,
-        kind,
-    });
+    let mut moved_vma = vma.slice(start, start + old_len);
+    moved_vma.start = moved;
+    moved_vma.end = moved + new_len;
+    vm.insert(moved_vma);
     Ok(moved as u64)
 }
 
@@ -414,8 +452,9 @@ pub fn sys_msync(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     {
         return err(Errno::EINVAL);
     }
-    // No writable shared file mappings exist yet, so there is nothing to write back.
-    require_mapped(&ctx.process, a[0], a[1])?;
+    let (start, len) = require_mapped(&ctx.process, a[0], a[1])?;
+    // Shared memory needs no writing back; host file mappings are flushed by the host.
+    kernel().platform.sync_mapping(start, len, flags)?;
     Ok(0)
 }
 
@@ -439,7 +478,7 @@ pub fn sys_brk(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                 Placement::FixedNoReplace(old_top),
                 len,
                 g::PROT_READ | g::PROT_WRITE,
-                false,
+                Backing::Private,
             )
             .is_err()
         {
@@ -451,6 +490,7 @@ pub fn sys_brk(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             prot: g::PROT_READ | g::PROT_WRITE,
             shared: false,
             kind: VmaKind::Heap,
+            pages: None,
         });
     } else if new_top < old_top {
         let _ = platform.unmap(new_top, old_top - new_top);

@@ -13,6 +13,7 @@ mod futex;
 mod info;
 mod io;
 mod kill;
+mod memfd;
 mod mmap;
 mod namespace;
 mod open;

@@ -113,13 +113,7 @@ pub static TABLE: &[Entry] = &[
         mmap::sys_mremap,
         "no MREMAP_DONTUNMAP, no old_size 0"
     ),
-    sys!(
-        26,
-        msync,
-        "pxx",
-        mmap::sys_msync,
-        "no writable shared file mappings exist, so nothing to write back"
-    ),
+    sys!(26, msync, "pxx", mmap::sys_msync),
     sys!(27, mincore, "pxp", mmap::sys_mincore),
     sys!(
         28,
@@ -172,15 +166,9 @@ pub static TABLE: &[Entry] = &[
         clone,
         "xpppx",
         clone::sys_clone,
-        "threads, and vfork-style processes (CLONE_VM|CLONE_VFORK); no fork yet (ENOSYS)"
+        "no sharing of files, fs state or handlers with a child in another address space"
     ),
-    sys!(
-        57,
-        fork,
-        "",
-        clone::sys_fork,
-        "fails with ENOSYS until address spaces can be copied"
-    ),
+    sys!(57, fork, "", clone::sys_fork),
     sys!(58, vfork, "", clone::sys_vfork),
     sys!(
         59,
@@ -737,7 +725,13 @@ pub static TABLE: &[Entry] = &[
     ),
     nosys!(317, seccomp),
     sys!(318, getrandom, "pux", info::sys_getrandom),
-    nosys!(319, memfd_create),
+    sys!(
+        319,
+        memfd_create,
+        "sx",
+        memfd::sys_memfd_create,
+        "no MFD_HUGETLB"
+    ),
     nosys!(320, kexec_file_load),
     nosys!(321, bpf),
     sys!(
@@ -787,7 +781,7 @@ pub static TABLE: &[Entry] = &[
         clone3,
         "pu",
         clone::sys_clone3,
-        "threads, and vfork-style processes (CLONE_VM|CLONE_VFORK); no fork yet (ENOSYS)"
+        "no set_tid; no sharing of files, fs state or handlers with a child in another address space"
     ),
     sys!(436, close_range, "uux", open::sys_close_range),
     nosys!(437, openat2),

@@ -1,0 +1,89 @@
+//! The instance's shared memory: one host memfd, created by the supervisor before the first
+//! address-space process and inherited by every one after it, so a page of it is the same page
+//! in every address space. The kernel carves it into objects (RAM files mapped shared, shared
+//! anonymous mappings, System V segments); this module only reads, writes, maps and discards.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Size of the memfd: sparse, pages are committed on first touch.
+pub const SIZE: u64 = 1 << 52;
+
+/// The memfd (-1 until created; the value is inherited by forked address spaces).
+static FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The shared-memory fd of this instance.
+pub fn fd() -> i32 {
+    FD.load(Ordering::Relaxed)
+}
+
+/// Creates the shared-memory object. Called once by the supervisor.
+pub fn create() -> Result<(), String> {
+    // SAFETY: memfd_create reads a NUL-terminated name.
+    let fd = unsafe { libc::memfd_create(c"veil-shared-memory".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: resizing our own memfd.
+    if unsafe { libc::ftruncate(fd, SIZE as i64) } != 0 {
+        return Err(format!(
+            "cannot size the shared memory: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    FD.store(fd, Ordering::Relaxed);
+    Ok(())
+}
+
+fn check(offset: u64, len: usize) -> Result<i64, veil_platform::Errno> {
+    match offset.checked_add(len as u64) {
+        Some(end) if end <= SIZE => Ok(offset as i64),
+        _ => Err(veil_platform::Errno::EINVAL),
+    }
+}
+
+/// Reads `buf.len()` bytes at `offset`.
+pub fn read(offset: u64, buf: &mut [u8]) -> Result<(), veil_platform::Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = check(offset + done as u64, buf.len() - done)?;
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is a valid buffer of its length.
+        let n = unsafe { libc::pread(fd(), rest.as_mut_ptr().cast(), rest.len(), at) };
+        if n <= 0 {
+            return Err(veil_platform::Errno::EIO);
+        }
+        done += n as usize;
+    }
+    Ok(())
+}
+
+/// Writes `buf` at `offset`.
+pub fn write(offset: u64, buf: &[u8]) -> Result<(), veil_platform::Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = check(offset + done as u64, buf.len() - done)?;
+        let rest = &buf[done..];
+        // SAFETY: `rest` is a valid buffer of its length.
+        let n = unsafe { libc::pwrite(fd(), rest.as_ptr().cast(), rest.len(), at) };
+        if n <= 0 {
+            return Err(veil_platform::Errno::ENOSPC);
+        }
+        done += n as usize;
+    }
+    Ok(())
+}
+
+/// Frees the pages of `[offset, offset + len)`.
+pub fn discard(offset: u64, len: u64) {
+    if check(offset, len as usize).is_ok() {
+        // SAFETY: punching a hole in our own memfd; mappings of it then read zeros.
+        unsafe {
+            libc::fallocate(
+                fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                offset as i64,
+                len as i64,
+            )
+        };
+    }
+}
