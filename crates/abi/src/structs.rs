@@ -45,3 +45,76 @@ pub struct Tms {
 
 const _: () = assert!(core::mem::size_of::<SysInfo>() == 112);
 const _: () = assert!(core::mem::size_of::<Utsname>() == 390);
+
+/// `struct ipc64_perm` (System V IPC ownership and mode), with its padding explicit.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct IpcPerm {
+    pub key: i32,
+    pub uid: u32,
+    pub gid: u32,
+    pub cuid: u32,
+    pub cgid: u32,
+    pub mode: u32,
+    pub seq: u16,
+    pub pad1: u16,
+    pub pad2: u32,
+    pub unused1: u64,
+    pub unused2: u64,
+}
+
+/// `struct shmid64_ds` (`shmctl`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ShmidDs {
+    pub shm_perm: IpcPerm,
+    pub shm_segsz: u64,
+    pub shm_atime: i64,
+    pub shm_dtime: i64,
+    pub shm_ctime: i64,
+    pub shm_cpid: i32,
+    pub shm_lpid: i32,
+    pub shm_nattch: u64,
+    pub unused4: u64,
+    pub unused5: u64,
+}
+
+/// `struct semid64_ds` (`semctl`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct SemidDs {
+    pub sem_perm: IpcPerm,
+    pub sem_otime: i64,
+    pub unused1: u64,
+    pub sem_ctime: i64,
+    pub unused2: u64,
+    pub sem_nsems: u64,
+    pub unused3: u64,
+    pub unused4: u64,
+}
+
+/// `struct msqid64_ds` (`msgctl`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct MsqidDs {
+    pub msg_perm: IpcPerm,
+    pub msg_stime: i64,
+    pub msg_rtime: i64,
+    pub msg_ctime: i64,
+    pub msg_cbytes: u64,
+    pub msg_qnum: u64,
+    pub msg_qbytes: u64,
+    pub msg_lspid: i32,
+    pub msg_lrpid: i32,
+    pub unused4: u64,
+    pub unused5: u64,
+}
+
+/// `struct sembuf` (`semop`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct SemBuf {
+    pub sem_num: u16,
+    pub sem_op: i16,
+    pub sem_flg: i16,
+}

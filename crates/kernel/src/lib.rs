@@ -54,6 +54,10 @@ pub struct Kernel {
     pub timers: timer::Timers,
     /// Notified when a process ends or a vfork child execs (wait4, vfork).
     pub children: sync::Event,
+    /// System V shared memory segments, semaphore sets and message queues.
+    pub sysv_shm: ipc::sysv::Registry<syscall::shm::Segment>,
+    pub sysv_sem: ipc::sysv::Registry<syscall::sem::SemSet>,
+    pub sysv_msg: ipc::sysv::Registry<syscall::msg::MsgQueue>,
     /// The internal RAM file system memfds live in (made on first use).
     memfd_fs: Mutex<Option<Arc<fs::ram::RamFs>>>,
     /// Which parts of the platform's shared memory are in use.
@@ -206,6 +210,9 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         locks: Default::default(),
         shared_windows: Default::default(),
         memfd_fs: Mutex::new(None),
+        sysv_shm: Default::default(),
+        sysv_sem: Default::default(),
+        sysv_msg: Default::default(),
         children: sync::Event::new(),
         fifos: Mutex::new(BTreeMap::new()),
         readiness: fs::epoll::Readiness::new(),

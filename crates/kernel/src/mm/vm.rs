@@ -46,6 +46,11 @@ pub enum VmaKind {
     },
     Heap,
     Stack,
+    /// An attached System V shared memory segment.
+    SysvShm {
+        key: i32,
+        id: i32,
+    },
 }
 
 /// The shared memory behind a mapping: `object` from `offset` on (at the mapping's start).

@@ -99,6 +99,8 @@ pub struct Process {
     pub exiting: core::sync::atomic::AtomicBool,
     /// The address space (`Platform::address_space_id`) holding its memory and threads.
     pub space: AtomicU64,
+    /// SEM_UNDO adjustments by (semaphore set id, semaphore number), applied at exit.
+    pub sem_undo: Mutex<alloc::collections::BTreeMap<(i32, u16), i32>>,
     /// A vfork child has exec'd or ended: its parent may go on.
     pub vfork_done: core::sync::atomic::AtomicBool,
 }
@@ -170,6 +172,7 @@ impl Process {
             exit_status: Mutex::new(None),
             exiting: core::sync::atomic::AtomicBool::new(false),
             space: AtomicU64::new(0),
+            sem_undo: Mutex::new(alloc::collections::BTreeMap::new()),
             vfork_done: core::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -404,6 +407,7 @@ pub fn exit_process(how: Exit) -> ! {
     let files = core::mem::take(&mut *process.fds.lock());
     drop(files);
     k.locks.release_process(process.pid);
+    crate::syscall::sem::undo_on_exit(&process);
     k.timers.delete_all(process.pid, false);
     if !process.vm_is_shared() {
         let vm = process.vm();

@@ -46,7 +46,7 @@ fn checked_len(addr: u64, len: u64) -> Result<usize> {
 }
 
 /// Unmaps the program's own mappings in `[start, end)` (never anything else).
-fn unmap_user(process: &Process, start: usize, end: usize) {
+pub(super) fn unmap_user(process: &Process, start: usize, end: usize) {
     let vm_ref = process.vm();
     let mut vm = vm_ref.lock();
     let pieces: Vec<(usize, usize)> = vm
@@ -60,7 +60,7 @@ fn unmap_user(process: &Process, start: usize, end: usize) {
 }
 
 /// Maps `backing` at `placement`, replacing only the program's own mappings.
-fn map_user(
+pub(super) fn map_user(
     process: &Process,
     placement: Placement,
     len: usize,

@@ -122,9 +122,15 @@ pub static TABLE: &[Entry] = &[
         mmap::sys_madvise,
         "MADV_DONTNEED on a private file mapping zeroes it instead of restoring file contents"
     ),
-    nosys!(29, shmget),
-    nosys!(30, shmat),
-    nosys!(31, shmctl),
+    sys!(29, shmget, "xux", shm::sys_shmget),
+    sys!(30, shmat, "dpx", shm::sys_shmat),
+    sys!(
+        31,
+        shmctl,
+        "ddp",
+        shm::sys_shmctl,
+        "no IPC_INFO, SHM_INFO, SHM_STAT"
+    ),
     sys!(32, dup, "f", fd::sys_dup),
     sys!(33, dup2, "ff", fd::sys_dup2),
     sys!(34, pause, "", sigaction::sys_pause),
@@ -199,14 +205,26 @@ pub static TABLE: &[Entry] = &[
         "no stop/continue (job control)"
     ),
     sys!(63, uname, "p", info::sys_uname),
-    nosys!(64, semget),
-    nosys!(65, semop),
-    nosys!(66, semctl),
-    nosys!(67, shmdt),
-    nosys!(68, msgget),
-    nosys!(69, msgsnd),
-    nosys!(70, msgrcv),
-    nosys!(71, msgctl),
+    sys!(64, semget, "xux", sem::sys_semget),
+    sys!(65, semop, "dpu", sem::sys_semop),
+    sys!(
+        66,
+        semctl,
+        "dddx",
+        sem::sys_semctl,
+        "no IPC_INFO, SEM_INFO, SEM_STAT"
+    ),
+    sys!(67, shmdt, "p", shm::sys_shmdt),
+    sys!(68, msgget, "xx", msg::sys_msgget),
+    sys!(69, msgsnd, "dpux", msg::sys_msgsnd),
+    sys!(70, msgrcv, "dpudx", msg::sys_msgrcv, "no MSG_COPY"),
+    sys!(
+        71,
+        msgctl,
+        "ddp",
+        msg::sys_msgctl,
+        "no IPC_INFO, MSG_INFO, MSG_STAT"
+    ),
     sys!(
         72,
         fcntl,
@@ -554,7 +572,7 @@ pub static TABLE: &[Entry] = &[
     sys!(217, getdents64, "fpu", namespace::sys_getdents64),
     sys!(218, set_tid_address, "p", task::sys_set_tid_address),
     nosys!(219, restart_syscall),
-    nosys!(220, semtimedop),
+    sys!(220, semtimedop, "dpup", sem::sys_semtimedop),
     nosys!(221, fadvise64),
     sys!(
         222,
