@@ -62,7 +62,7 @@ impl ConfigError {
 }
 
 /// Placement policy for the instance's processes (`process.address_space`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum AddressSpace {
     /// Processes share address spaces when their mappings fit (fast spawn).

@@ -218,6 +218,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "PATH", value_parser = run::parse_cwd)]
     pub cwd: Option<String>,
 
+    /// Where spawned programs run: in their parent's address space when they fit (shared), or
+    /// each process in its own (per-process) [default: process.address_space, or shared]
+    #[arg(long, value_name = "POLICY")]
+    pub address_space: Option<config::AddressSpace>,
+
     /// PROGRAM: a path inside the instance, or a name searched in its PATH
     /// [default: process.entry]. ARGS: its arguments, passed unchanged
     // `trailing_var_arg`: from PROGRAM on, every word (`-la`, `--env`, `--`) is the program's.

@@ -221,12 +221,6 @@ fn launch_spec(
 ) -> Result<LaunchSpec, RunError> {
     let origin = origin(args)?;
     let config = &origin.config;
-    if config.address_space == AddressSpace::PerProcess {
-        log::warn!(
-            "process.address_space = \"per-process\" is not supported by this platform yet; \
-             processes share address spaces"
-        );
-    }
     let root = std::path::absolute(&origin.root)
         .with_context(|| format!("cannot resolve {}", origin.root.display()))?;
     let mut mounts = mounts(&origin.dir, config);
@@ -288,6 +282,8 @@ fn launch_spec(
         cwd,
         strace: args.strace.clone(),
         limits: config.limits.clone(),
+        per_process_spaces: args.address_space.unwrap_or(config.address_space)
+            == AddressSpace::PerProcess,
     })
 }
 
@@ -345,6 +341,7 @@ mod tests {
             strace: None,
             volumes: Vec::new(),
             cwd: None,
+            address_space: None,
             command: program.iter().map(|a| a.to_string()).collect(),
         }
     }

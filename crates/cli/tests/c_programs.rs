@@ -26,6 +26,8 @@
 //! yet, each with the issue that will fix it. They still run: a failure is reported as ignored
 //! with its reason, and a pass fails the trial so that the entry gets removed.
 
+mod common;
+
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -507,8 +509,9 @@ fn native_command(binary: &Path, opts: &Options) -> Command {
 }
 
 fn veil_command(binary: &Path, opts: &Options) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_veil"));
-    cmd.args(["run", "--rootfs", "/"]);
+    let mut cmd = Command::new(common::veil_bin());
+    cmd.args(["run", "--rootfs", "/"])
+        .args(common::policy_args());
     // The checkout may lie under /tmp, which is a RAM file system inside the instance: mount the
     // binaries' directory at its own path.
     let dir = binary.parent().expect("binaries live in a directory");

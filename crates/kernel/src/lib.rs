@@ -81,6 +81,9 @@ pub struct Kernel {
     /// Live processes per address space (`Platform::address_space_id`): an address space
     /// ends when its last process does.
     spaces: Mutex<BTreeMap<u64, usize>>,
+    /// Placement policy: every process runs in an address space of its own (`per-process`),
+    /// instead of spawned programs sharing their parent's when they fit (`shared`).
+    pub per_process_spaces: bool,
     /// Set once the instance is ending: an address space created meanwhile ends at once.
     pub ending: core::sync::atomic::AtomicBool,
     /// NIS domain name (`setdomainname`, `uname`).
@@ -183,6 +186,8 @@ pub struct BootSpec {
     pub strace: Option<HostFd>,
     pub max_open_files: u64,
     pub stack_size: u64,
+    /// Every process in an address space of its own (the `per-process` placement policy).
+    pub per_process_spaces: bool,
 }
 
 /// Why boot failed.
@@ -230,6 +235,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         warned: Default::default(),
         hostname: Mutex::new(b"veil".to_vec()),
         spaces: Mutex::new(BTreeMap::new()),
+        per_process_spaces: spec.per_process_spaces,
         ending: core::sync::atomic::AtomicBool::new(false),
         domainname: Mutex::new(b"(none)".to_vec()),
     }));
@@ -273,6 +279,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
     let limits = process::limits::Limits::new(spec.max_open_files, spec.stack_size);
     let process = Process::new(pid, 0, cwd.clone(), limits);
     let thread = Thread::new(pid, process.clone());
+    process.host_threads.store(1, Ordering::SeqCst);
     kernel.processes.lock().insert(pid, process.clone());
     kernel.threads.lock().insert(pid, thread.clone());
     platform.set_thread_data(pid as usize);
@@ -351,6 +358,10 @@ impl TrapHandler for Kernel {
         let fork_start = thread.fork_start.lock().take();
         if let Some(start) = fork_start {
             syscall::clone::start_forked_child(&thread, start, regs);
+        }
+        let exec = thread.exec_elsewhere.lock().take();
+        if let Some(prepared) = exec {
+            syscall::task::start_exec_elsewhere(&thread, prepared, regs);
         }
         process::leave_if_exiting(&thread);
         signal::deliver_pending(regs, &thread);

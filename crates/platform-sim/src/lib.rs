@@ -37,6 +37,9 @@ pub struct LaunchSpec {
     pub strace: Option<std::path::PathBuf>,
     /// Resource limits.
     pub limits: Limits,
+    /// Run every process in an address space of its own (`process.address_space =
+    /// "per-process"`) instead of spawned programs sharing their parent's when they fit.
+    pub per_process_spaces: bool,
 }
 
 /// A file system mounted into the instance at `path`.

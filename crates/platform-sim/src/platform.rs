@@ -40,6 +40,52 @@ fn host_timespec(ts: libc::timespec) -> timespec {
     }
 }
 
+/// Starts a detached host (pthread) thread running `body` on a fresh stack of `stack_size`
+/// bytes. A pthread gives LibOS code a proper host TLS. The stack is never one of glibc's
+/// cached stacks: after a fork those include the stacks of threads that ran in the parent
+/// address space, and reusing them corrupts the shared kernel heap.
+fn spawn_host_thread(stack_size: usize, body: Box<dyn FnOnce() + Send>) -> Result<(), Errno> {
+    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
+        // SAFETY: `arg` is the box leaked below, handed to exactly this thread.
+        let body = unsafe { Box::from_raw(arg.cast::<Box<dyn FnOnce() + Send>>()) };
+        body();
+        std::ptr::null_mut()
+    }
+    // SAFETY: a fresh private mapping for the new thread's stack (never unmapped: threads end
+    // with a raw exit, see `exit_thread`).
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            stack_size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(Errno::EAGAIN);
+    }
+    let arg = Box::into_raw(Box::new(body));
+    // SAFETY: the attribute object is initialised before use and destroyed after; the stack
+    // and `arg` stay valid for the thread's lifetime; on failure both are reclaimed here.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setstack(&mut attr, stack, stack_size);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut thread: libc::pthread_t = 0;
+        let r = libc::pthread_create(&mut thread, &attr, start, arg.cast());
+        libc::pthread_attr_destroy(&mut attr);
+        if r != 0 {
+            drop(Box::from_raw(arg));
+            libc::munmap(stack, stack_size);
+            return Err(Errno::EAGAIN);
+        }
+    }
+    Ok(())
+}
+
 impl Platform for SimPlatform {
     fn futex_wait(&self, word: &AtomicU32, expected: u32, timeout_ns: Option<u64>) -> WaitResult {
         let ts = timeout_ns.map(|ns| libc::timespec {
@@ -209,12 +255,10 @@ impl Platform for SimPlatform {
     }
 
     fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno> {
-        // A host (pthread) thread gives LibOS code on the trap path a proper host TLS. Its own
-        // stack only runs the set-up below; traps run on the thread's alternate stack.
-        std::thread::Builder::new()
-            .name(String::from("veil-thread"))
-            .stack_size(128 * 1024)
-            .spawn(move || match trap::init_thread(thread_data) {
+        // Its own stack only runs the set-up below; traps run on the thread's alternate stack.
+        spawn_host_thread(
+            256 * 1024,
+            Box::new(move || match trap::init_thread(thread_data) {
                 Ok(block) => {
                     let mut regs = regs;
                     if let Some(handler) = trap::trap_handler() {
@@ -227,18 +271,12 @@ impl Platform for SimPlatform {
                     // SAFETY: ends the whole address space; the thread cannot run its program.
                     unsafe { libc::_exit(125) }
                 }
-            })
-            .map(|_detached| ())
-            .map_err(|_| Errno::EAGAIN)
+            }),
+        )
     }
 
     fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno> {
-        std::thread::Builder::new()
-            .name(String::from("veil-kernel"))
-            .stack_size(256 * 1024)
-            .spawn(move || entry(arg))
-            .map(|_detached| ())
-            .map_err(|_| Errno::EAGAIN)
+        spawn_host_thread(256 * 1024, Box::new(move || entry(arg)))
     }
 
     fn current_host_thread(&self) -> u64 {

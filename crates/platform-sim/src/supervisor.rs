@@ -147,6 +147,7 @@ fn boot_spec(spec: &LaunchSpec, strace: Option<HostFd>) -> BootSpec {
         strace,
         max_open_files: spec.limits.max_open_files,
         stack_size: spec.limits.stack_size,
+        per_process_spaces: spec.per_process_spaces,
     }
 }
 

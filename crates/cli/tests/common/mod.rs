@@ -29,6 +29,15 @@ pub fn veil_bin() -> &'static str {
     env!("CARGO_BIN_EXE_veil")
 }
 
+/// `veil run` options every test run gets: `--address-space POLICY` when the suite runs with
+/// `VEIL_TEST_ADDRESS_SPACE=POLICY` (the whole suite passes with either placement policy).
+pub fn policy_args() -> Vec<String> {
+    match std::env::var("VEIL_TEST_ADDRESS_SPACE") {
+        Ok(policy) if !policy.is_empty() => vec!["--address-space".into(), policy],
+        _ => Vec::new(),
+    }
+}
+
 fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
@@ -62,7 +71,9 @@ pub fn native(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
 pub fn under_veil(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(veil_bin());
     // The scratch directory may lie under /tmp (a RAM file system inside the instance): mount it.
-    cmd.args(["run", "--rootfs", "/", "--volume"])
+    cmd.args(["run", "--rootfs", "/"])
+        .args(policy_args())
+        .arg("--volume")
         .arg(format!("{0}:{0}", cwd.display()));
     cmd.arg("--cwd").arg(cwd);
     for (k, v) in ENV {

@@ -33,7 +33,7 @@ pub struct Segment {
 }
 
 /// A validated ELF executable or shared object.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Parsed {
     pub is_dyn: bool,
     pub entry: u64,

@@ -31,6 +31,9 @@ pub struct ExecError {
     pub reason: String,
     /// The old program was already torn down: the process cannot continue.
     pub fatal: bool,
+    /// The program does not fit in the address space the process shares (its fixed range is
+    /// taken): it can run in an address space of its own.
+    pub no_room: bool,
 }
 
 impl ExecError {
@@ -39,6 +42,7 @@ impl ExecError {
             error: Error::from(errno),
             reason,
             fatal: false,
+            no_room: false,
         }
     }
 
@@ -47,6 +51,7 @@ impl ExecError {
             error: Error::from(Errno::ENOMEM),
             reason,
             fatal: true,
+            no_room: false,
         }
     }
 }
@@ -58,6 +63,7 @@ impl From<Error> for ExecError {
             error,
             reason,
             fatal: false,
+            no_room: false,
         }
     }
 }
@@ -79,6 +85,7 @@ fn describe(errno: Errno) -> &'static str {
 }
 
 /// An opened executable file.
+#[derive(Clone)]
 pub(crate) struct ExecFile {
     pub loc: Loc,
     pub ops: Arc<dyn FileOps>,
@@ -167,9 +174,31 @@ pub fn exec(
     process: &Arc<Process>,
     base: &Loc,
     path: &[u8],
-    mut argv: Vec<Vec<u8>>,
+    argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> core::result::Result<Loaded, ExecError> {
+    load(process, &prepare(base, path, argv, envp)?)
+}
+
+/// A program found, its `#!` lines followed and its ELF files checked: everything `execve`
+/// can fail on before the old program is torn down.
+#[derive(Clone)]
+pub struct Prepared {
+    file: ExecFile,
+    main: elf::Parsed,
+    interp: Option<(ExecFile, elf::Parsed)>,
+    exec_path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+}
+
+/// Finds and checks the program at `path` (from `base`) without touching any process.
+pub fn prepare(
+    base: &Loc,
+    path: &[u8],
+    mut argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> core::result::Result<Prepared, ExecError> {
     let mut file = ExecFile::open(base, path)?;
     let mut exec_path = path.to_vec();
     let mut depth = 0;
@@ -229,6 +258,29 @@ pub fn exec(
         }
         None => None,
     };
+    Ok(Prepared {
+        file,
+        main,
+        interp,
+        exec_path,
+        argv,
+        envp,
+    })
+}
+
+/// Replaces the program of `process` with `prepared`.
+pub fn load(
+    process: &Arc<Process>,
+    prepared: &Prepared,
+) -> core::result::Result<Loaded, ExecError> {
+    let Prepared {
+        file,
+        main,
+        interp,
+        exec_path,
+        argv,
+        envp,
+    } = prepared;
     // Point of no return: the new program starts with this thread alone.
     if crate::process::current_thread_opt().is_some_and(|t| t.process.pid == process.pid) {
         crate::process::end_other_threads();
@@ -249,24 +301,24 @@ pub fn exec(
         Some(old) => {
             release_mappings(process);
             process.set_vm(old.clone());
-            log::warn!(
-                "exec: {reason} (programs at fixed addresses share one address space for now)"
-            );
-            ExecError::new(Errno::ENOMEM, reason)
+            ExecError {
+                no_room: true,
+                ..ExecError::new(Errno::ENOMEM, reason)
+            }
         }
         None => ExecError::fatal(reason),
     };
-    let main_map = elf::load(process, &file, &main, true).map_err(fail)?;
-    let interp_map = match &interp {
+    let main_map = elf::load(process, file, main, true).map_err(fail)?;
+    let interp_map = match interp {
         Some((ifile, parsed)) => Some(elf::load(process, ifile, parsed, false).map_err(fail)?),
         None => None,
     };
     let entry = interp_map.as_ref().map_or(main_map.entry, |i| i.entry);
     let exe_path = file.loc.path.clone();
     let layout = stack::StackInput {
-        argv: &argv,
-        envp: &envp,
-        execfn: &exec_path,
+        argv,
+        envp,
+        execfn: exec_path,
         phdr: main_map.phdr,
         phnum: main.phnum as u64,
         entry: main_map.entry,
@@ -287,7 +339,7 @@ pub fn exec(
         let name = exec_path
             .rsplit(|&b| b == b'/')
             .next()
-            .unwrap_or(&exec_path);
+            .unwrap_or(exec_path);
         info.comm = name[..name.len().min(15)].to_vec();
         info.auxv = auxv;
     }

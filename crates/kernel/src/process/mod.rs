@@ -99,6 +99,9 @@ pub struct Process {
     pub exiting: core::sync::atomic::AtomicBool,
     /// The address space (`Platform::address_space_id`) holding its memory and threads.
     pub space: AtomicU64,
+    /// Host threads running this process's threads, in any address space (a thread counts
+    /// itself out as the very last thing it does in kernel code).
+    pub host_threads: AtomicU32,
     /// SEM_UNDO adjustments by (semaphore set id, semaphore number), applied at exit.
     pub sem_undo: Mutex<alloc::collections::BTreeMap<(i32, u16), i32>>,
     /// A vfork child has exec'd or ended: its parent may go on.
@@ -133,8 +136,11 @@ pub struct Thread {
     /// How the only thread of a forked process starts, taken when its address space exists.
     pub fork_start: Mutex<Option<ForkStart>>,
     /// The pid of a child this thread is forking (its address space is made when the trap
-    /// returns), 0 if none.
+    /// returns), its own tid when it moves to a new address space itself, 0 if neither.
     pub forking: AtomicI32,
+    /// The program this thread runs once it has moved to a new address space (`execve` of a
+    /// program that does not fit where it is).
+    pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
 }
 
 /// What the thread of a forked child needs to start in its new address space.
@@ -173,6 +179,7 @@ impl Process {
             exiting: core::sync::atomic::AtomicBool::new(false),
             space: AtomicU64::new(0),
             sem_undo: Mutex::new(alloc::collections::BTreeMap::new()),
+            host_threads: AtomicU32::new(0),
             vfork_done: core::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -252,6 +259,7 @@ impl Thread {
             host: AtomicU64::new(0),
             fork_start: Mutex::new(None),
             forking: AtomicI32::new(0),
+            exec_elsewhere: Mutex::new(None),
         })
     }
 
@@ -307,7 +315,32 @@ pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
         exit_process(Exit::Code(code));
     }
     k.threads.lock().remove(&thread.tid);
-    k.platform.exit_thread()
+    end_host_thread(&thread.process)
+}
+
+/// Ends the calling host thread once it holds no kernel lock and will take none: the last
+/// thing it does is to count itself out of its process (see `Process::host_threads`).
+fn end_host_thread(process: &Process) -> ! {
+    process.host_threads.fetch_sub(1, Ordering::SeqCst);
+    kernel()
+        .platform
+        .futex_wake(&process.host_threads, u32::MAX);
+    kernel().platform.exit_thread()
+}
+
+/// Waits until the calling thread is the only host thread of its process still running kernel
+/// code (the others are leaving): ending the address space then interrupts nobody inside a
+/// critical section of the shared kernel heap.
+fn wait_for_other_host_threads(process: &Process) {
+    loop {
+        let n = process.host_threads.load(Ordering::SeqCst);
+        if n <= 1 {
+            return;
+        }
+        kernel()
+            .platform
+            .futex_wait(&process.host_threads, n, Some(50_000_000));
+    }
 }
 
 /// Robust futex list processing at thread death (see `Documentation/locking/robust-futexes`):
@@ -449,7 +482,9 @@ pub fn exit_process(how: Exit) -> ! {
     // pidfds of this process become readable.
     k.readiness.notify();
     if k.leave_space(&process) {
-        // The last process of this address space: it ends with all its host threads.
+        // The last process of this address space: it ends with all its host threads, once
+        // the others are out of kernel code.
+        wait_for_other_host_threads(&process);
         let tids = core::mem::take(&mut *process.threads.lock());
         let mut threads = k.threads.lock();
         for tid in tids {
@@ -484,7 +519,7 @@ pub fn leave_thread(thread: &Thread) -> ! {
     thread.process.threads.lock().retain(|&t| t != thread.tid);
     k.threads.lock().remove(&thread.tid);
     k.children.notify_all();
-    k.platform.exit_thread()
+    end_host_thread(&thread.process)
 }
 
 /// Makes every other thread of the caller's process leave, and waits until they have (execve).

@@ -133,6 +133,8 @@ fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     let copy = copied.lock().clone();
     child.set_vm(Arc::new(crate::sync::Mutex::new(copy)));
     let thread = Thread::new(pid, child.clone());
+    // Its thread runs on the forking host thread's copy.
+    child.host_threads.store(1, Ordering::SeqCst);
     thread.sigmask.store(
         ctx.thread.sigmask.load(Ordering::Relaxed),
         Ordering::Relaxed,
@@ -172,20 +174,27 @@ fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     Ok(pid as u64)
 }
 
-/// The platform made (or failed to make) the address space of the child `thread` is forking.
+/// The platform made (or failed to make) the address space `thread` asked for: for the child
+/// it is forking, or for itself (an exec in a new address space, after which this host thread
+/// has nothing left to do here).
 pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
-    if let Err(e) = result {
-        abandon_fork(thread);
-        regs.rax = e.as_syscall_return();
-    } else {
-        thread.forking.store(0, Ordering::SeqCst);
+    let moving_itself = thread.forking.load(Ordering::SeqCst) == thread.tid;
+    match result {
+        Err(e) => {
+            abandon_fork(thread);
+            regs.rax = e.as_syscall_return();
+        }
+        Ok(_) if moving_itself => kernel().platform.exit_thread(),
+        Ok(_) => thread.forking.store(0, Ordering::SeqCst),
     }
 }
 
-/// Forgets the child `thread` was forking: its address space will not be made.
+/// Forgets the address space `thread` asked for: it will not be made.
 pub fn abandon_fork(thread: &Thread) {
     let pid = thread.forking.swap(0, Ordering::SeqCst);
-    if pid != 0 {
+    if pid == thread.tid {
+        thread.exec_elsewhere.lock().take();
+    } else if pid != 0 {
         let k = kernel();
         k.threads.lock().remove(&pid);
         k.processes.lock().remove(&pid);
@@ -202,7 +211,7 @@ pub fn start_forked_child(thread: &Thread, start: crate::process::ForkStart, reg
     if k.ending.load(Ordering::SeqCst) {
         k.platform.exit_address_space(0);
     }
-    release_others(start.space, &start.copied, thread.tid);
+    release_others(start.space, Some(&start.copied), thread.tid);
     if start.set_tid_at != 0 {
         // As on Linux, a bad address here is ignored.
         let _ = user::write_bytes(start.set_tid_at, &thread.tid.to_ne_bytes());
@@ -210,9 +219,9 @@ pub fn start_forked_child(thread: &Thread, start: crate::process::ForkStart, reg
 }
 
 /// In a fresh copy of address space `space`: unmaps the memory of the processes that stayed
-/// behind in the original (all but the new child `pid` and whoever shares `kept`, the memory
-/// the child copied).
-fn release_others(space: u64, kept: &Arc<crate::sync::Mutex<crate::mm::Vm>>, pid: i32) {
+/// behind in the original (all but `pid`, the process the copy is for, and whoever shares
+/// `kept`, the memory it copied).
+pub fn release_others(space: u64, kept: Option<&Arc<crate::sync::Mutex<crate::mm::Vm>>>, pid: i32) {
     let k = kernel();
     let others: Vec<Arc<crate::process::Process>> = k
         .processes
@@ -223,7 +232,7 @@ fn release_others(space: u64, kept: &Arc<crate::sync::Mutex<crate::mm::Vm>>, pid
         .collect();
     for process in others {
         let vm = process.vm();
-        if Arc::ptr_eq(&vm, kept) {
+        if kept.is_some_and(|kept| Arc::ptr_eq(&vm, kept)) {
             continue;
         }
         let ranges: Vec<(usize, usize)> = vm.lock().iter().map(|v| (v.start, v.end)).collect();
@@ -303,8 +312,11 @@ fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn())
     if args.flags & CLONE_SETTLS != 0 {
         regs.fs_base = args.tls;
     }
+    let process = thread.process.clone();
     k.threads.lock().insert(tid, thread);
+    process.host_threads.fetch_add(1, Ordering::SeqCst);
     if let Err(e) = k.platform.spawn_thread(regs, tid as usize) {
+        process.host_threads.fetch_sub(1, Ordering::SeqCst);
         k.threads.lock().remove(&tid);
         undo();
         return Err(e.into());

@@ -28,7 +28,7 @@ mod sigaction;
 mod signalfd;
 mod stat;
 mod strace;
-mod task;
+pub mod task;
 mod time;
 mod timer;
 mod timerfd;

@@ -194,22 +194,26 @@ fn do_execve(
     } else {
         (ctx.base_dir(dirfd, &path)?, path)
     };
-    match loader::exec(&ctx.process, &base, &exec_path, argv, envp) {
+    let prepared = loader::prepare(&base, &exec_path, argv, envp).map_err(|e| {
+        log::debug!(
+            "execve {}: {}",
+            String::from_utf8_lossy(&exec_path),
+            e.reason
+        );
+        e.error
+    })?;
+    // A vfork child shares its parent's address space: with the per-process policy, or when
+    // its program's fixed range is taken there, it runs in an address space of its own.
+    if kernel().per_process_spaces && ctx.process.vm_is_shared() {
+        return exec_in_new_space(ctx, prepared);
+    }
+    match loader::load(&ctx.process, &prepared) {
         Ok(loaded) => {
             *ctx.regs = loaded.regs;
-            ctx.process.fds.lock().close_on_exec();
-            // POSIX timers end at exec; a pending alarm carries over.
-            kernel().timers.delete_all(ctx.process.pid, true);
-            // A vfork parent may go on once its child runs its own program.
-            if !ctx.process.vfork_done.swap(true, Ordering::SeqCst) {
-                kernel().children.notify_all();
-            }
-            reset_signal_handlers(&ctx.process);
-            *ctx.thread.altstack.lock() = (0, g::SS_DISABLE as i32, 0);
-            ctx.thread.clear_child_tid.store(0, Ordering::Relaxed);
-            *ctx.thread.robust_list.lock() = (0, 0);
+            finish_exec(&ctx.thread);
             Ok(0)
         }
+        Err(e) if e.no_room => exec_in_new_space(ctx, prepared),
         Err(e) => {
             log::debug!(
                 "execve {}: {}",
@@ -224,6 +228,56 @@ fn do_execve(
                 );
             }
             Err(e.error)
+        }
+    }
+}
+
+/// What is left of `execve` once the new program is in place.
+fn finish_exec(thread: &Thread) {
+    let process = &thread.process;
+    process.fds.lock().close_on_exec();
+    // POSIX timers end at exec; a pending alarm carries over.
+    kernel().timers.delete_all(process.pid, true);
+    // A vfork parent may go on once its child runs its own program.
+    if !process.vfork_done.swap(true, Ordering::SeqCst) {
+        kernel().children.notify_all();
+    }
+    reset_signal_handlers(process);
+    *thread.altstack.lock() = (0, g::SS_DISABLE as i32, 0);
+    thread.clear_child_tid.store(0, Ordering::Relaxed);
+    *thread.robust_list.lock() = (0, 0);
+}
+
+/// Moves the calling vfork child to a copy of this address space (made by the platform when
+/// the trap returns), where it releases everything else and loads `prepared`; its host thread
+/// here ends (see `clone::fork_done`).
+fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
+    *ctx.thread.exec_elsewhere.lock() = Some(prepared);
+    ctx.thread.forking.store(ctx.thread.tid, Ordering::SeqCst);
+    kernel().platform.fork_on_return(ctx.thread.tid as usize);
+    Ok(0)
+}
+
+/// The first steps of a thread moved by [`exec_in_new_space`], in its new address space.
+pub fn start_exec_elsewhere(thread: &Thread, prepared: loader::Prepared, regs: &mut UserRegs) {
+    let k = kernel();
+    let process = &thread.process;
+    let old_space = process.space.load(Ordering::SeqCst);
+    k.leave_space(process);
+    k.join_space(process);
+    if k.ending.load(Ordering::SeqCst) {
+        k.platform.exit_address_space(0);
+    }
+    super::clone::release_others(old_space, None, process.pid);
+    process.set_vm(Arc::new(crate::sync::Mutex::new(crate::mm::Vm::default())));
+    match loader::load(process, &prepared) {
+        Ok(loaded) => {
+            *regs = loaded.regs;
+            finish_exec(thread);
+        }
+        Err(e) => {
+            log::warn!("exec in a new address space: {}", e.reason);
+            crate::signal::terminate_by_signal(g::SIGSEGV, ": exec failed in a new address space");
         }
     }
 }
