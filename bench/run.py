@@ -36,6 +36,11 @@ def row(name, native, veil, unit):
     print(f"{name:<34} native {native:>10.2f} {unit:<3} veil {veil:>10.2f} {unit:<3} ratio {ratio:>6.2f}x")
 
 
+def throughput_row(name, native, veil):
+    """Throughput: higher is better, so the ratio printed is native / veil."""
+    print(f"{name:<34} native {native:>10.1f} MB/s veil {veil:>10.1f} MB/s ratio {native / veil:>6.2f}x")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--veil", default=os.path.join(ROOT, "target", "release", "veil"))
@@ -62,11 +67,8 @@ def main():
     threads = os.path.join(work, "threads")
     build_c(os.path.join(ROOT, "bench", "threads.c"), threads, static=True)
     mb = "64" if args.quick else "512"
-    pipe_native = per_call([threads, "pipe", mb])
-    pipe_veil = per_call(veil + [threads, "pipe", mb])
-    # Throughput: higher is better, so the ratio printed is native / veil.
-    print(f"{'pipe between threads (64 KiB)':<34} native {pipe_native:>10.1f} MB/s veil {pipe_veil:>10.1f} MB/s "
-          f"ratio {pipe_native / pipe_veil:>6.2f}x")
+    throughput_row("pipe between threads (64 KiB)", per_call([threads, "pipe", mb]),
+                   per_call(veil + [threads, "pipe", mb]))
     rounds = "5000" if args.quick else "20000"
     row("futex ping-pong (round trip)", per_call([threads, "futex", rounds]), per_call(veil + [threads, "futex", rounds]), "us")
     count = "500" if args.quick else "2000"
@@ -80,6 +82,16 @@ def main():
     build_c(tiny + ".c", tiny, static=True, pie=True)
     spawns = "100" if args.quick else "500"
     row("posix_spawn(tiny static)+wait", per_call([spawn, tiny, spawns]), per_call(veil + [spawn, tiny, spawns]), "us")
+    procs = os.path.join(work, "fork")
+    build_c(os.path.join(ROOT, "bench", "fork.c"), procs)
+    forks = "200" if args.quick else "1000"
+    row("fork+exit+wait", per_call([procs, "fork", forks]), per_call(veil + [procs, "fork", forks]), "us")
+    mib = "128" if args.quick else "1024"
+    throughput_row("pipe between processes (64 KiB)", per_call([procs, "pipe", mib]),
+                   per_call(veil + [procs, "pipe", mib]))
+    script = os.path.join(ROOT, "bench", "shell_loop.sh")
+    sh = ["/bin/dash", script]
+    row("shell loop, 200 commands (wall)", wall(sh, max(3, runs // 4)), wall(veil + sh, max(3, runs // 4)), "ms")
     if os.path.exists("/usr/bin/python3"):
         py = ["/usr/bin/python3", "-c", "pass"]
         row("python3 -c pass (wall)", wall(py, runs), wall(veil + py, runs), "ms")

@@ -3,6 +3,7 @@
 //! Kernel buffers are passed to the host directly (on this platform the host can read all of the
 //! instance's memory anyway); a KVM or TEE platform would copy them through a shared buffer.
 
+use crate::trap::interruptible;
 use std::ffi::CStr;
 use veil_abi::general::{stat, statfs64, timespec};
 use veil_platform::{Errno, HostCalls, HostFd};
@@ -50,14 +51,17 @@ impl HostCalls for SimHost {
     }
 
     fn read(&self, fd: HostFd, buf: &mut [u8]) -> Result<usize, Errno> {
-        // SAFETY: `buf` is valid for writes of its length.
-        check(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) } as i64)
-            .map(|n| n as usize)
+        // A terminal or pipe read may block: a signal must be able to cut it short.
+        interruptible(|| {
+            // SAFETY: `buf` is valid for writes of its length.
+            check(unsafe { libc::read(fd.0, buf.as_mut_ptr().cast(), buf.len()) } as i64)
+        })
+        .map(|n| n as usize)
     }
 
     fn write(&self, fd: HostFd, buf: &[u8]) -> Result<usize, Errno> {
         // SAFETY: `buf` is valid for reads of its length.
-        check(unsafe { libc::write(fd.0, buf.as_ptr().cast(), buf.len()) } as i64)
+        interruptible(|| check(unsafe { libc::write(fd.0, buf.as_ptr().cast(), buf.len()) } as i64))
             .map(|n| n as usize)
     }
 
@@ -259,9 +263,10 @@ impl HostCalls for SimHost {
                 revents: 0,
             })
             .collect();
-        // SAFETY: `pfds` is a valid array of pollfd.
-        let n =
-            check(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as u64, timeout_ms) } as i64)?;
+        let n = interruptible(|| {
+            // SAFETY: `pfds` is a valid array of pollfd.
+            check(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as u64, timeout_ms) } as i64)
+        })?;
         for (slot, p) in fds.iter_mut().zip(&pfds) {
             slot.2 = p.revents;
         }

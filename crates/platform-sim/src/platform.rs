@@ -92,7 +92,7 @@ impl Platform for SimPlatform {
             tv_sec: (ns / 1_000_000_000) as i64,
             tv_nsec: (ns % 1_000_000_000) as i64,
         });
-        match futex::wait(word, expected, ts.as_ref()) {
+        match trap::interruptible(|| futex::wait(word, expected, ts.as_ref())) {
             Ok(()) => WaitResult::Woken,
             Err(libc::EAGAIN) => WaitResult::ValueChanged,
             Err(libc::ETIMEDOUT) => WaitResult::TimedOut,
@@ -352,8 +352,9 @@ impl Platform for SimPlatform {
             tv_nsec: (ns % 1_000_000_000) as i64,
         };
         // SAFETY: reads a local timespec; clock_nanosleep returns the error number itself.
-        let r =
-            unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut()) };
+        let r = trap::interruptible(|| unsafe {
+            libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut())
+        });
         if r == 0 { Ok(()) } else { Err(Errno(r as u16)) }
     }
 

@@ -391,8 +391,39 @@ fn raw_sigaction(sig: i32, mask: u64) -> std::io::Result<()> {
     }
 }
 
-/// Installs the host signal handlers of an address-space process. The SIGSYS handler blocks all
-/// other signals except the synchronous fault signals (a fault in a user copy must be catchable).
+/// The asynchronous host signals: the interrupt signal and the forwarded ones.
+fn async_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in FORWARDED_SIGNALS.iter().copied().chain([INTERRUPT_SIGNAL]) {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// Runs a blocking host call with the asynchronous host signals unblocked, so that an interrupt
+/// (or a signal from outside) cuts it short with EINTR. Everywhere else LibOS code runs with
+/// them blocked: one that arrives then waits until the thread is back in user code, where it is
+/// taken as a trap (never in the instructions between the selector switch and `rt_sigreturn`,
+/// where it could be mistaken for one that interrupted user code).
+pub fn interruptible<T>(call: impl FnOnce() -> T) -> T {
+    let set = async_signals();
+    // SAFETY: changes the calling thread's mask and puts it back; `old` is written first.
+    unsafe {
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, &mut old);
+        let result = call();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        result
+    }
+}
+
+/// Installs the host signal handlers of an address-space process. Every handler blocks all
+/// other signals except the synchronous fault signals (a fault in a user copy must be
+/// catchable); see [`interruptible`] for where the asynchronous ones get through.
 pub fn install_signal_handlers() -> std::io::Result<()> {
     let faults = [
         libc::SIGSEGV,
@@ -403,16 +434,12 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
     ];
     let bit = |s: i32| 1u64 << (s - 1);
     let fault_bits = faults.iter().fold(0u64, |m, &s| m | bit(s));
-    // Interrupts stay deliverable during traps, so that they cut blocking host calls short.
-    let interrupt_bits = FORWARDED_SIGNALS
-        .iter()
-        .fold(bit(INTERRUPT_SIGNAL), |m, &s| m | bit(s));
-    raw_sigaction(libc::SIGSYS, !fault_bits & !interrupt_bits)?;
+    raw_sigaction(libc::SIGSYS, !fault_bits)?;
     for sig in faults {
         raw_sigaction(sig, !fault_bits | bit(sig))?;
     }
     for sig in FORWARDED_SIGNALS.iter().copied().chain([INTERRUPT_SIGNAL]) {
-        raw_sigaction(sig, !fault_bits & !interrupt_bits)?;
+        raw_sigaction(sig, !fault_bits)?;
     }
     // Host writes to a closed pipe must fail with EPIPE, not kill the address space.
     // SAFETY: setting a standard disposition.
@@ -485,6 +512,9 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     }
     arm_dispatch(block)?;
     CURRENT_BLOCK.with(|c| c.set(block_ptr));
+    // LibOS code runs with the asynchronous signals blocked (entering user code unblocks them).
+    // SAFETY: adds to the calling thread's mask.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &async_signals(), std::ptr::null_mut()) };
     Ok(block)
 }
 

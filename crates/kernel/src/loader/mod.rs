@@ -336,10 +336,7 @@ pub fn load(
             .iter()
             .flat_map(|a| a.iter().copied().chain([0]))
             .collect();
-        let name = exec_path
-            .rsplit(|&b| b == b'/')
-            .next()
-            .unwrap_or(exec_path);
+        let name = exec_path.rsplit(|&b| b == b'/').next().unwrap_or(exec_path);
         info.comm = name[..name.len().min(15)].to_vec();
         info.auxv = auxv;
     }
