@@ -241,6 +241,57 @@ except FileNotFoundError as e:
     assert_same(&["/usr/bin/python3", "sub.py"], &dir, None);
 }
 
+/// multiprocessing with the fork start method: a Pool, a Queue between processes, a shared
+/// Value under a Lock (named semaphores and shared memory), and a non-PIE python3 spawning the
+/// non-PIE busybox (which cannot share its address space, so it gets one of its own).
+#[test]
+fn python3_multiprocessing() {
+    need("/usr/bin/python3");
+    need("/bin/busybox");
+    let dir = scratch("python-multiprocessing");
+    let script = r#"
+import multiprocessing as mp, subprocess
+
+def square(x):
+    return x * x
+
+def producer(q, n):
+    for i in range(n):
+        q.put(i * 3)
+    q.put(None)
+
+def add(counter, lock, n):
+    for _ in range(n):
+        with lock:
+            counter.value += 1
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    with mp.Pool(4) as pool:
+        print("pool", pool.map(square, range(10)))
+        print("pool abs", pool.map(abs, range(-8, 0)))
+    q = mp.Queue()
+    p = mp.Process(target=producer, args=(q, 50))
+    p.start()
+    total = 0
+    while (item := q.get()) is not None:
+        total += item
+    p.join()
+    print("queue total", total, "exit", p.exitcode)
+    counter, lock = mp.Value("i", 0, lock=False), mp.Lock()
+    workers = [mp.Process(target=add, args=(counter, lock, 200)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    print("locked counter", counter.value)
+    r = subprocess.run(["/bin/busybox", "echo", "busybox from python"], capture_output=True, text=True)
+    print("non-PIE child", r.stdout.strip(), r.returncode)
+"#;
+    std::fs::write(dir.join("mp.py"), script).unwrap();
+    assert_same(&["/usr/bin/python3", "mp.py"], &dir, None);
+}
+
 #[test]
 fn sqlite3_multithreaded_workload() {
     need("/usr/bin/python3");
