@@ -154,3 +154,57 @@ fn a_crashing_program_reports_the_fault() {
         "{stderr}"
     );
 }
+
+/// The host process of an address space killed from outside (or crashed) while it held a
+/// process: the instance ends with a clear error instead of waiting forever for that process.
+#[test]
+fn a_killed_address_space_ends_the_instance() {
+    use std::io::Read;
+    let dir = scratch("killed-address-space");
+    // The parent waits for a forked child that prints its ready line and sleeps.
+    let script = "import os, time\n\
+                  pid = os.fork()\n\
+                  if pid == 0:\n    print('ready', flush=True)\n    time.sleep(60)\n    os._exit(0)\n\
+                  os.waitpid(pid, 0)\n";
+    let mut child = std::process::Command::new(common::veil_bin())
+        .args(["run", "--rootfs", "/", "--volume"])
+        .arg(format!("{0}:{0}", dir.display()))
+        .args(["/usr/bin/python3", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 6];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut ready)
+        .unwrap();
+    assert_eq!(&ready, b"ready\n");
+    // veil → first address space → the forked child's address space.
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    let first = children(child.id());
+    assert_eq!(first.len(), 1, "veil should have one child process");
+    let forked = children(first[0]);
+    assert_eq!(
+        forked.len(),
+        1,
+        "the first address space should have one child process"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &forked[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("died unexpectedly"), "{stderr}");
+}

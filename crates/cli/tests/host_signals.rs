@@ -58,3 +58,44 @@ fn sigterm_reaches_a_handler_and_sigint_kills() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
 }
+
+/// A signal sent to the process group `veil` leads (as a shell's `kill -TERM -PGID` or a job
+/// control stop would) reaches the program once, not once through `veil` and once more
+/// through the address-space process that shares the group.
+#[test]
+fn a_signal_to_the_whole_group_arrives_once() {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let dir = scratch("host-signals-group");
+    let script = "import signal, time\n\
+                  hits = []\n\
+                  signal.signal(signal.SIGUSR1, lambda s, f: hits.append(s))\n\
+                  print('ready', flush=True)\n\
+                  deadline = time.time() + 1.0\n\
+                  while time.time() < deadline:\n    time.sleep(0.05)\n\
+                  print(len(hits))\n";
+    let mut child = Command::new(veil_bin())
+        .args(["run", "--rootfs", "/", "--volume"])
+        .arg(format!("{0}:{0}", dir.display()))
+        .args(["/usr/bin/python3", "-c", script])
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 6];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut ready)
+        .unwrap();
+    assert_eq!(&ready, b"ready\n");
+    let status = Command::new("kill")
+        .args(["-USR1", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+    assert_eq!(out.status.code(), Some(0));
+}

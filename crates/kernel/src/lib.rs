@@ -143,6 +143,29 @@ impl Kernel {
         true
     }
 
+    /// Ends the instance if another address space vanished while it still held processes: its
+    /// host process was killed or crashed, so their state can never be settled (and a lock one
+    /// of its threads held would stay held). Called periodically by the service thread.
+    pub fn watch_spaces(&self) {
+        for space in self.other_spaces() {
+            // An address space leaves the table before its host process exits, so one still
+            // listed but gone did not end through the kernel.
+            if self.platform.address_space_alive(space) || !self.spaces.lock().contains_key(&space)
+            {
+                continue;
+            }
+            log::error!(
+                "an address space of the instance (host process {space}) died unexpectedly; \
+                 ending the instance"
+            );
+            self.ending.store(true, Ordering::SeqCst);
+            for other in self.other_spaces() {
+                self.platform.kill_address_space(other);
+            }
+            self.platform.exit_address_space(125);
+        }
+    }
+
     /// Every address space of the instance but the caller's.
     pub fn other_spaces(&self) -> Vec<u64> {
         let own = self.platform.address_space_id();

@@ -1,7 +1,8 @@
 //! Timers that raise signals: `alarm`, `setitimer(ITIMER_REAL)` and POSIX timers.
 //!
 //! Every armed timer has a deadline on the host monotonic clock. One kernel service thread for
-//! the whole instance (started at boot) sleeps until the earliest deadline, then sends each
+//! the whole instance (started at boot; it also watches the address spaces, see
+//! `Kernel::watch_spaces`) sleeps until the earliest deadline, then sends each
 //! expired timer's signal to its process (or thread) in whatever address space it runs, and
 //! re-arms interval timers, counting periods it missed as overruns.
 //!
@@ -201,14 +202,21 @@ impl Timers {
 }
 
 /// The timer service thread.
+/// How often the service thread checks that the instance's address spaces are alive.
+const WATCH_INTERVAL_NS: u64 = 500_000_000;
+
 fn service(_: usize) {
     let timers = &kernel().timers;
     loop {
         let seen = timers.changed.current();
         let now = kernel().monotonic_ns();
         let next = timers.fire_expired(now);
-        let timeout = next.map(|n| n.saturating_sub(kernel().monotonic_ns()).max(1));
-        timers.changed.wait_service(seen, timeout);
+        let timeout = next.map_or(WATCH_INTERVAL_NS, |n| {
+            n.saturating_sub(kernel().monotonic_ns())
+                .clamp(1, WATCH_INTERVAL_NS)
+        });
+        timers.changed.wait_service(seen, Some(timeout));
+        kernel().watch_spaces();
     }
 }
 

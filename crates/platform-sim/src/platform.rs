@@ -317,6 +317,14 @@ impl Platform for SimPlatform {
         }
     }
 
+    fn address_space_alive(&self, id: u64) -> bool {
+        let Ok(pid) = i32::try_from(id) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        unsafe { libc::kill(pid, 0) == 0 }
+    }
+
     fn kill_address_space(&self, id: u64) {
         if let Ok(pid) = i32::try_from(id)
             && pid > 1

@@ -279,6 +279,8 @@ pub trait Platform: Sync {
     fn fork_on_return(&self, child_thread: usize);
     /// Ends another address space of the instance at once (the instance is ending).
     fn kill_address_space(&self, id: u64);
+    /// Whether the address space `id` still exists.
+    fn address_space_alive(&self, id: u64) -> bool;
 
     // --- time, entropy, host information ---
 
