@@ -82,8 +82,10 @@ static int child_ok(pid_t pid)
 static void *square(void *arg)
 {
     long v = (long)arg;
+    /* A new thread starts with its own thread-local data, zeroed. */
+    if (tls_value != 0) return (void *)-1L;
     tls_value = (int)v;
-    return (void *)(v * v + tls_value - v);
+    return (void *)(v * tls_value);
 }
 
 /* In a child: the ring does not run here, and new threads work. */
@@ -98,7 +100,8 @@ static void child_checks(int expect_tls)
     pthread_t t[3];
     long sum = 0;
     int created = 0;
-    for (long i = 0; i < 3; i++) created += pthread_create(&t[i], NULL, square, (void *)(i + 2)) == 0;
+    for (long i = 0; i < 3; i++)
+        created += pthread_create(&t[i], NULL, square, (void *)(i + 2)) == 0;
     EXPECT_EQ("child_threads_created", created, 3);
     for (int i = 0; i < created; i++) {
         void *r;
@@ -124,7 +127,8 @@ int main(void)
 {
     tls_value = 5;
     pthread_t ring[RING];
-    for (long i = 0; i < RING; i++) REQUIRE(pthread_create(&ring[i], NULL, ring_member, (void *)i) == 0);
+    for (long i = 0; i < RING; i++)
+        REQUIRE(pthread_create(&ring[i], NULL, ring_member, (void *)i) == 0);
     CHECK("ring_running", ring_advances(0, 100));
     EXPECT_EQ("parent_threads", thread_count(), RING + 1);
 

@@ -79,6 +79,7 @@ fn a_signal_to_the_whole_group_arrives_once() {
         .arg(format!("{0}:{0}", dir.display()))
         .args(["/usr/bin/python3", "-c", script])
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .unwrap();
@@ -96,6 +97,13 @@ fn a_signal_to_the_whole_group_arrives_once() {
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        (
+            String::from_utf8_lossy(&out.stdout).as_ref(),
+            out.status.code()
+        ),
+        ("1\n", Some(0)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -4,15 +4,7 @@
 
 mod common;
 
-use common::{assert_same, scratch};
-use std::path::Path;
-
-fn need(path: &str) -> bool {
-    if Path::new(path).exists() {
-        return true;
-    }
-    panic!("{path} is missing: run scripts/install-test-deps.sh");
-}
+use common::{assert_same, need, scratch};
 
 /// A small tree of files for the file tools.
 fn fixture(name: &str) -> std::path::PathBuf {

@@ -5,17 +5,10 @@
 
 mod common;
 
-use common::{assert_same, scratch};
-use std::path::{Path, PathBuf};
+use common::{assert_same, need, scratch};
+use std::path::PathBuf;
 
 const SCRIPT: &str = include_str!("../../../tests/scripts/shell_features.sh");
-
-fn need(path: &str) {
-    assert!(
-        Path::new(path).exists(),
-        "{path} is missing: run scripts/install-test-deps.sh"
-    );
-}
 
 /// A scratch directory holding the script. A copy, because the checkout may lie under /tmp,
 /// which the instance does not share with the host; the scratch directory is mounted.

@@ -276,7 +276,14 @@ impl Platform for SimPlatform {
     }
 
     fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno> {
-        spawn_host_thread(256 * 1024, Box::new(move || entry(arg)))
+        spawn_host_thread(
+            256 * 1024,
+            Box::new(move || {
+                // Signals for the instance must reach LibOS threads, never this one.
+                trap::block_async_signals();
+                entry(arg)
+            }),
+        )
     }
 
     fn current_host_thread(&self) -> u64 {

@@ -56,8 +56,11 @@ extern "C" fn forward_signal(sig: i32, info: *mut libc::siginfo_t, _uc: *mut lib
     }
     let pid = INSTANCE_PID.load(std::sync::atomic::Ordering::SeqCst);
     if pid > 0 {
-        // SAFETY: kill has no memory effects.
-        unsafe { libc::kill(pid, sig) };
+        let value = libc::sigval {
+            sival_ptr: sig as usize as *mut libc::c_void,
+        };
+        // SAFETY: sigqueue has no memory effects here.
+        unsafe { libc::sigqueue(pid, trap::FORWARD_SIGNAL, value) };
     }
 }
 

@@ -33,6 +33,9 @@ const SYS_USER_DISPATCH: i32 = 2;
 /// The host signal that interrupts a LibOS thread (SIGRTMAX; glibc keeps the low real-time
 /// signals for itself).
 pub const INTERRUPT_SIGNAL: i32 = 64;
+/// The real-time host signal the supervisor uses to pass a signal on to the first
+/// address-space process (its number rides in `si_value`).
+pub const FORWARD_SIGNAL: i32 = 63;
 /// Host signals passed on to the instance as the same signal.
 pub const FORWARDED_SIGNALS: [i32; 7] = [
     libc::SIGHUP,
@@ -252,22 +255,37 @@ extern "C" fn veil_signal_handler(
     // SAFETY: see above; the siginfo is only read.
     let info = unsafe { &*info };
     let from_user = saved_selector == SELECTOR_BLOCK as u64;
-    let forwarded = FORWARDED_SIGNALS.contains(&sig);
-    // SAFETY: si_pid is valid for signals a process sent (si_code <= 0).
-    if forwarded && info.si_code <= 0 && unsafe { info.si_pid() } != SUPERVISOR.load(Relaxed) {
-        // Sent by a host process to a process group that holds both `veil` and this address
-        // space: the supervisor passes it on, so taking it here too would deliver it twice.
-        return;
-    }
-    if (forwarded || sig == INTERRUPT_SIGNAL) && !from_user {
+    // The host signal this trap passes on to the instance, if any: one a terminal raised (it
+    // signals the whole foreground group, this address space included), or one a process sent
+    // to `veil`, which the supervisor forwards as FORWARD_SIGNAL carrying its number (queued,
+    // so it cannot merge with a copy of the same signal sent to this process directly).
+    let forwarded = if sig == FORWARD_SIGNAL {
+        // SAFETY: si_pid and si_value are valid for a signal sent with sigqueue.
+        let (sender, value) = unsafe { (info.si_pid(), info.si_value().sival_ptr as usize) };
+        let value = i32::try_from(value).unwrap_or(0);
+        if sender != SUPERVISOR.load(Relaxed) || !FORWARDED_SIGNALS.contains(&value) {
+            return;
+        }
+        Some(value)
+    } else if FORWARDED_SIGNALS.contains(&sig) {
+        if info.si_code <= 0 {
+            // Sent by a process to a process group holding both `veil` and this address space:
+            // the supervisor forwards its own copy.
+            return;
+        }
+        Some(sig)
+    } else {
+        None
+    };
+    if (forwarded.is_some() || sig == INTERRUPT_SIGNAL) && !from_user {
         // LibOS code was interrupted (typically a blocking host call, which now fails with
         // EINTR): note a host signal for the kernel to pick up, and let that code go on.
-        if forwarded {
+        if let Some(host_signal) = forwarded {
             // SAFETY: see above.
             unsafe {
                 (*block)
                     .deferred
-                    .fetch_or(1 << (sig - 1), std::sync::atomic::Ordering::SeqCst)
+                    .fetch_or(1 << (host_signal - 1), std::sync::atomic::Ordering::SeqCst)
             };
         }
         return;
@@ -302,8 +320,8 @@ extern "C" fn veil_signal_handler(
             fatal("veil: internal error: SIGSYS not raised by Syscall User Dispatch\n");
         }
         handler.syscall(thread_data, &mut regs);
-    } else if forwarded || sig == INTERRUPT_SIGNAL {
-        handler.interrupt(thread_data, &mut regs, forwarded.then_some(sig as u32));
+    } else if forwarded.is_some() || sig == INTERRUPT_SIGNAL {
+        handler.interrupt(thread_data, &mut regs, forwarded.map(|s| s as u32));
     } else {
         // SAFETY: si_addr is valid for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP.
         let addr = unsafe { info.si_addr() } as u64;
@@ -391,13 +409,21 @@ fn raw_sigaction(sig: i32, mask: u64) -> std::io::Result<()> {
     }
 }
 
-/// The asynchronous host signals: the interrupt signal and the forwarded ones.
+/// The host signals that arrive asynchronously: the interrupt signal and the forwarded ones.
+fn async_signal_numbers() -> impl Iterator<Item = i32> {
+    FORWARDED_SIGNALS
+        .iter()
+        .copied()
+        .chain([INTERRUPT_SIGNAL, FORWARD_SIGNAL])
+}
+
+/// [`async_signal_numbers`] as a host signal set.
 fn async_signals() -> libc::sigset_t {
     // SAFETY: sigemptyset/sigaddset initialise and fill a local set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for sig in FORWARDED_SIGNALS.iter().copied().chain([INTERRUPT_SIGNAL]) {
+        for sig in async_signal_numbers() {
             libc::sigaddset(&mut set, sig);
         }
         set
@@ -410,6 +436,10 @@ fn async_signals() -> libc::sigset_t {
 /// taken as a trap (never in the instructions between the selector switch and `rt_sigreturn`,
 /// where it could be mistaken for one that interrupted user code).
 pub fn interruptible<T>(call: impl FnOnce() -> T) -> T {
+    // Kernel service threads have no trap block to take a signal with: they never unblock.
+    if current_block().is_none() {
+        return call();
+    }
     let set = async_signals();
     // SAFETY: changes the calling thread's mask and puts it back; `old` is written first.
     unsafe {
@@ -419,6 +449,13 @@ pub fn interruptible<T>(call: impl FnOnce() -> T) -> T {
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         result
     }
+}
+
+/// Blocks the asynchronous host signals on the calling thread (LibOS threads outside
+/// [`interruptible`] calls, and kernel service threads for good).
+pub fn block_async_signals() {
+    // SAFETY: adds to the calling thread's mask.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &async_signals(), std::ptr::null_mut()) };
 }
 
 /// Installs the host signal handlers of an address-space process. Every handler blocks all
@@ -438,7 +475,7 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
     for sig in faults {
         raw_sigaction(sig, !fault_bits | bit(sig))?;
     }
-    for sig in FORWARDED_SIGNALS.iter().copied().chain([INTERRUPT_SIGNAL]) {
+    for sig in async_signal_numbers() {
         raw_sigaction(sig, !fault_bits)?;
     }
     // Host writes to a closed pipe must fail with EPIPE, not kill the address space.
@@ -513,8 +550,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     arm_dispatch(block)?;
     CURRENT_BLOCK.with(|c| c.set(block_ptr));
     // LibOS code runs with the asynchronous signals blocked (entering user code unblocks them).
-    // SAFETY: adds to the calling thread's mask.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &async_signals(), std::ptr::null_mut()) };
+    block_async_signals();
     Ok(block)
 }
 
@@ -546,7 +582,7 @@ pub fn after_fork_child() -> std::io::Result<()> {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
     };
     arm_dispatch(block)?;
-    for sig in FORWARDED_SIGNALS {
+    for sig in FORWARDED_SIGNALS.iter().copied().chain([FORWARD_SIGNAL]) {
         // SAFETY: setting a standard disposition.
         unsafe { libc::signal(sig, libc::SIG_IGN) };
     }

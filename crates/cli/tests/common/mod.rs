@@ -24,6 +24,14 @@ pub fn scratch(name: &str) -> PathBuf {
     dir.canonicalize().expect("canonical scratch dir")
 }
 
+/// Fails the test with a hint when a program it runs is not installed.
+pub fn need(path: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "{path} is missing: run scripts/install-test-deps.sh"
+    );
+}
+
 /// The `veil` binary under test.
 pub fn veil_bin() -> &'static str {
     env!("CARGO_BIN_EXE_veil")

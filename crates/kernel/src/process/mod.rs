@@ -3,7 +3,8 @@
 //!
 //! Lock order: `Kernel::threads` and `Kernel::processes` are leaves; a process's own locks are
 //! taken in the order `fds` → `fs` → `vm` → `signals` → `limits` → `exec`; `groups` and a
-//! thread's `altstack` and `affinity` are leaves.
+//! thread's `altstack` and `affinity` are leaves. A process's `exit_status` is held while its
+//! SIGCHLD is sent (so before the parent's `signals` and its threads' signal queues).
 
 pub mod identity;
 pub mod limits;
@@ -102,10 +103,23 @@ pub struct Process {
     /// Host threads running this process's threads, in any address space (a thread counts
     /// itself out as the very last thing it does in kernel code).
     pub host_threads: AtomicU32,
+    /// Stopped by a stop signal (job control) until continued.
+    pub stopped: core::sync::atomic::AtomicBool,
+    /// A stop or continue not yet reported to the parent's `wait`.
+    pub job_event: Mutex<Option<JobEvent>>,
     /// SEM_UNDO adjustments by (semaphore set id, semaphore number), applied at exit.
     pub sem_undo: Mutex<alloc::collections::BTreeMap<(i32, u16), i32>>,
     /// A vfork child has exec'd or ended: its parent may go on.
     pub vfork_done: core::sync::atomic::AtomicBool,
+}
+
+/// A job-control change of a process that its parent may `wait` for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEvent {
+    /// Stopped by this signal (WUNTRACED).
+    Stopped(u32),
+    /// Continued by SIGCONT (WCONTINUED).
+    Continued,
 }
 
 /// A LibOS thread.
@@ -180,6 +194,8 @@ impl Process {
             space: AtomicU64::new(0),
             sem_undo: Mutex::new(alloc::collections::BTreeMap::new()),
             host_threads: AtomicU32::new(0),
+            stopped: core::sync::atomic::AtomicBool::new(false),
+            job_event: Mutex::new(None),
             vfork_done: core::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -459,7 +475,10 @@ pub fn exit_process(how: Exit) -> ! {
     for orphan in orphans {
         orphan.ppid.store(1, Ordering::Relaxed);
     }
-    *process.exit_status.lock() = Some(how.wait_status());
+    // The parent's SIGCHLD is queued before anyone can reap the zombie (the status is set under
+    // the same lock a wait reads it with), as on Linux: a parent that reaps and then installs
+    // a new SIGCHLD handler never gets this child's signal late.
+    let mut exit_status = process.exit_status.lock();
     process.vfork_done.store(true, Ordering::SeqCst);
     let parent = k.processes.lock().get(&process.ppid()).cloned();
     let signo = process.exit_signal.load(Ordering::Relaxed);
@@ -478,6 +497,8 @@ pub fn exit_process(how: Exit) -> ! {
         };
         crate::signal::send_to_process(&parent, info);
     }
+    *exit_status = Some(how.wait_status());
+    drop(exit_status);
     k.children.notify_all();
     // pidfds of this process become readable.
     k.readiness.notify();

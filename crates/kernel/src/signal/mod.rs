@@ -56,6 +56,7 @@ pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
 }
 
 pub mod frame;
+pub mod stop;
 
 use crate::process::Thread;
 use core::sync::atomic::Ordering;
@@ -117,6 +118,7 @@ pub fn send_to_thread(thread: &Thread, info: SigInfo) {
     if sig == 0 {
         return;
     }
+    stop::on_send(&thread.process, sig);
     let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
     let handler = handler_of(thread, sig);
     let ignored = handler == SIG_IGN || handler == SIG_DFL && ignored_by_default(sig);
@@ -255,6 +257,7 @@ fn dequeue(thread: &Thread, sig: u32) -> SigInfo {
 /// frame (`regs` then resume in the handler).
 pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
     loop {
+        stop::wait_while_stopped(thread);
         let ready =
             thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
         if ready == 0 {
@@ -269,12 +272,7 @@ pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
         match handler_of(thread, sig) {
             SIG_IGN => continue,
             SIG_DFL if ignored_by_default(sig) => continue,
-            SIG_DFL if matches!(sig, g::SIGSTOP | g::SIGTSTP | g::SIGTTIN | g::SIGTTOU) => {
-                log::warn!(
-                    "{}: stopping a process is not supported yet; ignored",
-                    name(sig)
-                );
-            }
+            SIG_DFL if stop::is_stop_signal(sig) => stop::stop(thread, sig),
             SIG_DFL => terminate_by_signal(sig, ""),
             _ => {
                 if frame::setup(regs, thread, &info).is_err() {

@@ -1,8 +1,9 @@
 //! Waiting for children: wait4, waitid. Ended children stay zombies (with their wait status)
-//! until reaped here; a wait sleeps on `Kernel::children` until some child changes state.
+//! until reaped here; stops and continues (job control) are reported once with WUNTRACED /
+//! WCONTINUED. A wait sleeps on `Kernel::children` until some child changes state.
 
 use super::*;
-use crate::process::Process;
+use crate::process::{JobEvent, Process};
 
 const WNOHANG: u64 = 1;
 const WUNTRACED: u64 = 2;
@@ -34,8 +35,44 @@ fn matches(child: &Process, which: Which) -> bool {
     }
 }
 
-/// Waits for an ended child; returns (pid, wait status), or None with WNOHANG and none ended.
-fn wait_child(ctx: &Ctx, which: Which, nohang: bool, reap: bool) -> Result<Option<(i32, i32)>> {
+/// What a wait reports about a child.
+#[derive(Clone, Copy)]
+enum Report {
+    /// Ended, with this wait status.
+    Ended(i32),
+    /// Stopped by this signal.
+    Stopped(u32),
+    Continued,
+}
+
+impl Report {
+    /// The `wait4` status word.
+    fn status(self) -> i32 {
+        match self {
+            Report::Ended(status) => status,
+            Report::Stopped(sig) => (sig as i32) << 8 | 0x7f,
+            Report::Continued => 0xffff,
+        }
+    }
+}
+
+/// Which changes a wait reports, besides ended children.
+#[derive(Clone, Copy)]
+struct Wanted {
+    exited: bool,
+    stopped: bool,
+    continued: bool,
+}
+
+/// Waits for a child change in `wanted`; returns (pid, report), or None with WNOHANG and none.
+/// `consume`: the change is taken (an ended child is reaped), unless WNOWAIT.
+fn wait_child(
+    ctx: &Ctx,
+    which: Which,
+    wanted: Wanted,
+    nohang: bool,
+    consume: bool,
+) -> Result<Option<(i32, Report)>> {
     let k = kernel();
     loop {
         let seen = k.children.current();
@@ -49,14 +86,25 @@ fn wait_child(ctx: &Ctx, which: Which, nohang: bool, reap: bool) -> Result<Optio
         if children.is_empty() {
             return err(Errno::ECHILD);
         }
-        let ended = children
-            .iter()
-            .find_map(|c| c.exit_status.lock().map(|status| (c.pid, status)));
-        if let Some((pid, status)) = ended {
-            if reap {
-                k.processes.lock().remove(&pid);
+        for child in &children {
+            if wanted.exited
+                && let Some(status) = *child.exit_status.lock()
+            {
+                if consume {
+                    k.processes.lock().remove(&child.pid);
+                }
+                return Ok(Some((child.pid, Report::Ended(status))));
             }
-            return Ok(Some((pid, status)));
+            let mut event = child.job_event.lock();
+            let report = match *event {
+                Some(JobEvent::Stopped(sig)) if wanted.stopped => Report::Stopped(sig),
+                Some(JobEvent::Continued) if wanted.continued => Report::Continued,
+                _ => continue,
+            };
+            if consume {
+                *event = None;
+            }
+            return Ok(Some((child.pid, report)));
         }
         if nohang {
             return Ok(None);
@@ -77,11 +125,16 @@ pub fn sys_wait4(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         p if p < 0 => Which::Group(-p),
         p => Which::Pid(p),
     };
-    match wait_child(ctx, which, options & WNOHANG != 0, true)? {
+    let wanted = Wanted {
+        exited: true,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
+    };
+    match wait_child(ctx, which, wanted, options & WNOHANG != 0, true)? {
         None => Ok(0),
-        Some((pid, status)) => {
+        Some((pid, report)) => {
             if status_addr != 0 {
-                user::write_val(status_addr, &status)?;
+                user::write_val(status_addr, &report.status())?;
             }
             if rusage != 0 {
                 user::zero(rusage, core::mem::size_of::<g::rusage>())?;
@@ -105,25 +158,30 @@ pub fn sys_waitid(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         P_PIDFD => Which::Pid(super::pidfd::pid_of(ctx, id)?),
         _ => return err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        // Only stopped/continued children are asked for, and none can stop yet.
-        return if options & WNOHANG != 0 {
-            Ok(0)
-        } else {
-            Err(Error::unsupported(Errno::ECHILD, "stopped children"))
-        };
-    }
-    let found = wait_child(ctx, which, options & WNOHANG != 0, options & WNOWAIT == 0)?;
+    let wanted = Wanted {
+        exited: options & WEXITED != 0,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
+    };
+    let found = wait_child(
+        ctx,
+        which,
+        wanted,
+        options & WNOHANG != 0,
+        options & WNOWAIT == 0,
+    )?;
     if infop == 0 {
         return Ok(0);
     }
     let mut info = [0u8; 128];
-    if let Some((pid, status)) = found {
-        // CLD_EXITED (1) with the exit code, or CLD_KILLED (2) with the signal.
-        let (code, value): (i32, i32) = if status & 0x7f == 0 {
-            (1, (status >> 8) & 0xff)
-        } else {
-            (2, status & 0x7f)
+    if let Some((pid, report)) = found {
+        // CLD_EXITED (1) with the exit code, CLD_KILLED (2) with the signal, CLD_STOPPED (5)
+        // with the stop signal, CLD_CONTINUED (6) with SIGCONT.
+        let (code, value): (i32, i32) = match report {
+            Report::Ended(status) if status & 0x7f == 0 => (1, (status >> 8) & 0xff),
+            Report::Ended(status) => (2, status & 0x7f),
+            Report::Stopped(sig) => (5, sig as i32),
+            Report::Continued => (6, g::SIGCONT as i32),
         };
         info[0..4].copy_from_slice(&(g::SIGCHLD as i32).to_ne_bytes());
         info[8..12].copy_from_slice(&code.to_ne_bytes());

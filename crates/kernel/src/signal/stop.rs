@@ -1,0 +1,118 @@
+//! Job control: stopping a process (the default action of SIGSTOP, SIGTSTP, SIGTTIN and
+//! SIGTTOU) and continuing it (SIGCONT, or SIGKILL to end it). A stopped process's threads sleep
+//! in the kernel before returning to user code; its parent learns of each change through
+//! SIGCHLD (unless SA_NOCLDSTOP) and `wait` with WUNTRACED / WCONTINUED.
+//!
+//! Lock order: `Process::job_event` is a leaf.
+
+use super::{SigInfo, Thread, bit};
+use crate::process::{JobEvent, Process};
+use crate::root::kernel;
+use core::sync::atomic::Ordering;
+use veil_abi::general as g;
+
+/// `si_code` values of SIGCHLD for stops and continues.
+const CLD_STOPPED: i32 = 5;
+const CLD_CONTINUED: i32 = 6;
+
+/// The signals whose default action stops the process.
+pub fn is_stop_signal(sig: u32) -> bool {
+    matches!(sig, g::SIGSTOP | g::SIGTSTP | g::SIGTTIN | g::SIGTTOU)
+}
+
+/// What sending `sig` does at once, whether or not it is blocked: SIGCONT and SIGKILL wake a
+/// stopped process (SIGCONT also drops pending stop signals), a stop signal drops a pending
+/// SIGCONT.
+pub fn on_send(process: &Process, sig: u32) {
+    if is_stop_signal(sig) {
+        discard(process, bit(g::SIGCONT));
+    } else if sig == g::SIGCONT {
+        discard(
+            process,
+            bit(g::SIGSTOP) | bit(g::SIGTSTP) | bit(g::SIGTTIN) | bit(g::SIGTTOU),
+        );
+        if process.stopped.swap(false, Ordering::SeqCst) {
+            report(process, JobEvent::Continued, CLD_CONTINUED, g::SIGCONT);
+        }
+    } else if sig == g::SIGKILL {
+        process.stopped.store(false, Ordering::SeqCst);
+        kernel().children.notify_all();
+    }
+}
+
+/// Drops the pending signals in `mask` from every thread of `process`.
+fn discard(process: &Process, mask: u64) {
+    for thread in process_threads(process) {
+        let mut queue = thread.queued.lock();
+        queue.retain(|i| bit(i.signo) & mask == 0);
+        thread.pending.fetch_and(!mask, Ordering::Relaxed);
+    }
+}
+
+fn process_threads(process: &Process) -> alloc::vec::Vec<alloc::sync::Arc<Thread>> {
+    let tids = process.threads.lock().clone();
+    let threads = kernel().threads.lock();
+    tids.iter()
+        .filter_map(|t| threads.get(t).cloned())
+        .collect()
+}
+
+/// Records a stop or continue for the parent's `wait` and tells the parent with SIGCHLD.
+fn report(process: &Process, event: JobEvent, code: i32, status: u32) {
+    let k = kernel();
+    *process.job_event.lock() = Some(event);
+    let parent = k.processes.lock().get(&process.ppid()).cloned();
+    if let Some(parent) = parent {
+        let action = parent.signals.lock()[g::SIGCHLD as usize - 1];
+        if action.sa_flags & u64::from(g::SA_NOCLDSTOP) == 0 {
+            let uid = crate::process::identity::UID as u64;
+            super::send_to_process(
+                &parent,
+                SigInfo {
+                    signo: g::SIGCHLD,
+                    code,
+                    fields: [process.pid as u32 as u64 | uid << 32, u64::from(status)],
+                },
+            );
+        }
+    }
+    k.children.notify_all();
+}
+
+/// The calling thread took stop signal `sig` with its default action: the whole process stops
+/// (its other threads stop at their next return to user code) until continued.
+pub fn stop(thread: &Thread, sig: u32) {
+    let process = &thread.process;
+    // Like the init of a pid namespace, the instance's first process is not stopped by signals.
+    if process.pid == 1 {
+        return;
+    }
+    if !process.stopped.swap(true, Ordering::SeqCst) {
+        report(process, JobEvent::Stopped(sig), CLD_STOPPED, sig);
+        for other in process_threads(process) {
+            if other.tid != thread.tid {
+                other.interrupt();
+            }
+        }
+    }
+    wait_while_stopped(thread);
+}
+
+/// Sleeps while the calling thread's process is stopped (a SIGKILL or the process ending wakes
+/// it too).
+pub fn wait_while_stopped(thread: &Thread) {
+    let k = kernel();
+    let process = &thread.process;
+    loop {
+        let seen = k.children.current();
+        let killed = thread.pending.load(Ordering::Relaxed) & bit(g::SIGKILL) != 0;
+        if !process.stopped.load(Ordering::SeqCst)
+            || killed
+            || process.exiting.load(Ordering::SeqCst)
+        {
+            return;
+        }
+        k.children
+            .wait_service(seen, Some(crate::sync::SIGNAL_CHECK_SLICE_NS));
+    }
+}
