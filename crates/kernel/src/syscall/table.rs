@@ -195,15 +195,9 @@ pub static TABLE: &[Entry] = &[
         wait4,
         "dpxp",
         wait::sys_wait4,
-        "no stopped or continued children (job control)"
+        "rusage is reported as zeros"
     ),
-    sys!(
-        62,
-        kill,
-        "dd",
-        kill::sys_kill,
-        "no stop/continue (job control)"
-    ),
+    sys!(62, kill, "dd", kill::sys_kill),
     sys!(63, uname, "p", info::sys_uname),
     sys!(64, semget, "xux", sem::sys_semget),
     sys!(65, semop, "dpu", sem::sys_semop),
@@ -611,13 +605,7 @@ pub static TABLE: &[Entry] = &[
     nosys!(244, mq_notify),
     nosys!(245, mq_getsetattr),
     nosys!(246, kexec_load),
-    sys!(
-        247,
-        waitid,
-        "ddpxp",
-        wait::sys_waitid,
-        "no stopped or continued children (job control)"
-    ),
+    sys!(247, waitid, "ddpxp", wait::sys_waitid),
     nosys!(248, add_key),
     nosys!(249, request_key),
     nosys!(250, keyctl),
