@@ -233,6 +233,28 @@ except FileNotFoundError as e:
     assert_same(&["/usr/bin/python3", "sub.py"], &dir, None);
 }
 
+/// A `find | xargs | sort` pipeline built by a spawn-based program (Python's subprocess:
+/// vfork + exec, pipes between the children).
+#[test]
+fn python3_find_xargs_sort_pipeline() {
+    need("/usr/bin/python3");
+    let dir = fixture("python-pipeline");
+    let script = r#"
+import subprocess
+find = subprocess.Popen(["/usr/bin/find", "docs", "-name", "*.txt"], stdout=subprocess.PIPE)
+xargs = subprocess.Popen(["/usr/bin/xargs", "/usr/bin/wc", "-l"], stdin=find.stdout, stdout=subprocess.PIPE)
+find.stdout.close()
+sort = subprocess.Popen(["/usr/bin/sort", "-n"], stdin=xargs.stdout, stdout=subprocess.PIPE, text=True)
+xargs.stdout.close()
+out, _ = sort.communicate()
+print(out, end="")
+print("statuses", find.wait(), xargs.wait(), sort.returncode)
+"#;
+    std::fs::write(dir.join("pipeline.py"), script).unwrap();
+    let out = assert_same(&["/usr/bin/python3", "pipeline.py"], &dir, None);
+    assert!(out.contains(" total\n"), "unexpected output:\n{out}");
+}
+
 /// multiprocessing with the fork start method: a Pool, a Queue between processes, a shared
 /// Value under a Lock (named semaphores and shared memory), and a non-PIE python3 spawning the
 /// non-PIE busybox (which cannot share its address space, so it gets one of its own).
