@@ -1,3 +1,4 @@
+// veil-test: timeout=120
 // fork and wait: 1000 fork/_exit/waitpid rounds with every exit code, what the child sees
 // (fork returned 0, its own pid, its parent), wait statuses of children killed by SIGKILL and
 // by a default SIGSEGV, WNOHANG while a child runs, many children alive at once reaped by

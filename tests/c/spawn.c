@@ -1,3 +1,4 @@
+// veil-test: timeout=120
 // Creating processes without fork: posix_spawn of 500 children with waitpid, vfork + execve,
 // exec of a #! script, wait status encoding for exit codes and signals, WNOHANG, waitid,
 // ECHILD, SIGCHLD to the parent, and a failed exec reported by posix_spawn.

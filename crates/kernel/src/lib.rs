@@ -391,7 +391,10 @@ impl TrapHandler for Kernel {
     }
 
     fn forked(&self, _thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
-        let thread = process::current_thread();
-        syscall::clone::fork_done(&thread, regs, result);
+        match process::current_thread_opt() {
+            Some(thread) => syscall::clone::fork_done(&thread, regs, result),
+            // It moved to a new address space and has already ended there.
+            None => self.platform.exit_thread(),
+        }
     }
 }

@@ -150,8 +150,11 @@ pub struct Thread {
     /// How the only thread of a forked process starts, taken when its address space exists.
     pub fork_start: Mutex<Option<ForkStart>>,
     /// The pid of a child this thread is forking (its address space is made when the trap
-    /// returns), its own tid when it moves to a new address space itself, 0 if neither.
+    /// returns), 0 if none.
     pub forking: AtomicI32,
+    /// Set while this thread moves to a new address space itself (read and cleared by its host
+    /// thread in the old one, which then ends).
+    pub moving: core::sync::atomic::AtomicBool,
     /// The program this thread runs once it has moved to a new address space (`execve` of a
     /// program that does not fit where it is).
     pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
@@ -275,6 +278,7 @@ impl Thread {
             host: AtomicU64::new(0),
             fork_start: Mutex::new(None),
             forking: AtomicI32::new(0),
+            moving: core::sync::atomic::AtomicBool::new(false),
             exec_elsewhere: Mutex::new(None),
         })
     }

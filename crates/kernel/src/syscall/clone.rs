@@ -178,23 +178,32 @@ fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
 /// it is forking, or for itself (an exec in a new address space, after which this host thread
 /// has nothing left to do here).
 pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
-    let moving_itself = thread.forking.load(Ordering::SeqCst) == thread.tid;
+    if thread.moving.swap(false, Ordering::SeqCst) {
+        match result {
+            Ok(_) => kernel().platform.exit_thread(),
+            Err(e) => {
+                thread.exec_elsewhere.lock().take();
+                regs.rax = e.as_syscall_return();
+            }
+        }
+        return;
+    }
     match result {
         Err(e) => {
             abandon_fork(thread);
             regs.rax = e.as_syscall_return();
         }
-        Ok(_) if moving_itself => kernel().platform.exit_thread(),
         Ok(_) => thread.forking.store(0, Ordering::SeqCst),
     }
 }
 
 /// Forgets the address space `thread` asked for: it will not be made.
 pub fn abandon_fork(thread: &Thread) {
-    let pid = thread.forking.swap(0, Ordering::SeqCst);
-    if pid == thread.tid {
+    if thread.moving.swap(false, Ordering::SeqCst) {
         thread.exec_elsewhere.lock().take();
-    } else if pid != 0 {
+    }
+    let pid = thread.forking.swap(0, Ordering::SeqCst);
+    if pid != 0 {
         let k = kernel();
         k.threads.lock().remove(&pid);
         k.processes.lock().remove(&pid);

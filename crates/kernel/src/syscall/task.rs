@@ -253,7 +253,7 @@ fn finish_exec(thread: &Thread) {
 /// here ends (see `clone::fork_done`).
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
     *ctx.thread.exec_elsewhere.lock() = Some(prepared);
-    ctx.thread.forking.store(ctx.thread.tid, Ordering::SeqCst);
+    ctx.thread.moving.store(true, Ordering::SeqCst);
     kernel().platform.fork_on_return(ctx.thread.tid as usize);
     Ok(0)
 }
