@@ -72,7 +72,7 @@ impl Readiness {
     }
 
     /// Sleeps until a notification after `seen`, at most `timeout_ns` if given.
-    fn wait(&self, seen: u32, timeout_ns: Option<u64>) {
+    pub fn wait(&self, seen: u32, timeout_ns: Option<u64>) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         if self.seq.load(Ordering::SeqCst) == seen {
             // Bounded, so that a signal's wake-up racing with this sleep is noticed soon.

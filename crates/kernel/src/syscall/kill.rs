@@ -1,4 +1,4 @@
-//! Sending signals: kill, tkill, tgkill.
+//! Sending signals: kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo.
 //!
 //! A signal is queued on a thread of the target process (see `signal::send_to_process`), which is
 //! interrupted if it is blocked or running; ended (zombie) processes receive nothing.
@@ -79,4 +79,52 @@ pub fn sys_tgkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         return err(Errno::ESRCH);
     }
     sys_tkill(ctx, [a[1], a[2], 0, 0, 0, 0])
+}
+
+/// The `siginfo` a `rt_*sigqueueinfo` caller supplies for `sig`. Like Linux, a process may only
+/// forge codes below zero (SI_QUEUE and the like) for others: EPERM otherwise.
+fn queued_info(ctx: &Ctx, target_pid: i32, sig: u32, addr: u64) -> Result<signal::SigInfo> {
+    let raw = user::read_bytes(addr, 128)?;
+    let word = |at: usize| u64::from_ne_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+    let code = i32::from_ne_bytes(raw[8..12].try_into().expect("4 bytes"));
+    if (code >= 0 || code == signal::SI_TKILL) && target_pid != ctx.process.pid {
+        return err(Errno::EPERM);
+    }
+    Ok(signal::SigInfo {
+        signo: sig,
+        code,
+        // si_pid and si_uid, then si_value, as the caller wrote them.
+        fields: [word(16), word(24)],
+    })
+}
+
+pub fn sys_rt_sigqueueinfo(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (pid, sig) = (a[0] as i32, check_signal(a[1])?);
+    let target = kernel()
+        .processes
+        .lock()
+        .get(&pid)
+        .filter(|p| p.exit_status.lock().is_none())
+        .cloned()
+        .ok_or(Errno::ESRCH)?;
+    let info = queued_info(ctx, pid, sig, a[2])?;
+    signal::send_to_process(&target, info);
+    Ok(0)
+}
+
+pub fn sys_rt_tgsigqueueinfo(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, check_signal(a[2])?);
+    if tgid <= 0 || tid <= 0 {
+        return err(Errno::EINVAL);
+    }
+    let target = kernel()
+        .threads
+        .lock()
+        .get(&tid)
+        .cloned()
+        .filter(|t| t.process.pid == tgid)
+        .ok_or(Errno::ESRCH)?;
+    let info = queued_info(ctx, tgid, sig, a[3])?;
+    signal::send_to_thread(&target, info);
+    Ok(0)
 }

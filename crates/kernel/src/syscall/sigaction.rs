@@ -244,6 +244,44 @@ fn wait_for_signal() {
     }
 }
 
+/// `rt_sigtimedwait`: takes a pending signal of `set` (normally blocked ones) without running
+/// its handler, waiting for one up to the timeout (EAGAIN); another signal that is delivered
+/// meanwhile ends the wait with EINTR (never restarted, as on Linux).
+pub fn sys_rt_sigtimedwait(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (set_addr, info_addr, timeout_addr, size) = (a[0], a[1], a[2], a[3]);
+    if size != SIGSET_SIZE {
+        return err(Errno::EINVAL);
+    }
+    let unblockable = (1u64 << (g::SIGKILL - 1)) | (1u64 << (g::SIGSTOP - 1));
+    let set = user::read_val::<u64>(set_addr)? & !unblockable;
+    let deadline = if timeout_addr == 0 {
+        None
+    } else {
+        let ts: g::timespec = user::read_val(timeout_addr)?;
+        let ns = crate::timer::to_ns(ts.tv_sec, ts.tv_nsec, 1_000_000_000)?;
+        Some(kernel().monotonic_ns().saturating_add(ns))
+    };
+    let readiness = &kernel().readiness;
+    loop {
+        // Sending a signal notifies readiness (for signalfd), which is what wakes this wait.
+        let seen = readiness.current();
+        if let Some(info) = crate::signal::dequeue_from(&ctx.thread, set) {
+            if info_addr != 0 {
+                user::write_bytes(info_addr, &info.to_bytes())?;
+            }
+            return Ok(u64::from(info.signo));
+        }
+        if crate::signal::interrupted() {
+            return err(Errno::EINTR);
+        }
+        let remaining = deadline.map(|d| d.saturating_sub(kernel().monotonic_ns()));
+        if remaining == Some(0) {
+            return err(Errno::EAGAIN);
+        }
+        readiness.wait(seen, remaining);
+    }
+}
+
 /// `rt_sigreturn`: back from a signal handler to the interrupted context.
 pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
     if crate::signal::frame::restore(ctx.regs, &ctx.thread).is_err() {
