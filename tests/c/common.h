@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define UNUSED __attribute__((unused))
@@ -237,6 +238,30 @@ static UNUSED ssize_t read_file(const char *path, char *buf, size_t cap)
     buf[got] = 0;
     close(fd);
     return (ssize_t)got;
+}
+
+/* Forks with stdout flushed, so that buffered output is not printed twice. */
+static UNUSED pid_t fork_flushed(void)
+{
+    fflush(stdout);
+    return fork();
+}
+
+/* Ends a child: its exit status tells whether all the checks it printed held. */
+static UNUSED void child_done(void)
+{
+    fflush(stdout);
+    _exit(g_failures ? 1 : 0);
+}
+
+/* Waits for `pid` (through signal interruptions); 1 if it exited with status 0. */
+static UNUSED int child_ok(pid_t pid)
+{
+    int st;
+    pid_t r;
+    do r = waitpid(pid, &st, 0);
+    while (r == -1 && errno == EINTR);
+    return r == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* Turn an integer into a pointer the compiler cannot reason about (so that

@@ -12,12 +12,6 @@ static void on_usr1(int sig)
     (void)sig;
 }
 
-static pid_t fork_flushed(void)
-{
-    fflush(stdout);
-    return fork();
-}
-
 /* Waits for `pid`; its exit code, or -1 if it did not exit normally. */
 static int exit_code(pid_t pid)
 {

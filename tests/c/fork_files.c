@@ -11,26 +11,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static pid_t fork_flushed(void)
-{
-    fflush(stdout);
-    return fork();
-}
-
-/* Ends a child: its status tells whether all the checks it printed held. */
-static void child_done(void)
-{
-    fflush(stdout);
-    _exit(g_failures ? 1 : 0);
-}
-
-/* Waits for `pid`; 1 if it exited with status 0. */
-static int child_ok(pid_t pid)
-{
-    int st;
-    return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};

@@ -24,19 +24,6 @@ struct areas {
     char *file_map;
 };
 
-static pid_t fork_flushed(void)
-{
-    fflush(stdout);
-    return fork();
-}
-
-/* Waits for `pid`; 1 if it exited with status 0 (the child's checks all held). */
-static int child_ok(pid_t pid)
-{
-    int st;
-    return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static void fill(struct areas *a, char c)
 {
     *a->data = c;

@@ -9,26 +9,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static pid_t fork_flushed(void)
-{
-    fflush(stdout);
-    return fork();
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
-}
-
-/* Waits for `pid`; 1 if it exited with status 0. */
-static int child_ok(pid_t pid)
-{
-    int st;
-    pid_t r;
-    do r = waitpid(pid, &st, 0);
-    while (r == -1 && errno == EINTR);
-    return r == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 static void set_handler(int sig, void (*fn)(int, siginfo_t *, void *), int flags)

@@ -61,24 +61,6 @@ static int thread_count(void)
     return t ? atoi(t + strlen("\nThreads:")) : -1;
 }
 
-static pid_t fork_flushed(void)
-{
-    fflush(stdout);
-    return fork();
-}
-
-static void child_done(void)
-{
-    fflush(stdout);
-    _exit(g_failures ? 1 : 0);
-}
-
-static int child_ok(pid_t pid)
-{
-    int st;
-    return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static void *square(void *arg)
 {
     long v = (long)arg;

@@ -8,13 +8,6 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-/* Forks with stdout flushed, so that buffered output is not duplicated in the child. */
-static pid_t fork_flushed(void)
-{
-    fflush(stdout);
-    return fork();
-}
-
 /* Waits for `pid` and returns its wait status (-1 if waitpid failed or returned another pid). */
 static int wait_for(pid_t pid)
 {

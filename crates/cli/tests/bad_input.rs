@@ -159,29 +159,17 @@ fn a_crashing_program_reports_the_fault() {
 /// process: the instance ends with a clear error instead of waiting forever for that process.
 #[test]
 fn a_killed_address_space_ends_the_instance() {
-    use std::io::Read;
     let dir = scratch("killed-address-space");
     // The parent waits for a forked child that prints its ready line and sleeps.
     let script = "import os, time\n\
                   pid = os.fork()\n\
                   if pid == 0:\n    print('ready', flush=True)\n    time.sleep(60)\n    os._exit(0)\n\
                   os.waitpid(pid, 0)\n";
-    let mut child = std::process::Command::new(common::veil_bin())
-        .args(["run", "--rootfs", "/", "--volume"])
-        .arg(format!("{0}:{0}", dir.display()))
-        .args(["/usr/bin/python3", "-c", script])
-        .stdout(std::process::Stdio::piped())
+    let mut child = common::python_under_veil(&dir, script)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = [0u8; 6];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut ready)
-        .unwrap();
-    assert_eq!(&ready, b"ready\n");
+    common::wait_ready(&mut child);
     // veil → first address space → the forked child's address space.
     let children = |pid: u32| -> Vec<u32> {
         std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{scratch, veil_bin};
+use common::{python_under_veil, scratch, wait_ready};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -24,21 +24,7 @@ fn sigterm_reaches_a_handler_and_sigint_kills() {
                   signal.signal(signal.SIGTERM, lambda s, f: (print('handled', s, flush=True), sys.exit(7)))\n\
                   print('ready', flush=True)\n\
                   time.sleep(30)\n";
-    let run = |script: &str| {
-        Command::new(veil_bin())
-            .args(["run", "--rootfs", "/", "--volume"])
-            .arg(format!("{0}:{0}", dir.display()))
-            .args(["/usr/bin/python3", "-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let wait_ready = |child: &mut std::process::Child| {
-        use std::io::Read;
-        let mut buf = [0u8; 6];
-        child.stdout.as_mut().unwrap().read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"ready\n");
-    };
+    let run = |script: &str| python_under_veil(&dir, script).spawn().unwrap();
 
     let mut child = run(script);
     wait_ready(&mut child);
@@ -64,7 +50,6 @@ fn sigterm_reaches_a_handler_and_sigint_kills() {
 /// through the address-space process that shares the group.
 #[test]
 fn a_signal_to_the_whole_group_arrives_once() {
-    use std::io::Read;
     use std::os::unix::process::CommandExt;
     let dir = scratch("host-signals-group");
     let script = "import signal, time\n\
@@ -74,23 +59,12 @@ fn a_signal_to_the_whole_group_arrives_once() {
                   deadline = time.time() + 1.0\n\
                   while time.time() < deadline:\n    time.sleep(0.05)\n\
                   print(len(hits))\n";
-    let mut child = Command::new(veil_bin())
-        .args(["run", "--rootfs", "/", "--volume"])
-        .arg(format!("{0}:{0}", dir.display()))
-        .args(["/usr/bin/python3", "-c", script])
-        .stdout(Stdio::piped())
+    let mut child = python_under_veil(&dir, script)
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .unwrap();
-    let mut ready = [0u8; 6];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut ready)
-        .unwrap();
-    assert_eq!(&ready, b"ready\n");
+    wait_ready(&mut child);
     let status = Command::new("kill")
         .args(["-USR1", "--", &format!("-{}", child.id())])
         .status()

@@ -24,6 +24,30 @@ pub fn scratch(name: &str) -> PathBuf {
     dir.canonicalize().expect("canonical scratch dir")
 }
 
+/// `veil run` of `python3 -c script` with `dir` mounted, its stdout piped (the script prints
+/// `ready` when the test may act on it: see [`wait_ready`]).
+pub fn python_under_veil(dir: &Path, script: &str) -> Command {
+    let mut cmd = Command::new(veil_bin());
+    cmd.args(["run", "--rootfs", "/", "--volume"])
+        .arg(format!("{0}:{0}", dir.display()))
+        .args(["/usr/bin/python3", "-c", script])
+        .stdout(Stdio::piped());
+    cmd
+}
+
+/// Reads the `ready` line a program under test prints once it is set up.
+pub fn wait_ready(child: &mut std::process::Child) {
+    use std::io::Read;
+    let mut ready = [0u8; 6];
+    child
+        .stdout
+        .as_mut()
+        .expect("stdout is piped")
+        .read_exact(&mut ready)
+        .unwrap();
+    assert_eq!(&ready, b"ready\n");
+}
+
 /// Fails the test with a hint when a program it runs is not installed.
 pub fn need(path: &str) {
     assert!(

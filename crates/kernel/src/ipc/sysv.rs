@@ -27,6 +27,18 @@ pub fn ctl_command(raw: u64) -> u32 {
     raw as u32 & !IPC_64
 }
 
+/// Waits on an object's `event` (see `sync::Event::wait_timeout`). System V IPC calls are not
+/// restarted after a handler ran (signal(7)), so an interruption becomes ERESTARTNOHAND.
+pub fn wait_changed(event: &crate::sync::Event, seen: u32, timeout_ns: Option<u64>) -> Result<()> {
+    event.wait_timeout(seen, timeout_ns).map_err(|e| {
+        if e.errno == Errno::ERESTARTSYS {
+            Errno::ERESTARTNOHAND.into()
+        } else {
+            e
+        }
+    })
+}
+
 /// Wall-clock seconds (the `*_time` fields).
 pub fn now_secs() -> i64 {
     kernel()

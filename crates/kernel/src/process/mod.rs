@@ -523,13 +523,14 @@ pub fn exit_process(how: Exit) -> ! {
 
 /// The live threads of `process` other than `tid`.
 fn other_threads(process: &Process, tid: i32) -> Vec<Arc<Thread>> {
-    let tids: Vec<i32> = process
-        .threads
-        .lock()
-        .iter()
-        .copied()
-        .filter(|&t| t != tid)
-        .collect();
+    let mut threads = threads_of(process);
+    threads.retain(|t| t.tid != tid);
+    threads
+}
+
+/// The live threads of `process`.
+pub fn threads_of(process: &Process) -> Vec<Arc<Thread>> {
+    let tids = process.threads.lock().clone();
     let threads = kernel().threads.lock();
     tids.iter()
         .filter_map(|t| threads.get(t).cloned())

@@ -155,11 +155,7 @@ pub fn send_to_process(process: &crate::process::Process, info: SigInfo) {
     {
         return send_to_thread(&current, info);
     }
-    let tids: alloc::vec::Vec<i32> = process.threads.lock().clone();
-    let threads: alloc::vec::Vec<alloc::sync::Arc<Thread>> = tids
-        .iter()
-        .filter_map(|tid| kernel().threads.lock().get(tid).cloned())
-        .collect();
+    let threads = crate::process::threads_of(process);
     if let Some(target) = threads.iter().find(|t| unblocked(t)).or(threads.first()) {
         send_to_thread(target, info);
     }

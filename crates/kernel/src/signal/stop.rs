@@ -6,7 +6,7 @@
 //! Lock order: `Process::job_event` is a leaf.
 
 use super::{SigInfo, Thread, bit};
-use crate::process::{JobEvent, Process};
+use crate::process::{JobEvent, Process, threads_of};
 use crate::root::kernel;
 use core::sync::atomic::Ordering;
 use veil_abi::general as g;
@@ -42,19 +42,11 @@ pub fn on_send(process: &Process, sig: u32) {
 
 /// Drops the pending signals in `mask` from every thread of `process`.
 fn discard(process: &Process, mask: u64) {
-    for thread in process_threads(process) {
+    for thread in threads_of(process) {
         let mut queue = thread.queued.lock();
         queue.retain(|i| bit(i.signo) & mask == 0);
         thread.pending.fetch_and(!mask, Ordering::Relaxed);
     }
-}
-
-fn process_threads(process: &Process) -> alloc::vec::Vec<alloc::sync::Arc<Thread>> {
-    let tids = process.threads.lock().clone();
-    let threads = kernel().threads.lock();
-    tids.iter()
-        .filter_map(|t| threads.get(t).cloned())
-        .collect()
 }
 
 /// Records a stop or continue for the parent's `wait` and tells the parent with SIGCHLD.
@@ -89,7 +81,7 @@ pub fn stop(thread: &Thread, sig: u32) {
     }
     if !process.stopped.swap(true, Ordering::SeqCst) {
         report(process, JobEvent::Stopped(sig), CLD_STOPPED, sig);
-        for other in process_threads(process) {
+        for other in threads_of(process) {
             if other.tid != thread.tid {
                 other.interrupt();
             }

@@ -135,25 +135,9 @@ fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     let thread = Thread::new(pid, child.clone());
     // Its thread runs on the forking host thread's copy.
     child.host_threads.store(1, Ordering::SeqCst);
-    thread.sigmask.store(
-        ctx.thread.sigmask.load(Ordering::Relaxed),
-        Ordering::Relaxed,
-    );
     *thread.altstack.lock() = *ctx.thread.altstack.lock();
     *thread.affinity.lock() = ctx.thread.affinity.lock().clone();
-    if args.flags & CLONE_CHILD_CLEARTID != 0 {
-        thread
-            .clear_child_tid
-            .store(args.child_tid, Ordering::Relaxed);
-    }
-    let mut regs = *ctx.regs;
-    regs.rax = 0;
-    if args.stack_top != 0 {
-        regs.rsp = args.stack_top;
-    }
-    if args.flags & CLONE_SETTLS != 0 {
-        regs.fs_base = args.tls;
-    }
+    let regs = inherit(ctx, &args, &thread);
     *thread.fork_start.lock() = Some(crate::process::ForkStart {
         regs,
         space: parent.space.load(Ordering::SeqCst),
@@ -290,12 +274,10 @@ fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     })
 }
 
-/// Starts the new `thread` (of a new thread or process): the creator's signal mask, the tid
-/// published and clear-child-tid recorded as `args` ask, and the creator's registers with rax =
-/// 0 and the new stack and TLS. If it cannot start, `undo` forgets what the caller registered.
-fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn()) -> Result<u64> {
-    let k = kernel();
-    let tid = thread.tid;
+/// What every new thread takes from its creator and from `args`: the signal mask, the
+/// clear-child-tid address, and the registers it starts with (the creator's, with rax = 0 and
+/// the new stack and TLS).
+fn inherit(ctx: &Ctx, args: &CloneArgs, thread: &Thread) -> UserRegs {
     thread.sigmask.store(
         ctx.thread.sigmask.load(Ordering::Relaxed),
         Ordering::Relaxed,
@@ -305,14 +287,6 @@ fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn())
             .clear_child_tid
             .store(args.child_tid, Ordering::Relaxed);
     }
-    for (flag, addr) in [
-        (CLONE_PARENT_SETTID, args.parent_tid),
-        (CLONE_CHILD_SETTID, args.child_tid),
-    ] {
-        if args.flags & flag != 0 {
-            user::write_bytes(addr, &tid.to_ne_bytes()).inspect_err(|_| undo())?;
-        }
-    }
     let mut regs = *ctx.regs;
     regs.rax = 0;
     if args.stack_top != 0 {
@@ -320,6 +294,24 @@ fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn())
     }
     if args.flags & CLONE_SETTLS != 0 {
         regs.fs_base = args.tls;
+    }
+    regs
+}
+
+/// Starts the new `thread` (of a new thread or process) in this address space: what it
+/// inherits, and the tid published as `args` ask. If it cannot start, `undo` forgets what the
+/// caller registered.
+fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn()) -> Result<u64> {
+    let k = kernel();
+    let tid = thread.tid;
+    let regs = inherit(ctx, args, &thread);
+    for (flag, addr) in [
+        (CLONE_PARENT_SETTID, args.parent_tid),
+        (CLONE_CHILD_SETTID, args.child_tid),
+    ] {
+        if args.flags & flag != 0 {
+            user::write_bytes(addr, &tid.to_ne_bytes()).inspect_err(|_| undo())?;
+        }
     }
     let process = thread.process.clone();
     k.threads.lock().insert(tid, thread);

@@ -48,36 +48,30 @@ pub fn sys_kill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-pub fn sys_tkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let (tid, sig) = (a[0] as i32, check_signal(a[1])?);
-    if tid <= 0 {
+/// The thread `tid`, of process `tgid` if given (EINVAL for ids ≤ 0, ESRCH if there is none).
+fn target_thread(tgid: Option<i32>, tid: i32) -> Result<Arc<crate::process::Thread>> {
+    if tid <= 0 || tgid.is_some_and(|g| g <= 0) {
         return err(Errno::EINVAL);
     }
-    let target = kernel()
+    kernel()
         .threads
         .lock()
         .get(&tid)
+        .filter(|t| tgid.is_none_or(|g| t.process.pid == g))
         .cloned()
-        .ok_or(Errno::ESRCH)?;
+        .ok_or(Errno::ESRCH.into())
+}
+
+pub fn sys_tkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (tid, sig) = (a[0] as i32, check_signal(a[1])?);
+    let target = target_thread(None, tid)?;
     let info = signal::SigInfo::from_process(sig, signal::SI_TKILL, ctx.process.pid);
     signal::send_to_thread(&target, info);
     Ok(0)
 }
 
 pub fn sys_tgkill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let (tgid, tid) = (a[0] as i32, a[1] as i32);
-    if tgid <= 0 || tid <= 0 {
-        return err(Errno::EINVAL);
-    }
-    let target = kernel()
-        .threads
-        .lock()
-        .get(&tid)
-        .cloned()
-        .ok_or(Errno::ESRCH)?;
-    if target.process.pid != tgid {
-        return err(Errno::ESRCH);
-    }
+    target_thread(Some(a[0] as i32), a[1] as i32)?;
     sys_tkill(ctx, [a[1], a[2], 0, 0, 0, 0])
 }
 
@@ -114,16 +108,7 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 pub fn sys_rt_tgsigqueueinfo(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, check_signal(a[2])?);
-    if tgid <= 0 || tid <= 0 {
-        return err(Errno::EINVAL);
-    }
-    let target = kernel()
-        .threads
-        .lock()
-        .get(&tid)
-        .cloned()
-        .filter(|t| t.process.pid == tgid)
-        .ok_or(Errno::ESRCH)?;
+    let target = target_thread(Some(tgid), tid)?;
     let info = queued_info(ctx, tgid, sig, a[3])?;
     signal::send_to_thread(&target, info);
     Ok(0)

@@ -59,17 +59,6 @@ pub fn sys_msgget(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(id as u64)
 }
 
-/// Waits for the queue to change; System V IPC calls are not restarted after a handler ran.
-fn wait(queue: &MsgQueue, seen: u32) -> Result<()> {
-    queue.changed.wait(seen).map_err(|e| {
-        if e.errno == Errno::ERESTARTSYS {
-            Error::from(Errno::ERESTARTNOHAND)
-        } else {
-            e
-        }
-    })
-}
-
 pub fn sys_msgsnd(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (id, msgp, size, flags) = (a[0] as i32, a[1], a[2], a[3] as u32);
     if size > MSGMAX {
@@ -104,7 +93,7 @@ pub fn sys_msgsnd(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if flags & IPC_NOWAIT != 0 {
             return err(Errno::EAGAIN);
         }
-        wait(&queue.body, seen)?;
+        sysv::wait_changed(&queue.body.changed, seen, None)?;
     }
 }
 
@@ -160,7 +149,7 @@ pub fn sys_msgrcv(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if flags & IPC_NOWAIT != 0 {
             return err(Errno::ENOMSG);
         }
-        wait(&queue.body, seen)?;
+        sysv::wait_changed(&queue.body.changed, seen, None)?;
     }
 }
 

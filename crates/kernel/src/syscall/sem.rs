@@ -184,7 +184,7 @@ fn semtimedop(ctx: &Ctx, id: i32, sops: u64, nsops: u64, timeout: Option<u64>) -
         let waited = if remaining == Some(0) {
             Err(Errno::EAGAIN.into())
         } else {
-            set.body.changed.wait_timeout(seen, remaining)
+            sysv::wait_changed(&set.body.changed, seen, remaining)
         };
         {
             let mut state = set.body.state.lock();
@@ -196,14 +196,7 @@ fn semtimedop(ctx: &Ctx, id: i32, sops: u64, nsops: u64, timeout: Option<u64>) -
                 }
             }
         }
-        // System V IPC calls are not restarted after a handler ran (signal(7)).
-        waited.map_err(|e| {
-            if e.errno == Errno::ERESTARTSYS {
-                Error::from(Errno::ERESTARTNOHAND)
-            } else {
-                e
-            }
-        })?;
+        waited?;
     }
 }
 

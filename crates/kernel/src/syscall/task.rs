@@ -194,14 +194,22 @@ fn do_execve(
     } else {
         (ctx.base_dir(dirfd, &path)?, path)
     };
-    let prepared = loader::prepare(&base, &exec_path, argv, envp).map_err(|e| {
+    let failed = |e: loader::ExecError| {
         log::debug!(
             "execve {}: {}",
             String::from_utf8_lossy(&exec_path),
             e.reason
         );
+        // A failure after the old program was torn down has nothing left to return to.
+        if e.fatal {
+            crate::signal::terminate_by_signal(
+                g::SIGSEGV,
+                ": exec failed after the point of no return",
+            );
+        }
         e.error
-    })?;
+    };
+    let prepared = loader::prepare(&base, &exec_path, argv, envp).map_err(failed)?;
     // A vfork child shares its parent's address space: with the per-process policy, or when
     // its program's fixed range is taken there, it runs in an address space of its own.
     if kernel().per_process_spaces && ctx.process.vm_is_shared() {
@@ -214,21 +222,7 @@ fn do_execve(
             Ok(0)
         }
         Err(e) if e.no_room => exec_in_new_space(ctx, prepared),
-        Err(e) => {
-            log::debug!(
-                "execve {}: {}",
-                String::from_utf8_lossy(&exec_path),
-                e.reason
-            );
-            // A failure after the old program was torn down has nothing left to return to.
-            if e.fatal {
-                crate::signal::terminate_by_signal(
-                    g::SIGSEGV,
-                    ": exec failed after the point of no return",
-                );
-            }
-            Err(e.error)
-        }
+        Err(e) => Err(failed(e)),
     }
 }
 
