@@ -73,6 +73,25 @@ int main(void)
     int null = open("/dev/null", O_WRONLY);
     EXPECT_ERR("char_device", falloc(null, 0, 0, 10), ENODEV);
     close(null);
+
+    /* posix_fadvise and readahead: hints, checked and accepted. */
+    EXPECT_EQ("fadvise_sequential", posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL), 0);
+    EXPECT_EQ("fadvise_dontneed", posix_fadvise(fd, 0, 4096, POSIX_FADV_DONTNEED), 0);
+    EXPECT_EQ("fadvise_bad_advice", posix_fadvise(fd, 0, 0, 99), EINVAL);
+    EXPECT_EQ("fadvise_negative_len", posix_fadvise(fd, 0, -1, POSIX_FADV_NORMAL), EINVAL);
+    EXPECT_EQ("fadvise_badfd", posix_fadvise(-1, 0, 0, POSIX_FADV_NORMAL), EBADF);
+    int pfds[2];
+    REQUIRE(pipe(pfds) == 0);
+    EXPECT_EQ("fadvise_pipe", posix_fadvise(pfds[0], 0, 0, POSIX_FADV_NORMAL), ESPIPE);
+    int rfd = open(path_in(base, "f"), O_RDONLY);
+    EXPECT_OK("readahead", syscall(SYS_readahead, rfd, 0L, 4096L));
+    int wfd = open(path_in(base, "f"), O_WRONLY);
+    EXPECT_ERR("readahead_write_only", syscall(SYS_readahead, wfd, 0L, 4096L), EBADF);
+    EXPECT_ERR("readahead_pipe", syscall(SYS_readahead, pfds[0], 0L, 4096L), EINVAL);
+    close(wfd);
+    close(rfd);
+    close(pfds[0]);
+    close(pfds[1]);
     close(fd);
 
     rm_rf(base);

@@ -62,6 +62,8 @@ pub struct Kernel {
     memfd_fs: Mutex<Option<Arc<fs::ram::RamFs>>>,
     /// Which parts of the platform's shared memory are in use.
     pub shared_windows: mm::shared::Windows,
+    /// Read-only file contents mapped by programs (libraries, program text).
+    pub page_cache: mm::cache::PageCache,
     /// flock and record locks of every file.
     pub locks: fs::lock::LockTable,
     /// The pipes behind open FIFOs, by file identity.
@@ -126,6 +128,15 @@ impl Kernel {
         let space = self.platform.address_space_id();
         process.space.store(space, Ordering::SeqCst);
         *self.spaces.lock().entry(space).or_insert(0) += 1;
+    }
+
+    /// Whether `process` is the only process of its address space.
+    pub fn alone_in_space(&self, process: &Process) -> bool {
+        let space = process.space.load(Ordering::SeqCst);
+        self.spaces
+            .lock()
+            .get(&space)
+            .is_some_and(|&count| count == 1)
     }
 
     /// Records that `process` has ended; true if it was the last of its address space.
@@ -237,6 +248,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         timers: Default::default(),
         locks: Default::default(),
         shared_windows: Default::default(),
+        page_cache: Default::default(),
         memfd_fs: Mutex::new(None),
         sysv_shm: Default::default(),
         sysv_sem: Default::default(),

@@ -6,6 +6,7 @@
 
 use super::{DirEntry, FileOps, FileSystem, Inode, InodeRef, SetAttr, TimeChange};
 use crate::error::{Result, err};
+use crate::mm::cache::FileId;
 use crate::root::kernel;
 use alloc::ffi::CString;
 use alloc::sync::Arc;
@@ -156,7 +157,19 @@ impl Inode for HostInode {
         }
         let pass = g::O_ACCMODE | g::O_NONBLOCK | g::O_DSYNC | g::O_SYNC | g::O_NOATIME;
         let fd = host().openat(self.dir, &self.rel, flags & pass | g::O_NOFOLLOW, 0)?;
-        Ok(Arc::new(HostFile { fd }))
+        // A file open for writing knows which file it is, to keep the page cache current.
+        let written = if flags & g::O_ACCMODE != g::O_RDONLY {
+            match host().fstat(fd) {
+                Ok(st) => Some(FileId::of(&st)),
+                Err(e) => {
+                    let _ = host().close(fd);
+                    return Err(e.into());
+                }
+            }
+        } else {
+            None
+        };
+        Ok(Arc::new(HostFile { fd, written }))
     }
     fn set_attr(&self, attr: &SetAttr) -> Result<()> {
         let nofollow = g::AT_SYMLINK_NOFOLLOW;
@@ -177,10 +190,7 @@ impl Inode for HostInode {
         Ok(())
     }
     fn truncate(&self, len: u64) -> Result<()> {
-        let fd = host().openat(self.dir, &self.rel, g::O_WRONLY | g::O_NOFOLLOW, 0)?;
-        let r = host().ftruncate(fd, len);
-        let _ = host().close(fd);
-        Ok(r?)
+        self.open(g::O_WRONLY)?.truncate(len)
     }
     fn statfs(&self) -> Result<statfs64> {
         let fd = host().openat(self.dir, &self.rel, g::O_PATH, 0)?;
@@ -251,6 +261,17 @@ fn read_host_dir(fd: HostFd) -> Result<Vec<DirEntry>> {
 /// An open host file (regular file, or a device/FIFO the host directory contains).
 pub struct HostFile {
     fd: HostFd,
+    /// The file, if it is open for writing.
+    written: Option<FileId>,
+}
+
+impl HostFile {
+    /// The file's contents change: the page cache drops its copy.
+    fn changed(&self) {
+        if let Some(id) = self.written {
+            kernel().page_cache.forget(id);
+        }
+    }
 }
 
 impl Drop for HostFile {
@@ -260,6 +281,9 @@ impl Drop for HostFile {
 }
 
 impl FileOps for HostFile {
+    fn stable_contents(&self) -> bool {
+        true
+    }
     fn shared_backing(&self) -> Option<Result<super::SharedBacking>> {
         Some(Ok(super::SharedBacking::HostFile(self.fd)))
     }
@@ -268,6 +292,7 @@ impl FileOps for HostFile {
         Ok(n.min(buf.len()))
     }
     fn write_at(&self, offset: u64, buf: &[u8]) -> Result<usize> {
+        self.changed();
         let n = host().pwrite(self.fd, buf, offset)?;
         Ok(n.min(buf.len()))
     }
@@ -278,9 +303,11 @@ impl FileOps for HostFile {
         Ok(host().fsync(self.fd, data_only)?)
     }
     fn truncate(&self, len: u64) -> Result<()> {
+        self.changed();
         Ok(host().ftruncate(self.fd, len)?)
     }
     fn allocate(&self, mode: u32, offset: u64, len: u64) -> Result<()> {
+        self.changed();
         Ok(host().fallocate(self.fd, mode, offset, len)?)
     }
     fn stat(&self) -> Option<Result<stat>> {

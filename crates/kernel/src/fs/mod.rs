@@ -204,6 +204,20 @@ pub fn check_access(st: stat, mode: u32) -> Result<()> {
     }
 }
 
+/// Reads `buf.len()` bytes of a positional file at `offset`, fewer only at its end; returns how
+/// many were read.
+pub fn read_exact_at(ops: &dyn FileOps, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = ops.read_at(offset + done as u64, &mut buf[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
 /// The pages behind shared mappings of a file (see [`FileOps::shared_backing`]).
 pub enum SharedBacking {
     /// The instance's shared memory (RAM files, memfds).
@@ -246,6 +260,11 @@ pub trait FileOps: Send + Sync {
     /// copied into the mapping, which is only allowed read-only).
     fn shared_backing(&self) -> Option<Result<SharedBacking>> {
         None
+    }
+    /// Whether the file's contents change only together with its size, mtime or ctime, so
+    /// that the page cache may keep them (`mm::cache`).
+    fn stable_contents(&self) -> bool {
+        false
     }
     /// The file's seals (`F_GET_SEALS`); EINVAL for files that cannot be sealed.
     fn seals(&self) -> Result<u32> {

@@ -36,7 +36,7 @@ impl FutexKey {
         if !private {
             let vm = process.vm();
             let vm = vm.lock();
-            if let Some(vma) = vm.find(addr as usize)
+            if let Some(vma) = vm.find(addr as usize).filter(|v| v.shared)
                 && let Some(pages) = &vma.pages
             {
                 return FutexKey {

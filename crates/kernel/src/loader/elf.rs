@@ -233,6 +233,62 @@ fn copy_file_to_memory(
     Ok(())
 }
 
+/// Maps a read-only segment starting at `start` from the page cache, if it can be: its pages
+/// hold nothing but its own file bytes (it shares no page with the segment at `next_start`,
+/// and has no zero-filled tail). Returns the mapping's record.
+fn map_cached_segment(
+    file: &ExecFile,
+    seg: &Segment,
+    start: usize,
+    next_start: usize,
+) -> Result<Option<Vma>, String> {
+    use veil_abi::general::PROT_WRITE;
+    let page_start = page_align_down(start);
+    let page_end = page_align_up(start + seg.memsz as usize);
+    let lead = (start - page_start) as u64;
+    if seg.prot & PROT_WRITE != 0
+        || seg.memsz != seg.filesz
+        || seg.filesz == 0
+        || page_end > next_start
+        || seg.offset % PAGE_SIZE as u64 != lead
+    {
+        return Ok(None);
+    }
+    let offset = seg.offset - lead;
+    let len = page_end - page_start;
+    let pages = kernel()
+        .page_cache
+        .pages(&*file.ops, &file.stat, offset, len)
+        .map_err(|e| format!("read error ({})", e.errno))?;
+    let Some(pages) = pages else {
+        return Ok(None);
+    };
+    kernel()
+        .platform
+        .map(
+            Placement::Fixed(page_start),
+            len,
+            seg.prot,
+            Backing::Shared(pages.object.base() + offset),
+        )
+        .map_err(|e| format!("cannot map segment ({e})"))?;
+    Ok(Some(Vma {
+        start: page_start,
+        end: page_end,
+        prot: seg.prot,
+        shared: false,
+        kind: VmaKind::File {
+            path: file.loc.path.clone(),
+            offset,
+            file: MappedFile {
+                ops: file.ops.clone(),
+                writable: false,
+            },
+        },
+        pages: Some(pages),
+    }))
+}
+
 /// Maps `parsed` into `process`'s memory. `main` selects the brk setup of the main executable.
 pub fn load(
     process: &Process,
@@ -279,9 +335,20 @@ pub fn load(
     });
     let mut covered_to = addr;
     let mut prev_prot = 0;
-    for seg in &parsed.segments {
+    for (i, seg) in parsed.segments.iter().enumerate() {
         let start = bias + seg.vaddr as usize;
         let page_start = page_align_down(start);
+        let next_start = parsed.segments.get(i + 1).map_or(usize::MAX, |next| {
+            page_align_down(bias + next.vaddr as usize)
+        });
+        if page_start >= covered_to
+            && let Some(vma) = map_cached_segment(file, seg, start, next_start)?
+        {
+            covered_to = vma.end;
+            prev_prot = seg.prot;
+            vm.insert(vma);
+            continue;
+        }
         // Include the file bytes before the segment in its first page, as Linux maps whole pages,
         // unless that page already belongs to the previous segment.
         let lead = if page_start >= covered_to {
@@ -339,6 +406,7 @@ pub fn load(
     // Apply the recorded protections to the real mappings.
     let ranges: Vec<(usize, usize, u32)> = vm
         .overlapping(addr, addr + span)
+        .filter(|v| v.pages.is_none())
         .map(|v| (v.start, v.end, v.prot))
         .collect();
     for (s, e, prot) in ranges {

@@ -1,8 +1,9 @@
 //! Program loading: `#!` scripts, ELF executables (static, static-pie, dynamic PIE and non-PIE
 //! with an interpreter), and the initial stack with argv, envp and the auxiliary vector.
 //!
-//! Loading copies the file's segments into fresh anonymous memory (the platform never maps
-//! instance files directly: on a protected image their contents are verified first).
+//! Loading maps read-only segments from the page cache (`mm::cache`) and copies the others into
+//! fresh anonymous memory; the platform never maps instance files directly (on a protected
+//! image their contents are verified first).
 
 mod elf;
 mod stack;
@@ -90,6 +91,8 @@ pub(crate) struct ExecFile {
     pub loc: Loc,
     pub ops: Arc<dyn FileOps>,
     pub size: u64,
+    /// The file's status when opened (the page cache's key).
+    pub stat: veil_abi::general::stat,
 }
 
 impl ExecFile {
@@ -113,20 +116,14 @@ impl ExecFile {
             loc,
             ops,
             size: st.st_size.max(0) as u64,
+            stat: st,
         })
     }
 
     /// Reads up to `len` bytes at `offset` (short at end of file).
     pub fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
         let mut buf = alloc::vec![0u8; len];
-        let mut done = 0;
-        while done < len {
-            let n = self.ops.read_at(offset + done as u64, &mut buf[done..])?;
-            if n == 0 {
-                break;
-            }
-            done += n;
-        }
+        let done = crate::fs::read_exact_at(&*self.ops, offset, &mut buf)?;
         buf.truncate(done);
         Ok(buf)
     }

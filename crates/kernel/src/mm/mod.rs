@@ -1,6 +1,7 @@
 //! Memory management: the per-process set of user mappings ([`Vm`]) and the memory syscalls
 //! built on it (in `syscall/mmap.rs`).
 
+pub mod cache;
 pub mod shared;
 mod vm;
 pub use vm::{MappedFile, SharedPages, Vm, Vma, VmaKind};

@@ -38,7 +38,8 @@ impl Eq for MappedFile {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VmaKind {
     Anonymous,
-    /// A copy of a file's contents: path inside the instance, file offset, and the file.
+    /// A file's contents (a copy, or page-cache pages): path inside the instance, file offset,
+    /// and the file.
     File {
         path: String,
         offset: u64,
@@ -68,8 +69,9 @@ pub struct Vma {
     pub prot: u32,
     pub shared: bool,
     pub kind: VmaKind,
-    /// Set for mappings of the instance's shared memory (MAP_SHARED anonymous memory, RAM
-    /// files, memfds, System V segments).
+    /// Set for mappings of the instance's shared memory: MAP_SHARED anonymous memory, RAM
+    /// files, memfds, System V segments, and (with `shared` false) read-only private file
+    /// mappings served from the page cache (`mm::cache`).
     pub pages: Option<SharedPages>,
 }
 

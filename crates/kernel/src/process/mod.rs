@@ -465,8 +465,13 @@ pub fn exit_process(how: Exit) -> ! {
     if !process.vm_is_shared() {
         let vm = process.vm();
         let old = vm.lock().clear();
-        for vma in old {
-            let _ = k.platform.unmap(vma.start, vma.end - vma.start);
+        // The last process of an address space leaves the host mappings to the end of the host
+        // process (much faster than unmapping them one by one: this is on every fork's path).
+        // No process joins meanwhile: see `create_vfork_child`.
+        if !k.alone_in_space(&process) {
+            for vma in old {
+                let _ = k.platform.unmap(vma.start, vma.end - vma.start);
+            }
         }
     }
     let orphans: Vec<Arc<Process>> = k

@@ -319,6 +319,31 @@ pub fn sys_fallocate(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// posix_fadvise: the advice is checked and accepted (Veil has no readahead to tune).
+pub fn sys_fadvise64(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (len, advice) = (a[2] as i64, a[3] as u32);
+    let file = io_file(ctx, fd_arg(a[0]))?;
+    if file.inode().mode() & S_IFMT == g::S_IFIFO {
+        return err(Errno::ESPIPE);
+    }
+    if len < 0 || advice > g::POSIX_FADV_NOREUSE {
+        return err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// readahead: accepted for regular files open for reading.
+pub fn sys_readahead(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let file = io_file(ctx, fd_arg(a[0]))?;
+    if !file.can_read() {
+        return err(Errno::EBADF);
+    }
+    if file.inode().mode() & S_IFMT != S_IFREG {
+        return err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 fn sync_fd(ctx: &Ctx, fd: i32, data_only: bool) -> Result<u64> {
     let file = io_file(ctx, fd)?;
     // Devices, pipes and sockets have no fsync operation on Linux.

@@ -247,10 +247,19 @@ fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     let thread = Thread::new(pid, child.clone());
     k.processes.lock().insert(pid, child.clone());
     k.join_space(&child);
-    start_task(ctx, &args, thread, || {
+    let undo = || {
         k.processes.lock().remove(&pid);
         k.leave_space(&child);
-    })?;
+    };
+    // An exiting process makes no more processes in its address space (as on Linux, where
+    // the group exit's SIGKILL fails the clone): its exit may already have left its host
+    // mappings in place for the host process's end, so a newcomer's would collide with them.
+    // Checked after joining, so that either this sees `exiting` or the exit sees the newcomer.
+    if ctx.process.exiting.load(Ordering::SeqCst) {
+        undo();
+        return Err(Errno::EINTR.into());
+    }
+    start_task(ctx, &args, thread, undo)?;
     // The parent's memory is the child's until it execs or ends (not interruptible, as on Linux).
     while !child.vfork_done.load(Ordering::SeqCst) {
         let seen = k.children.current();

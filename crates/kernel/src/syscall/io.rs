@@ -5,7 +5,6 @@
 //! one transfer per call, as Linux returns short reads from streams.
 
 use super::*;
-use crate::fs::FileOps;
 
 /// Largest single transfer (Linux's MAX_RW_COUNT).
 const MAX_RW: usize = 0x7fff_f000;
@@ -416,17 +415,4 @@ pub fn sys_copy_file_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         user::write_val(a[3], &(off + n as u64))?;
     }
     Ok(n as u64)
-}
-
-/// Reads all of an open regular file (used by mmap of a private file copy).
-pub fn read_exact_at(ops: &dyn FileOps, offset: u64, buf: &mut [u8]) -> Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        let n = ops.read_at(offset + done as u64, &mut buf[done..])?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-    }
-    Ok(done)
 }

@@ -7,6 +7,7 @@
 use super::*;
 use crate::fs::SharedBacking;
 use crate::fs::{S_IFMT, S_IFREG};
+use crate::mm::cache::FileId;
 use crate::mm::shared::SharedObject;
 use crate::mm::{MappedFile, SharedPages, Vma, VmaKind};
 use veil_abi::{PAGE_SIZE, USER_SPACE_END, page_align_up};
@@ -179,6 +180,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                 if !file.can_write() {
                     return err(Errno::EACCES);
                 }
+                kernel().page_cache.exclude(FileId::of(&st));
                 let write_seals = g::F_SEAL_WRITE | g::F_SEAL_FUTURE_WRITE;
                 if file.ops.seals().is_ok_and(|s| s & write_seals != 0) {
                     return err(Errno::EPERM);
@@ -213,8 +215,18 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                             "writable MAP_SHARED mappings of this kind of file",
                         ));
                     }
-                    copy_from = Some((file, st.st_size.max(0) as u64));
-                    (Backing::Private, None)
+                    let cached = if prot & g::PROT_WRITE == 0 {
+                        kernel().page_cache.pages(&*file.ops, &st, offset, len)?
+                    } else {
+                        None
+                    };
+                    match cached {
+                        Some(pages) => (Backing::Shared(pages.object.base() + offset), Some(pages)),
+                        None => {
+                            copy_from = Some((file, st.st_size.max(0) as u64));
+                            (Backing::Private, None)
+                        }
+                    }
                 }
             };
             (kind, memory)
@@ -261,7 +273,7 @@ fn copy_file_pages(
     let mut done = 0;
     while done < available {
         let want = (available - done).min(CHUNK);
-        let n = super::io::read_exact_at(ops, offset + done as u64, &mut buf[..want])?;
+        let n = crate::fs::read_exact_at(ops, offset + done as u64, &mut buf[..want])?;
         kernel().platform.copy_to_user(start + done, &buf[..n])?;
         if n < want {
             break;
@@ -312,10 +324,56 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if read_only_shared {
             return err(Errno::EACCES);
         }
+        let shared_files: Vec<MappedFile> = vm
+            .overlapping(start, start + len)
+            .filter(|v| v.shared)
+            .filter_map(|v| match &v.kind {
+                VmaKind::File { file, .. } => Some(file.clone()),
+                _ => None,
+            })
+            .collect();
+        drop(vm);
+        for file in shared_files {
+            if let Some(Ok(st)) = file.ops.stat() {
+                kernel().page_cache.exclude(FileId::of(&st));
+            }
+        }
+        privatize_cached_pages(&ctx.process, start, start + len)?;
     }
     kernel().platform.protect(start, len, prot)?;
     ctx.process.vm().lock().protect(start, start + len, prot);
     Ok(0)
+}
+
+/// Gives the private file mappings in `[start, end)` served from the page cache a copy of their
+/// pages of their own (they are about to become writable).
+fn privatize_cached_pages(process: &Process, start: usize, end: usize) -> Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let platform = kernel().platform;
+    let vm_ref = process.vm();
+    let mut vm = vm_ref.lock();
+    let pieces: Vec<Vma> = vm
+        .overlapping(start, end)
+        .filter(|v| !v.shared && v.pages.is_some())
+        .map(|v| v.slice(v.start.max(start), v.end.min(end)))
+        .collect();
+    for mut piece in pieces {
+        let pages = piece.pages.take().expect("filtered on pages");
+        let len = piece.end - piece.start;
+        let rw = g::PROT_READ | g::PROT_WRITE;
+        platform.map(Placement::Fixed(piece.start), len, rw, Backing::Private)?;
+        let mut buf = alloc::vec![0u8; len.min(CHUNK)];
+        for done in (0..len).step_by(CHUNK) {
+            let n = (len - done).min(CHUNK);
+            pages
+                .object
+                .read(pages.offset + done as u64, &mut buf[..n])?;
+            platform.copy_to_user(piece.start + done, &buf[..n])?;
+        }
+        platform.protect(piece.start, len, piece.prot)?;
+        vm.insert(piece);
+    }
+    Ok(())
 }
 
 pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -425,7 +483,8 @@ fn refill_private_file_pages(process: &Process, start: usize, end: usize) -> Res
         .vm()
         .lock()
         .overlapping(start, end)
-        .filter(|v| !v.shared)
+        // Page-cache pages are not dropped by MADV_DONTNEED (they are shared).
+        .filter(|v| !v.shared && v.pages.is_none())
         .filter_map(|v| match &v.kind {
             VmaKind::File { offset, file, .. } => {
                 let (s, e) = (v.start.max(start), v.end.min(end));

@@ -444,7 +444,7 @@ pub static TABLE: &[Entry] = &[
     nosys!(184, tuxcall),
     nosys!(185, security),
     sys!(186, gettid, "", info::sys_gettid),
-    nosys!(187, readahead),
+    sys!(187, readahead, "fdd", attr::sys_readahead),
     sys!(
         188,
         setxattr,
@@ -567,7 +567,7 @@ pub static TABLE: &[Entry] = &[
     sys!(218, set_tid_address, "p", task::sys_set_tid_address),
     nosys!(219, restart_syscall),
     sys!(220, semtimedop, "dpup", sem::sys_semtimedop),
-    nosys!(221, fadvise64),
+    sys!(221, fadvise64, "fddd", attr::sys_fadvise64),
     sys!(
         222,
         timer_create,
