@@ -12,6 +12,7 @@ mod host;
 mod platform;
 mod shared_memory;
 mod supervisor;
+mod threads;
 mod trap;
 mod uaccess;
 

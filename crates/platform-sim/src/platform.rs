@@ -1,6 +1,6 @@
 //! [`SimPlatform`]: the `Platform` implementation on a Linux host process.
 
-use crate::{futex, host::SimHost, shared_memory, trap, uaccess};
+use crate::{futex, host::SimHost, shared_memory, threads, trap, uaccess};
 use std::sync::atomic::AtomicU32;
 use veil_abi::general::timespec;
 use veil_platform::{
@@ -38,52 +38,6 @@ fn host_timespec(ts: libc::timespec) -> timespec {
         tv_sec: ts.tv_sec,
         tv_nsec: ts.tv_nsec,
     }
-}
-
-/// Starts a detached host (pthread) thread running `body` on a fresh stack of `stack_size`
-/// bytes. A pthread gives LibOS code a proper host TLS. The stack is never one of glibc's
-/// cached stacks: after a fork those include the stacks of threads that ran in the parent
-/// address space, and reusing them corrupts the shared kernel heap.
-fn spawn_host_thread(stack_size: usize, body: Box<dyn FnOnce() + Send>) -> Result<(), Errno> {
-    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
-        // SAFETY: `arg` is the box leaked below, handed to exactly this thread.
-        let body = unsafe { Box::from_raw(arg.cast::<Box<dyn FnOnce() + Send>>()) };
-        body();
-        std::ptr::null_mut()
-    }
-    // SAFETY: a fresh private mapping for the new thread's stack (never unmapped: threads end
-    // with a raw exit, see `exit_thread`).
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            stack_size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if stack == libc::MAP_FAILED {
-        return Err(Errno::EAGAIN);
-    }
-    let arg = Box::into_raw(Box::new(body));
-    // SAFETY: the attribute object is initialised before use and destroyed after; the stack
-    // and `arg` stay valid for the thread's lifetime; on failure both are reclaimed here.
-    unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        libc::pthread_attr_init(&mut attr);
-        libc::pthread_attr_setstack(&mut attr, stack, stack_size);
-        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
-        let mut thread: libc::pthread_t = 0;
-        let r = libc::pthread_create(&mut thread, &attr, start, arg.cast());
-        libc::pthread_attr_destroy(&mut attr);
-        if r != 0 {
-            drop(Box::from_raw(arg));
-            libc::munmap(stack, stack_size);
-            return Err(Errno::EAGAIN);
-        }
-    }
-    Ok(())
 }
 
 impl Platform for SimPlatform {
@@ -255,35 +209,11 @@ impl Platform for SimPlatform {
     }
 
     fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno> {
-        // Its own stack only runs the set-up below; traps run on the thread's alternate stack.
-        spawn_host_thread(
-            256 * 1024,
-            Box::new(move || match trap::init_thread(thread_data) {
-                Ok(block) => {
-                    let mut regs = regs;
-                    if let Some(handler) = trap::trap_handler() {
-                        handler.thread_start(thread_data, &mut regs);
-                    }
-                    block.enter_user(&regs)
-                }
-                Err(e) => {
-                    eprintln!("veil: cannot start a thread: {e}");
-                    // SAFETY: ends the whole address space; the thread cannot run its program.
-                    unsafe { libc::_exit(125) }
-                }
-            }),
-        )
+        threads::spawn_libos_thread(regs, thread_data)
     }
 
     fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno> {
-        spawn_host_thread(
-            256 * 1024,
-            Box::new(move || {
-                // Signals for the instance must reach LibOS threads, never this one.
-                trap::block_async_signals();
-                entry(arg)
-            }),
-        )
+        threads::spawn_kernel_thread(entry, arg)
     }
 
     fn current_host_thread(&self) -> u64 {
@@ -299,13 +229,7 @@ impl Platform for SimPlatform {
     }
 
     fn exit_thread(&self) -> ! {
-        // The thread's trap stack region and pthread bookkeeping are not reclaimed (see
-        // docs/design.md); only the host thread ends.
-        // SAFETY: SYS_exit ends only the calling host thread; no Rust state of it is used again.
-        unsafe {
-            libc::syscall(libc::SYS_exit, 0);
-        }
-        unreachable!("SYS_exit returned")
+        threads::exit_libos_thread()
     }
 
     fn exit_address_space(&self, status: i32) -> ! {

@@ -11,10 +11,11 @@
 //! restorer that lives inside the SUD-allowed region, so its `rt_sigreturn` is not trapped.
 //! Entering user code the first time uses the same `rt_sigreturn`, with a constructed frame.
 
-use crate::uaccess;
+use crate::{futex, threads, uaccess};
+use std::cell::UnsafeCell;
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicI32;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize};
 use veil_platform::{FaultKind, TrapHandler, UserRegs};
 
 /// Size and alignment of a thread's alternate signal stack region.
@@ -68,6 +69,20 @@ pub struct ThreadBlock {
     deferred: std::sync::atomic::AtomicU64,
     /// Kernel value of the thread a fork at the end of this trap starts (0 = no fork).
     fork_child: usize,
+    /// Where the thread's host stack is free once its LibOS thread ended (below every frame
+    /// still in use): the thread parks there (`threads`).
+    park_stack_top: usize,
+    /// A new LibOS thread handed to this host thread while it is parked.
+    hand_over: HandOver,
+}
+
+/// The hand-over of a new LibOS thread to a parked host thread.
+#[repr(C)]
+struct HandOver {
+    /// 1 once `regs` and `thread_data` are set.
+    ready: AtomicU32,
+    regs: UnsafeCell<UserRegs>,
+    thread_data: AtomicUsize,
 }
 
 static TRAP_HANDLER: OnceLock<&'static dyn TrapHandler> = OnceLock::new();
@@ -138,6 +153,16 @@ std::arch::global_asm!(
     "ud2",
     "veil_restorer_end:",
     "",
+    // veil_switch_stack(top: rdi, f: rsi, arg: rdx) -> !: calls f(arg) with rsp = top.
+    ".globl veil_switch_stack",
+    ".p2align 4",
+    "veil_switch_stack:",
+    "mov rsp, rdi",
+    "and rsp, -16",
+    "mov rdi, rdx",
+    "call rsi",
+    "ud2",
+    "",
     // veil_enter_user(frame: rdi, app_fs: rsi, selector: rdx) -> !
     ".globl veil_enter_user",
     ".p2align 4",
@@ -158,6 +183,12 @@ unsafe extern "C" {
     fn veil_restorer();
     fn veil_restorer_end();
     fn veil_enter_user(frame: *const libc::ucontext_t, app_fs: u64, selector: *mut u8) -> !;
+    /// Calls `f(arg)` with the stack pointer at `top` (16-byte aligned down); never returns.
+    pub fn veil_switch_stack(
+        top: usize,
+        f: extern "C" fn(*mut ThreadBlock) -> !,
+        arg: *mut ThreadBlock,
+    ) -> !;
 }
 
 /// Reads the full register state of a signal frame.
@@ -364,8 +395,15 @@ fn fork_here(
     // SAFETY: glibc's fork keeps its own state consistent in the child, where only this thread
     // exists. Kernel state is in the shared heap, so locks other threads hold are released by
     // them for both address spaces.
-    match unsafe { libc::fork() } {
+    // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
+    unsafe { (*block).set_fork_inclusion(true) };
+    // SAFETY: as above.
+    let forked = unsafe { libc::fork() };
+    // SAFETY: as above.
+    unsafe { (*block).set_fork_inclusion(false) };
+    match forked {
         0 => {
+            threads::forget_parked();
             // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
             unsafe { (*block).thread_data = child };
             if let Err(e) = after_fork_child() {
@@ -486,7 +524,12 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
 
 /// Sets up the trap path for the calling host thread: alternate stack region with its
 /// [`ThreadBlock`], and Syscall User Dispatch armed (selector ALLOW until user code runs).
+/// The region is left out of host forks but the thread's own (see `threads`).
 pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlock> {
+    // Our callers' frames lie above this one: below it the host stack is free once the LibOS
+    // thread ended (with room for a red zone).
+    let marker = 0u8;
+    let park_stack_top = (std::ptr::addr_of!(marker) as usize & !15) - 256;
     // Map twice the size so that an aligned region fits, then trim the excess.
     // SAFETY: fresh anonymous mapping chosen by the host.
     let raw = unsafe {
@@ -535,6 +578,12 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             current_uc: std::ptr::null_mut(),
             deferred: std::sync::atomic::AtomicU64::new(0),
             fork_child: 0,
+            park_stack_top,
+            hand_over: HandOver {
+                ready: AtomicU32::new(0),
+                regs: UnsafeCell::new(UserRegs::default()),
+                thread_data: AtomicUsize::new(0),
+            },
         });
         &mut *block_ptr
     };
@@ -548,10 +597,29 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
         return Err(std::io::Error::last_os_error());
     }
     arm_dispatch(block)?;
+    block.set_fork_inclusion(false);
     CURRENT_BLOCK.with(|c| c.set(block_ptr));
     // LibOS code runs with the asynchronous signals blocked (entering user code unblocks them).
     block_async_signals();
     Ok(block)
+}
+
+/// Undoes [`init_thread`] for a host thread that is about to end (off its alternate stack):
+/// no alternate stack any more, and its region unmapped.
+pub fn release_thread(block: &mut ThreadBlock) {
+    let disable = libc::stack_t {
+        ss_sp: std::ptr::null_mut(),
+        ss_flags: libc::SS_DISABLE,
+        ss_size: 0,
+    };
+    let region = block.stack_base - GUARD;
+    CURRENT_BLOCK.with(|c| c.set(std::ptr::null_mut()));
+    // SAFETY: the calling thread no longer runs on (or refers to) its region, which it mapped
+    // in `init_thread`; the block lives in it and is not used after this.
+    unsafe {
+        libc::sigaltstack(&disable, std::ptr::null_mut());
+        libc::munmap(region as *mut libc::c_void, REGION_SIZE);
+    }
 }
 
 /// Arms Syscall User Dispatch for the calling thread with `block`'s selector byte.
@@ -642,10 +710,58 @@ impl ThreadBlock {
         Ok(())
     }
 
+    /// Where the thread's host stack is free once its LibOS thread ended (0: unknown).
+    pub fn park_stack_top(&self) -> usize {
+        self.park_stack_top
+    }
+
+    /// Puts the thread's alternate-stack region into host forks, or leaves it out (all but the
+    /// forking thread's are left out). Host stacks stay in: glibc's record of each thread lives
+    /// at the top of its stack, and glibc's fork updates them in the child.
+    fn set_fork_inclusion(&self, included: bool) {
+        let region = self.stack_base - GUARD;
+        if included {
+            threads::include_in_forks(region, REGION_SIZE);
+        } else {
+            threads::exclude_from_forks(region, REGION_SIZE);
+        }
+    }
+
+    /// Hands a new LibOS thread to this block's parked host thread and wakes it.
+    ///
+    /// # Safety
+    /// The block's thread is parked (waiting in [`ThreadBlock::wait_for_hand_over`]) and
+    /// nobody else hands it a thread.
+    pub unsafe fn hand_over(&self, regs: UserRegs, thread_data: usize) {
+        // SAFETY: the parked thread reads `regs` only after seeing `ready` set below.
+        unsafe { *self.hand_over.regs.get() = regs };
+        self.hand_over.thread_data.store(thread_data, Relaxed);
+        self.hand_over
+            .ready
+            .store(1, std::sync::atomic::Ordering::Release);
+        futex::wake(&self.hand_over.ready, 1);
+    }
+
+    /// Waits (parked) until a new LibOS thread is handed over: its registers and kernel value.
+    pub fn wait_for_hand_over(&self) -> (UserRegs, usize) {
+        while self
+            .hand_over
+            .ready
+            .swap(0, std::sync::atomic::Ordering::Acquire)
+            == 0
+        {
+            let _ = futex::wait(&self.hand_over.ready, 0, None);
+        }
+        // SAFETY: `ready` was set after `regs` was written, and nobody writes it again until
+        // this thread parks anew.
+        let regs = unsafe { *self.hand_over.regs.get() };
+        (regs, self.hand_over.thread_data.load(Relaxed))
+    }
+
     /// Starts user code with `regs` on this thread (which must be the block's own thread).
     pub fn enter_user(&mut self, regs: &UserRegs) -> ! {
         // SAFETY: ucontext_t is plain data; all-zero is a valid (empty) value.
-        let mut uc: Box<libc::ucontext_t> = Box::new(unsafe { std::mem::zeroed() });
+        let mut uc: libc::ucontext_t = unsafe { std::mem::zeroed() };
         regs_to_context(regs, &mut uc);
         uc.uc_mcontext.gregs[libc::REG_EFL as usize] = (regs.rflags & 0x0025_4dd5 | 0x202) as i64;
         // cs = user code segment, ss = user data segment; fs/gs selectors 0.
@@ -659,8 +775,8 @@ impl ThreadBlock {
             write_gs_base(regs.gs_base);
         }
         self.app_fs = regs.fs_base;
-        // The frame is leaked on purpose: this host stack is abandoned once user code runs.
-        let frame = Box::leak(uc) as *const libc::ucontext_t;
+        // The frame is read by `rt_sigreturn` before anything else uses this host stack again.
+        let frame = &uc as *const libc::ucontext_t;
         // SAFETY: `frame` is a complete ucontext for rt_sigreturn, the selector belongs to this
         // thread, and control never returns here.
         unsafe { veil_enter_user(frame, regs.fs_base, &mut self.selector) }

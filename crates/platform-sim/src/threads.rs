@@ -1,0 +1,185 @@
+//! Host threads of an address-space process: creating them, and parking those whose LibOS
+//! thread ended, so that the next new LibOS thread of the process reuses one (no host thread to
+//! create, no stacks to map, and an ended thread leaves no memory behind).
+//!
+//! Every LibOS thread's alternate-stack region is left out of host forks (`MADV_DONTFORK`)
+//! except while that thread itself forks: a fork does not copy the regions of the other threads
+//! (parked or not), which its child does not have.
+//!
+//! The pool is a fixed array of slots in this process's own memory (never the heap, which every
+//! address space shares); a forked child empties it, as the parked threads do not exist there.
+
+use crate::trap::{self, ThreadBlock};
+use std::ptr::null_mut;
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use veil_platform::{Errno, UserRegs};
+
+/// Size of a host thread's own stack: it runs the thread's set-up and, once parked, waits;
+/// traps run on the alternate stack.
+const HOST_STACK_SIZE: usize = 256 * 1024;
+/// Most host threads parked at once; a thread that ends beyond that ends its host thread.
+const POOL_SLOTS: usize = 64;
+
+static PARKED: [AtomicPtr<ThreadBlock>; POOL_SLOTS] =
+    [const { AtomicPtr::new(null_mut()) }; POOL_SLOTS];
+
+/// Starts a LibOS thread with `regs`: on a parked host thread if there is one, else on a new one.
+pub fn spawn_libos_thread(regs: UserRegs, thread_data: usize) -> Result<(), Errno> {
+    if let Some(block) = take_parked() {
+        // SAFETY: a block taken from the pool belongs to a live host thread parked in `park`,
+        // which touches only the hand-over until `hand_over` wakes it.
+        unsafe { (*block).hand_over(regs, thread_data) };
+        return Ok(());
+    }
+    spawn_host_thread(move || match trap::init_thread(thread_data) {
+        Ok(block) => run(block, regs),
+        Err(e) => {
+            eprintln!("veil: cannot start a thread: {e}");
+            // SAFETY: ends the whole address space; the thread cannot run its program.
+            unsafe { libc::_exit(125) }
+        }
+    })
+}
+
+/// Starts a kernel service thread running `entry(arg)`.
+pub fn spawn_kernel_thread(entry: fn(usize), arg: usize) -> Result<(), Errno> {
+    spawn_host_thread(move || {
+        // Signals for the instance must reach LibOS threads, never this one.
+        trap::block_async_signals();
+        entry(arg)
+    })
+}
+
+/// Runs a LibOS thread's first steps in the kernel, then its user code.
+fn run(block: &'static mut ThreadBlock, mut regs: UserRegs) -> ! {
+    if let Some(handler) = trap::trap_handler() {
+        handler.thread_start(block.thread_data(), &mut regs);
+    }
+    block.enter_user(&regs)
+}
+
+/// Ends the calling LibOS thread: its host thread parks for the next one (or ends).
+pub fn exit_libos_thread() -> ! {
+    match trap::current_block() {
+        Some(block) if block.park_stack_top() != 0 => {
+            let top = block.park_stack_top();
+            // SAFETY: `top` lies in this thread's host stack below every live frame of it (see
+            // `ThreadBlock::park_stack_top`); we are on the alternate stack (in a trap), so
+            // nothing there is in use, and `park` never returns.
+            unsafe { trap::veil_switch_stack(top, park, block as *mut ThreadBlock) }
+        }
+        _ => end_host_thread(),
+    }
+}
+
+/// A parked host thread: on its own host stack, out of the trap it ended in (whose frame on the
+/// alternate stack is abandoned; its signal mask, everything but faults blocked, stays).
+extern "C" fn park(block: *mut ThreadBlock) -> ! {
+    let published = PARKED.iter().any(|slot| {
+        slot.compare_exchange(null_mut(), block, AcqRel, Acquire)
+            .is_ok()
+    });
+    if !published {
+        // SAFETY: the calling thread's own block, no longer used by a trap.
+        unsafe { trap::release_thread(&mut *block) };
+        end_host_thread();
+    }
+    // SAFETY: our own block; until the hand-over only its hand-over part is shared.
+    let (regs, thread_data) = unsafe { (*block).wait_for_hand_over() };
+    // SAFETY: handed over: the block is ours alone again.
+    let block = unsafe { &mut *block };
+    block.set_thread_data(thread_data);
+    run(block, regs)
+}
+
+/// A parked host thread's block, taken out of the pool.
+fn take_parked() -> Option<*mut ThreadBlock> {
+    PARKED.iter().find_map(|slot| {
+        let block = slot.load(Acquire);
+        (!block.is_null()
+            && slot
+                .compare_exchange(block, null_mut(), AcqRel, Acquire)
+                .is_ok())
+        .then_some(block)
+    })
+}
+
+/// Empties the pool in a freshly forked address space (its parked threads stayed behind).
+pub fn forget_parked() {
+    for slot in &PARKED {
+        slot.store(null_mut(), Relaxed);
+    }
+}
+
+/// Ends the calling host thread. Its host stack (and glibc's record of the thread) stays.
+fn end_host_thread() -> ! {
+    // SAFETY: SYS_exit ends only the calling host thread; no Rust state of it is used again.
+    unsafe {
+        libc::syscall(libc::SYS_exit, 0);
+    }
+    unreachable!("SYS_exit returned")
+}
+
+/// Leaves `[base, base + len)` out of host forks.
+pub fn exclude_from_forks(base: usize, len: usize) {
+    advise(base, len, libc::MADV_DONTFORK);
+}
+
+/// Puts `[base, base + len)` back into host forks.
+pub fn include_in_forks(base: usize, len: usize) {
+    advise(base, len, libc::MADV_DOFORK);
+}
+
+fn advise(base: usize, len: usize, advice: i32) {
+    if len > 0 {
+        // SAFETY: fork advice on memory this module or `trap` mapped for a thread.
+        unsafe { libc::madvise(base as *mut libc::c_void, len, advice) };
+    }
+}
+
+/// Starts a detached host (pthread) thread running `body` on a fresh stack. A pthread gives LibOS code a proper host TLS. The stack is never one of
+/// glibc's cached stacks: after a fork those include the stacks of threads that ran in the
+/// parent address space, and reusing them corrupts the shared kernel heap.
+fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> {
+    type Body = Box<dyn FnOnce() + Send>;
+    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
+        // SAFETY: `arg` is the box leaked below, handed to exactly this thread.
+        let body = unsafe { Box::from_raw(arg.cast::<Body>()) };
+        body();
+        std::ptr::null_mut()
+    }
+    // SAFETY: a fresh private mapping for the new thread's stack (never unmapped: a host thread
+    // parks or ends with a raw exit, see `exit_libos_thread`).
+    let stack = unsafe {
+        libc::mmap(
+            null_mut(),
+            HOST_STACK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(Errno::EAGAIN);
+    }
+    let arg = Box::into_raw(Box::new(Box::new(body) as Body));
+    // SAFETY: the attribute object is initialised before use and destroyed after; the stack
+    // and `arg` stay valid for the thread's lifetime; on failure both are reclaimed here.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        libc::pthread_attr_init(&mut attr);
+        libc::pthread_attr_setstack(&mut attr, stack, HOST_STACK_SIZE);
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut thread: libc::pthread_t = 0;
+        let r = libc::pthread_create(&mut thread, &attr, start, arg.cast());
+        libc::pthread_attr_destroy(&mut attr);
+        if r != 0 {
+            drop(Box::from_raw(arg));
+            libc::munmap(stack, HOST_STACK_SIZE);
+            return Err(Errno::EAGAIN);
+        }
+    }
+    Ok(())
+}
