@@ -43,7 +43,7 @@ def throughput_row(name, native, veil):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--veil", default=os.path.join(ROOT, "target", "release", "veil"))
+    ap.add_argument("--veil", default=os.path.join(ROOT, "target", "x86_64-unknown-linux-gnu", "release", "veil"))
     ap.add_argument("--quick", action="store_true", help="fewer iterations")
     args = ap.parse_args()
     if not os.path.exists(args.veil):

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release
-veil=target/release/veil
+veil=target/x86_64-unknown-linux-gnu/release/veil
 demo=$(mktemp -d)/demo
 "$veil" new "$demo"
 gcc -static -O2 -o "$demo/image/bin/hello" examples/hello.c
