@@ -81,3 +81,47 @@ fn a_signal_to_the_whole_group_arrives_once() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Ctrl-C on `veil run`'s terminal: the terminal signals its whole foreground process group
+/// (`veil` and the instance's address-space processes), and the program gets SIGINT once.
+#[test]
+fn ctrl_c_on_the_terminal_reaches_the_program() {
+    common::need("/usr/bin/python3");
+    // A host Python drives a pseudo-terminal: `veil run` is its foreground job.
+    let driver = r#"
+import os, pty, sys, time
+veil = sys.argv[1]
+program = "import signal, time\n" \
+          "signal.signal(signal.SIGINT, lambda s, f: (print('handled', s, flush=True), exit(3)))\n" \
+          "print('ready', flush=True)\n" \
+          "time.sleep(30)\n"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(veil, [veil, "run", "--rootfs", "/", "/usr/bin/python3", "-c", program])
+out = b""
+while b"ready" not in out:
+    out += os.read(fd, 100)
+time.sleep(0.1)
+os.write(fd, b"\x03")
+_, status = os.waitpid(pid, 0)
+try:
+    while True:
+        chunk = os.read(fd, 100)
+        if not chunk:
+            break
+        out += chunk
+except OSError:
+    pass
+print(out.count(b"handled 2"), os.waitstatus_to_exitcode(status))
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", driver, common::veil_bin()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1 3",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

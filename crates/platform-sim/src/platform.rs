@@ -238,8 +238,7 @@ impl Platform for SimPlatform {
     }
 
     fn address_space_id(&self) -> u64 {
-        // SAFETY: getpid has no preconditions.
-        unsafe { libc::getpid() as u64 }
+        trap::process_id() as u64
     }
 
     fn fork_on_return(&self, child_thread: usize) {

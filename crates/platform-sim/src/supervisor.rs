@@ -43,17 +43,9 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
 /// The address-space process signals are passed on to (0 until it exists).
 static INSTANCE_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
-/// `si_code` of a signal the kernel generated (e.g. a terminal's Ctrl-C).
-const SI_KERNEL: i32 = 0x80;
-
-extern "C" fn forward_signal(sig: i32, info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
-    // SAFETY: the host passes a valid siginfo to an SA_SIGINFO handler.
-    let code = unsafe { (*info).si_code };
-    // A terminal signals its whole foreground process group, the instance included: only
-    // signals sent to `veil` by a process need passing on.
-    if code == SI_KERNEL {
-        return;
-    }
+/// Passes a signal `veil` received (from a process, or from its terminal: the address-space
+/// processes, in the same process group, ignore their own copies) on to the instance.
+extern "C" fn forward_signal(sig: i32, _info: *mut libc::siginfo_t, _uc: *mut libc::c_void) {
     let pid = INSTANCE_PID.load(std::sync::atomic::Ordering::SeqCst);
     if pid > 0 {
         let value = libc::sigval {

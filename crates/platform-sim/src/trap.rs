@@ -286,10 +286,9 @@ extern "C" fn veil_signal_handler(
     // SAFETY: see above; the siginfo is only read.
     let info = unsafe { &*info };
     let from_user = saved_selector == SELECTOR_BLOCK as u64;
-    // The host signal this trap passes on to the instance, if any: one a terminal raised (it
-    // signals the whole foreground group, this address space included), or one a process sent
-    // to `veil`, which the supervisor forwards as FORWARD_SIGNAL carrying its number (queued,
-    // so it cannot merge with a copy of the same signal sent to this process directly).
+    // The host signal this trap passes on to the instance, if any: one that `veil` received
+    // (from a process or its terminal), which the supervisor forwards to the first address
+    // space as FORWARD_SIGNAL carrying its number (queued, so two never merge).
     let forwarded = if sig == FORWARD_SIGNAL {
         // SAFETY: si_pid and si_value are valid for a signal sent with sigqueue.
         let (sender, value) = unsafe { (info.si_pid(), info.si_value().sival_ptr as usize) };
@@ -298,13 +297,6 @@ extern "C" fn veil_signal_handler(
             return;
         }
         Some(value)
-    } else if FORWARDED_SIGNALS.contains(&sig) {
-        if info.si_code <= 0 {
-            // Sent by a process to a process group holding both `veil` and this address space:
-            // the supervisor forwards its own copy.
-            return;
-        }
-        Some(sig)
     } else {
         None
     };
@@ -447,12 +439,9 @@ fn raw_sigaction(sig: i32, mask: u64) -> std::io::Result<()> {
     }
 }
 
-/// The host signals that arrive asynchronously: the interrupt signal and the forwarded ones.
+/// The host signals that arrive asynchronously: the interrupt signal and forwarded signals.
 fn async_signal_numbers() -> impl Iterator<Item = i32> {
-    FORWARDED_SIGNALS
-        .iter()
-        .copied()
-        .chain([INTERRUPT_SIGNAL, FORWARD_SIGNAL])
+    [INTERRUPT_SIGNAL, FORWARD_SIGNAL].into_iter()
 }
 
 /// [`async_signal_numbers`] as a host signal set.
@@ -516,9 +505,14 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
     for sig in async_signal_numbers() {
         raw_sigaction(sig, !fault_bits)?;
     }
-    // Host writes to a closed pipe must fail with EPIPE, not kill the address space.
-    // SAFETY: setting a standard disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // Host writes to a closed pipe must fail with EPIPE, not kill the address space. The
+    // signals `veil` forwards are ignored here: a terminal sends them to the whole process
+    // group, and the supervisor passes on its own copy (so forked address spaces, which
+    // inherit this, need no set-up of their own).
+    for sig in FORWARDED_SIGNALS.into_iter().chain([libc::SIGPIPE]) {
+        // SAFETY: setting a standard disposition.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
     Ok(())
 }
 
@@ -643,18 +637,14 @@ fn arm_dispatch(block: &mut ThreadBlock) -> std::io::Result<()> {
 }
 
 /// Sets up the trap path of the only thread of a freshly forked address space: Syscall User
-/// Dispatch does not survive a host fork, and host signals from a terminal reach every
-/// address-space process, so only the first one passes them on.
+/// Dispatch does not survive a host fork. (Forwarded signals only ever reach the first
+/// address space, from the supervisor.)
 pub fn after_fork_child() -> std::io::Result<()> {
+    PROCESS_ID.store(0, Relaxed);
     let Some(block) = current_block() else {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
     };
-    arm_dispatch(block)?;
-    for sig in FORWARDED_SIGNALS.iter().copied().chain([FORWARD_SIGNAL]) {
-        // SAFETY: setting a standard disposition.
-        unsafe { libc::signal(sig, libc::SIG_IGN) };
-    }
-    Ok(())
+    arm_dispatch(block)
 }
 
 /// `fx_sw_bytes.magic1`: the frame's FP area is an `xsave` image with an extended size.
@@ -805,9 +795,25 @@ impl ThreadBlock {
 
 /// The calling host thread as (process id << 32 | thread id): what [`interrupt`] takes.
 pub fn current_host_thread() -> u64 {
-    // SAFETY: getpid and gettid have no preconditions.
-    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
-    (pid as u32 as u64) << 32 | tid as u32 as u64
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    (process_id() as u32 as u64) << 32 | tid as u32 as u64
+}
+
+/// This address-space process's host pid (0 until first asked; forgotten in a forked child).
+static PROCESS_ID: AtomicI32 = AtomicI32::new(0);
+
+/// The host pid of this address-space process.
+pub fn process_id() -> i32 {
+    match PROCESS_ID.load(Relaxed) {
+        0 => {
+            // SAFETY: getpid has no preconditions.
+            let pid = unsafe { libc::getpid() };
+            PROCESS_ID.store(pid, Relaxed);
+            pid
+        }
+        pid => pid,
+    }
 }
 
 /// Sends the interrupt signal to a host thread of any address-space process of the instance.

@@ -132,9 +132,7 @@ impl ExecFile {
 /// Unmaps and forgets every mapping of `process`.
 fn release_mappings(process: &Process) {
     let old = process.vm().lock().clear();
-    for vma in old {
-        let _ = kernel().platform.unmap(vma.start, vma.end - vma.start);
-    }
+    crate::mm::unmap_ranges(old.iter().map(|v| (v.start, v.end)));
 }
 
 /// Parses a `#!` line: interpreter path and optional single argument.

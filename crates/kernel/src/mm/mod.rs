@@ -8,6 +8,22 @@ pub use vm::{MappedFile, SharedPages, Vm, Vma, VmaKind};
 
 use crate::root::kernel;
 
+/// Unmaps the host memory of `ranges` ((start, end) pairs in address order) in as few calls
+/// as they allow: adjacent ranges go together.
+pub fn unmap_ranges(ranges: impl IntoIterator<Item = (usize, usize)>) {
+    let unmap = |(start, end): (usize, usize)| {
+        let _ = kernel().platform.unmap(start, end - start);
+    };
+    let mut pending: Option<(usize, usize)> = None;
+    for (start, end) in ranges {
+        match &mut pending {
+            Some((_, pending_end)) if *pending_end == start => *pending_end = end,
+            _ => pending.replace((start, end)).into_iter().for_each(unmap),
+        }
+    }
+    pending.into_iter().for_each(unmap);
+}
+
 /// The memory size the instance reports (`sysinfo`, `/proc/meminfo`). Veil sizes nothing by
 /// hand, so this is a nominal total against which the processes' mappings are counted.
 pub const INSTANCE_RAM_BYTES: u64 = 8 << 30;

@@ -469,9 +469,7 @@ pub fn exit_process(how: Exit) -> ! {
         // process (much faster than unmapping them one by one: this is on every fork's path).
         // No process joins meanwhile: see `create_vfork_child`.
         if !k.alone_in_space(&process) {
-            for vma in old {
-                let _ = k.platform.unmap(vma.start, vma.end - vma.start);
-            }
+            crate::mm::unmap_ranges(old.iter().map(|v| (v.start, v.end)));
         }
     }
     let orphans: Vec<Arc<Process>> = k

@@ -229,9 +229,7 @@ pub fn release_others(space: u64, kept: Option<&Arc<crate::sync::Mutex<crate::mm
             continue;
         }
         let ranges: Vec<(usize, usize)> = vm.lock().iter().map(|v| (v.start, v.end)).collect();
-        for (start, end) in ranges {
-            let _ = k.platform.unmap(start, end - start);
-        }
+        crate::mm::unmap_ranges(ranges);
     }
 }
 
