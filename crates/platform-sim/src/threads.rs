@@ -76,6 +76,8 @@ pub fn exit_libos_thread() -> ! {
 /// A parked host thread: on its own host stack, out of the trap it ended in (whose frame on the
 /// alternate stack is abandoned; its signal mask, everything but faults blocked, stays).
 extern "C" fn park(block: *mut ThreadBlock) -> ! {
+    // SAFETY: the calling thread's own block; not yet published, so not shared.
+    unsafe { (*block).forget_trap() };
     let published = PARKED.iter().any(|slot| {
         slot.compare_exchange(null_mut(), block, AcqRel, Acquire)
             .is_ok()

@@ -705,6 +705,14 @@ impl ThreadBlock {
         self.park_stack_top
     }
 
+    /// Forgets the state of the trap the LibOS thread ended in (its frame is abandoned), so
+    /// that the next LibOS thread on this host thread starts as on a new one.
+    pub fn forget_trap(&mut self) {
+        self.current_uc = std::ptr::null_mut();
+        self.fork_child = 0;
+        self.deferred.store(0, Relaxed);
+    }
+
     /// Puts the thread's alternate-stack region into host forks, or leaves it out (all but the
     /// forking thread's are left out). Host stacks stay in: glibc's record of each thread lives
     /// at the top of its stack, and glibc's fork updates them in the child.
