@@ -2,7 +2,7 @@
 # Installs what the test suite needs on a Debian 12 machine: C toolchains for the five compile
 # variants of tests/c, and the real Debian programs the suite runs under Veil.
 set -euo pipefail
-packages=(gcc libc6-dev musl-tools busybox-static sqlite3 lua5.4 python3)
+packages=(gcc libc6-dev make musl-tools busybox-static sqlite3 lua5.4 python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

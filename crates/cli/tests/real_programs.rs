@@ -1,6 +1,6 @@
 //! Real Debian programs, run the way a user runs them: natively first, then under Veil with the
 //! host root (`veil run --rootfs /`); stdout and exit status must match.
-//! Needs busybox-static, sqlite3, lua5.4 and python3 (scripts/install-test-deps.sh).
+//! Needs busybox-static, sqlite3, lua5.4, python3, make and gcc (scripts/install-test-deps.sh).
 
 mod common;
 
@@ -339,4 +339,51 @@ os.remove(path)
 "#;
     std::fs::write(dir.join("threads.py"), script).unwrap();
     assert_same(&["/usr/bin/python3", "threads.py"], &dir, None);
+}
+
+/// make driving gcc (cpp, cc1, as, collect2 and ld: posix_spawn and vfork, pipes, temporary
+/// files in /tmp) on a small C project with two parallel jobs, then the program it built, then
+/// make again (nothing to do).
+#[test]
+fn make_builds_a_c_project() {
+    need("/usr/bin/make");
+    need("/usr/bin/gcc");
+    let dir = scratch("make-project");
+    let files = [
+        ("util.h", "int add(int a, int b);\nint twice(int a);\n"),
+        (
+            "add.c",
+            "#include \"util.h\"\nint add(int a, int b) { return a + b; }\n",
+        ),
+        (
+            "twice.c",
+            "#include \"util.h\"\nint twice(int a) { return add(a, a); }\n",
+        ),
+        (
+            "main.c",
+            "#include <stdio.h>\n#include \"util.h\"\n\
+             int main(void) { printf(\"%d %d\\n\", add(2, 3), twice(21)); return 0; }\n",
+        ),
+        (
+            "Makefile",
+            "OBJS = main.o add.o twice.o\n\
+             prog: $(OBJS)\n\tgcc -o prog $(OBJS)\n\
+             %.o: %.c util.h\n\tgcc -O2 -Wall -c $< -o $@\n\
+             clean:\n\trm -f prog $(OBJS)\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let out = assert_same(
+        &[
+            "/bin/sh",
+            "-c",
+            "make -s clean && make -j2 && ./prog && make",
+        ],
+        &dir,
+        None,
+    );
+    assert!(out.contains("\n5 42\n"), "unexpected output:\n{out}");
+    assert!(out.contains("is up to date"), "unexpected output:\n{out}");
 }

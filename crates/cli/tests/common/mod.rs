@@ -86,8 +86,29 @@ fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Output {
             .write_all(data)
             .expect("write stdin");
     }
-    child.wait_with_output().expect("wait")
+    // A hang fails the test instead of hanging the suite: a watchdog kills the program.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let pid = child.id().to_string();
+    let watchdog = std::thread::spawn(move || {
+        let expired = finished.recv_timeout(RUN_TIME_LIMIT).is_err();
+        if expired {
+            // Our child, not yet reaped: the pid is still its own.
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+        expired
+    });
+    let out = child.wait_with_output().expect("wait");
+    let _ = done.send(());
+    assert!(
+        !watchdog.join().unwrap(),
+        "{cmd:?} did not finish within {RUN_TIME_LIMIT:?}; its output:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
 }
+
+/// How long a program run by a test may take.
+const RUN_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Runs `argv` natively with a clean environment in `cwd`.
 pub fn native(argv: &[&str], cwd: &Path, stdin: Option<&[u8]>) -> Output {

@@ -24,18 +24,27 @@ pub(super) fn read_sigmask(addr: u64, size: u64) -> Result<Option<u64>> {
     Ok(Some(user::read_val::<u64>(addr)? & !UNBLOCKABLE))
 }
 
-/// Runs `f` with the thread's signal mask replaced by `mask` (if given), restoring it after.
-pub(super) fn with_sigmask<T>(
+/// Runs `f` with the thread's signal mask replaced by `mask` (if given). The old mask comes
+/// back when `f` returns, unless a signal interrupted it: as on Linux (and as for
+/// `rt_sigsuspend`), the signal is then delivered under the temporary mask and the old one is
+/// restored after (by the handler's frame, or before returning if no handler runs). Restoring
+/// it at once would block again the signal that interrupted the call, and a restart would
+/// then be interrupted by it forever (make's jobserver `pselect` loop).
+pub(super) fn with_sigmask(
     ctx: &mut Ctx,
     mask: Option<u64>,
-    f: impl FnOnce(&mut Ctx) -> T,
-) -> T {
+    f: impl FnOnce(&mut Ctx) -> Result<u64>,
+) -> Result<u64> {
     let Some(mask) = mask else {
         return f(ctx);
     };
     let old = ctx.thread.sigmask.swap(mask, Ordering::AcqRel);
     let result = f(ctx);
-    ctx.thread.sigmask.store(old, Ordering::Release);
+    let interrupted = [Errno::EINTR, Errno::ERESTARTNOHAND, Errno::ERESTARTSYS];
+    match &result {
+        Err(e) if interrupted.contains(&e.errno) => *ctx.thread.saved_sigmask.lock() = Some(old),
+        _ => ctx.thread.sigmask.store(old, Ordering::Release),
+    }
     result
 }
 
