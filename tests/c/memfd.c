@@ -50,6 +50,10 @@ int main(void)
     EXPECT_ERR("grow_sealed", ftruncate(fd, 100000), EPERM);
     EXPECT_ERR("write_past_end_sealed", pwrite(fd, "x", 1, 8192), EPERM);
     EXPECT_EQ("write_inside_ok", pwrite(fd, "y", 1, 0), 1);
+    /* Not while a writable shared mapping exists. */
+    p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    EXPECT_ERR("seal_write_while_mapped_writable", fcntl(fd, VT_F_ADD_SEALS, VT_F_SEAL_WRITE), EBUSY);
+    munmap(p, 4096);
     EXPECT_OK("add_seal_write", fcntl(fd, VT_F_ADD_SEALS, VT_F_SEAL_WRITE));
     EXPECT_ERR("write_sealed", pwrite(fd, "z", 1, 0), EPERM);
     EXPECT_ERR("map_shared_write_sealed", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), EPERM);

@@ -307,11 +307,37 @@ pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             if !file.can_write() {
                 return err(Errno::EPERM);
             }
-            file.ops.add_seals(arg as u32)?;
+            let seals = arg as u32;
+            if seals & g::F_SEAL_WRITE != 0 && mapped_shared_writable(&file) {
+                return err(Errno::EBUSY);
+            }
+            file.ops.add_seals(seals)?;
             Ok(0)
         }
         _ => Err(Error::unsupported(Errno::EINVAL, "fcntl command")),
     }
+}
+
+/// Whether some process maps `file`'s pages shared and possibly writable: writable now, or
+/// through a descriptor open for writing, which `mprotect` may make writable (F_SEAL_WRITE is
+/// then EBUSY, as on Linux).
+fn mapped_shared_writable(file: &crate::fs::OpenFile) -> bool {
+    use crate::mm::VmaKind;
+    let Some(Ok(crate::fs::SharedBacking::Memory(object))) = file.ops.shared_backing() else {
+        return false;
+    };
+    let processes: Vec<_> = kernel().processes.lock().values().cloned().collect();
+    processes.iter().any(|p| {
+        p.vm().lock().iter().any(|v| {
+            let may_write = v.prot & g::PROT_WRITE != 0
+                || matches!(&v.kind, VmaKind::File { file, .. } if file.writable);
+            v.shared
+                && may_write
+                && v.pages
+                    .as_ref()
+                    .is_some_and(|pages| Arc::ptr_eq(&pages.object, &object))
+        })
+    })
 }
 
 /// Sets or clears one settable status flag (FIONBIO, FIOASYNC).
