@@ -86,6 +86,9 @@ impl CachedFile {
     /// Fills the pages of `[first, end)` (page numbers) not filled yet from `ops`.
     fn fill(&self, ops: &dyn FileOps, first: u64, end: u64) -> Result<()> {
         const CHUNK_PAGES: u64 = 256;
+        // Small enough to stay in the CPU cache (a large one costs more in fresh pages than
+        // the fewer host calls save).
+        const BUFFER: usize = 64 * 1024;
         let mut filled = self.filled.lock();
         let words = end.div_ceil(64) as usize;
         if filled.len() < words {
@@ -93,8 +96,8 @@ impl CachedFile {
         }
         let is_filled =
             |bits: &[u64], page: u64| bits[(page / 64) as usize] & 1 << (page % 64) != 0;
+        let mut buffer = alloc::vec![0u8; BUFFER];
         let mut page = first;
-        let mut buf = Vec::new();
         while page < end {
             if is_filled(&filled, page) {
                 page += 1;
@@ -110,11 +113,17 @@ impl CachedFile {
             let len = (run_end * PAGE_SIZE as u64)
                 .min(file_end)
                 .saturating_sub(offset) as usize;
-            buf.resize(len, 0);
-            let n = crate::fs::read_exact_at(ops, offset, &mut buf)?;
             // A file that shrank behind our back reads as zeros past its new end (the pages
             // start as zeros).
-            self.object.write(offset, &buf[..n])?;
+            for at in (offset..offset + len as u64).step_by(BUFFER) {
+                let want = ((offset + len as u64 - at) as usize).min(BUFFER);
+                let buf = &mut buffer[..want];
+                let got = crate::fs::read_exact_at(ops, at, buf)?;
+                self.object.write(at, &buf[..got])?;
+                if got < want {
+                    break;
+                }
+            }
             for p in page..run_end {
                 filled[(p / 64) as usize] |= 1 << (p % 64);
             }
