@@ -155,12 +155,19 @@ fn a_crashing_program_reports_the_fault() {
     );
 }
 
-/// The host process of an address space killed from outside (or crashed) while it held a
-/// process: the instance ends with a clear error instead of waiting forever for that process.
-#[test]
-fn a_killed_address_space_ends_the_instance() {
-    let dir = scratch("killed-address-space");
-    // The parent waits for a forked child that prints its ready line and sleeps.
+/// Host processes whose parent is `pid`.
+fn host_children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Starts a Python whose forked child (in an address space of its own) prints its ready line
+/// and sleeps; returns `veil` and the host pids of the two address spaces.
+fn instance_with_forked_child(name: &str) -> (std::process::Child, u32, u32) {
+    let dir = scratch(name);
     let script = "import os, time\n\
                   pid = os.fork()\n\
                   if pid == 0:\n    print('ready', flush=True)\n    time.sleep(60)\n    os._exit(0)\n\
@@ -171,28 +178,49 @@ fn a_killed_address_space_ends_the_instance() {
         .unwrap();
     common::wait_ready(&mut child);
     // veil → first address space → the forked child's address space.
-    let children = |pid: u32| -> Vec<u32> {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect()
-    };
-    let first = children(child.id());
+    let first = host_children(child.id());
     assert_eq!(first.len(), 1, "veil should have one child process");
-    let forked = children(first[0]);
+    let forked = host_children(first[0]);
     assert_eq!(
         forked.len(),
         1,
         "the first address space should have one child process"
     );
+    (child, first[0], forked[0])
+}
+
+fn kill9(pid: u32) {
     let status = std::process::Command::new("kill")
-        .args(["-KILL", &forked[0].to_string()])
+        .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// The host process of an address space killed from outside (or crashed) while it held a
+/// process: the instance ends with a clear error instead of waiting forever for that process.
+#[test]
+fn a_killed_address_space_ends_the_instance() {
+    let (child, _, forked) = instance_with_forked_child("killed-address-space");
+    kill9(forked);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{stderr}");
     assert!(stderr.contains("died unexpectedly"), "{stderr}");
+}
+
+/// The first address space killed from outside: `veil` reports it, and no other address space
+/// of the instance outlives it.
+#[test]
+fn a_killed_first_address_space_takes_the_others_with_it() {
+    let (child, first, forked) = instance_with_forked_child("killed-first-address-space");
+    kill9(first);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128 + 9), "{stderr}");
+    assert!(stderr.contains("died unexpectedly"), "{stderr}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{forked}")).exists(),
+        "the forked child's address space (host pid {forked}) is still running"
+    );
 }

@@ -21,6 +21,10 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
     let strace_fd = open_strace(spec)?;
     heap::create_kernel_heap().map_err(LaunchError::Host)?;
     shared_memory::create().map_err(LaunchError::Host)?;
+    // Address spaces whose parent address space ended become children of `veil`, not of the
+    // host's init: whatever happens to the first one, none outlives the instance.
+    // SAFETY: prctl with integer arguments has no memory effects.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) };
     // SAFETY: the supervisor is single-threaded here, so the child may keep running Rust code.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -37,7 +41,9 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
         // SAFETY: closing the supervisor's copy of the trace file.
         unsafe { libc::close(fd.0) };
     }
-    wait_for(pid)
+    let status = wait_for(pid);
+    end_remaining_address_spaces();
+    status
 }
 
 /// The address-space process signals are passed on to (0 until it exists).
@@ -88,14 +94,18 @@ fn open_strace(spec: &LaunchSpec) -> Result<Option<HostFd>, LaunchError> {
     Ok(Some(HostFd(std::os::fd::IntoRawFd::into_raw_fd(file))))
 }
 
-/// Waits for the AS process and maps its end to the instance's exit status.
+/// Waits for the first AS process and maps its end to the instance's exit status (reaping the
+/// other address spaces that end meanwhile as `veil`'s adopted children).
 fn wait_for(pid: libc::pid_t) -> Result<ExitStatus, LaunchError> {
     let mut status = 0;
     loop {
-        // SAFETY: waiting for our own child into a local.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        // SAFETY: waiting for any child into a local.
+        let r = unsafe { libc::waitpid(-1, &mut status, 0) };
         if r == pid {
             break;
+        }
+        if r > 0 {
+            continue;
         }
         if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             return Err(LaunchError::Host(format!(
@@ -116,6 +126,33 @@ fn wait_for(pid: libc::pid_t) -> Result<ExitStatus, LaunchError> {
     let sig = libc::WTERMSIG(status);
     eprintln!("veil: the instance's address-space process died unexpectedly (host signal {sig})");
     Ok(ExitStatus::Signaled(sig))
+}
+
+/// Kills and reaps the address spaces still running once the first one ended: normally none
+/// (the instance's end ends them all), but the first one may have been killed from outside.
+/// A killed one's own children come to `veil` in turn, hence the rounds.
+fn end_remaining_address_spaces() {
+    const MAX_ROUNDS: usize = 1000;
+    for _ in 0..MAX_ROUNDS {
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        let children =
+            std::fs::read_to_string(format!("/proc/{me}/task/{me}/children")).unwrap_or_default();
+        let pids: Vec<libc::pid_t> = children
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            // SAFETY: kill and waitpid have no memory effects beyond the local status.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
 }
 
 fn boot_spec(spec: &LaunchSpec, strace: Option<HostFd>) -> BootSpec {
