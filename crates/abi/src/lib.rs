@@ -14,7 +14,10 @@ pub use linux_raw_sys::prctl;
 mod errno_type;
 mod structs;
 pub use errno_type::Errno;
-pub use structs::{IpcPerm, MsqidDs, SemBuf, SemidDs, ShmidDs, SysInfo, Tms, Utsname};
+pub use structs::{
+    IpcPerm, MsgInfo, MsqidDs, SemBuf, SemInfo, SemidDs, ShmInfo, ShmUsage, ShmidDs, SysInfo, Tms,
+    Utsname,
+};
 
 /// Size of a page on x86-64.
 pub const PAGE_SIZE: usize = 4096;

@@ -118,3 +118,59 @@ pub struct SemBuf {
     pub sem_op: i16,
     pub sem_flg: i16,
 }
+
+/// `struct shminfo64` (`shmctl(IPC_INFO)`): the limits.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ShmInfo {
+    pub shmmax: u64,
+    pub shmmin: u64,
+    pub shmmni: u64,
+    pub shmseg: u64,
+    pub shmall: u64,
+    pub unused: [u64; 4],
+}
+
+/// `struct shm_info` (`shmctl(SHM_INFO)`): what is in use.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct ShmUsage {
+    pub used_ids: i32,
+    pub pad: u32,
+    pub shm_tot: u64,
+    pub shm_rss: u64,
+    pub shm_swp: u64,
+    pub swap_attempts: u64,
+    pub swap_successes: u64,
+}
+
+/// `struct msginfo` (`msgctl(IPC_INFO)` limits; `MSG_INFO` puts usage in three fields).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct MsgInfo {
+    pub msgpool: i32,
+    pub msgmap: i32,
+    pub msgmax: i32,
+    pub msgmnb: i32,
+    pub msgmni: i32,
+    pub msgssz: i32,
+    pub msgtql: i32,
+    pub msgseg: u16,
+    pub pad: u16,
+}
+
+/// `struct seminfo` (`semctl(IPC_INFO)` limits; `SEM_INFO` puts usage in two fields).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct SemInfo {
+    pub semmap: i32,
+    pub semmni: i32,
+    pub semmns: i32,
+    pub semmnu: i32,
+    pub semmsl: i32,
+    pub semopm: i32,
+    pub semume: i32,
+    pub semusz: i32,
+    pub semvmx: i32,
+    pub semaem: i32,
+}

@@ -18,6 +18,8 @@ pub const IPC_NOWAIT: u32 = 0o4000;
 pub const IPC_RMID: u32 = 0;
 pub const IPC_SET: u32 = 1;
 pub const IPC_STAT: u32 = 2;
+/// The limits of a kind (`*ctl`); `ipcs -l`.
+pub const IPC_INFO: u32 = 3;
 /// Old callers add this to `*ctl` commands to ask for the 64-bit layouts, which are the only
 /// ones on x86-64.
 const IPC_64: u32 = 0x100;
@@ -171,6 +173,22 @@ impl<T> Registry<T> {
             .get(&id)
             .cloned()
             .ok_or(Errno::EINVAL.into())
+    }
+
+    /// Every object, by id.
+    pub fn objects(&self) -> alloc::vec::Vec<Arc<IpcObject<T>>> {
+        self.table.lock().by_id.values().cloned().collect()
+    }
+
+    /// What the `IPC_INFO`-style commands return: the highest index in use (0 when none).
+    /// Ids are indexes here (never reused), so the `*_STAT` commands take an id as index.
+    pub fn highest_index(&self) -> u64 {
+        self.table
+            .lock()
+            .by_id
+            .keys()
+            .next_back()
+            .map_or(0, |&id| id as u64)
     }
 
     /// Removes the object with `id` (`IPC_RMID`); it lives on while someone still uses it.

@@ -2,10 +2,10 @@
 //! an empty one receivers (interruptible), unless IPC_NOWAIT.
 
 use super::*;
-use crate::ipc::sysv::{self, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT};
+use crate::ipc::sysv::{self, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT};
 use crate::sync::{Event, Mutex};
 use alloc::collections::VecDeque;
-use veil_abi::MsqidDs;
+use veil_abi::{MsgInfo, MsqidDs};
 
 /// Largest message and default queue capacity in bytes (Linux's defaults).
 const MSGMAX: u64 = 8192;
@@ -13,6 +13,11 @@ const MSGMNB: u64 = 16384;
 const MSG_NOERROR: u32 = 0o10000;
 const MSG_EXCEPT: u32 = 0o20000;
 const MSG_COPY: u32 = 0o40000;
+const MSG_STAT: u32 = 11;
+const MSG_INFO: u32 = 12;
+const MSG_STAT_ANY: u32 = 13;
+/// Linux's default number of queues (MSGMNI).
+const MSGMNI: i32 = 32000;
 
 /// A message queue.
 pub struct MsgQueue {
@@ -157,7 +162,8 @@ pub fn sys_msgctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (id, cmd, buf) = (a[0] as i32, sysv::ctl_command(a[1]), a[2]);
     let registry = &kernel().sysv_msg;
     match cmd {
-        IPC_STAT => {
+        // MSG_STAT takes an index, which is the id here; it returns the id.
+        IPC_STAT | MSG_STAT | MSG_STAT_ANY => {
             let queue = registry.get(id)?;
             let state = queue.body.state.lock();
             let record = MsqidDs {
@@ -174,7 +180,35 @@ pub fn sys_msgctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             };
             drop(state);
             user::write_val(buf, &record)?;
-            Ok(0)
+            Ok(if cmd == IPC_STAT { 0 } else { id as u64 })
+        }
+        IPC_INFO | MSG_INFO => {
+            // Linux's defaults; MSG_INFO reports queues, messages and bytes in use instead
+            // of three of them.
+            let mut info = MsgInfo {
+                msgpool: MSGMNI * MSGMNB as i32 / 1024,
+                msgmap: MSGMNB as i32,
+                msgmax: MSGMAX as i32,
+                msgmnb: MSGMNB as i32,
+                msgmni: MSGMNI,
+                msgssz: 16,
+                msgtql: MSGMNB as i32,
+                msgseg: u16::MAX,
+                pad: 0,
+            };
+            if cmd == MSG_INFO {
+                let queues = registry.objects();
+                info.msgpool = queues.len() as i32;
+                info.msgmap = 0;
+                info.msgtql = 0;
+                for queue in &queues {
+                    let state = queue.body.state.lock();
+                    info.msgmap += state.messages.len() as i32;
+                    info.msgtql += state.bytes as i32;
+                }
+            }
+            user::write_val(buf, &info)?;
+            Ok(registry.highest_index())
         }
         IPC_SET => {
             let record: MsqidDs = user::read_val(buf)?;
@@ -190,9 +224,6 @@ pub fn sys_msgctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             queue.body.changed.notify_all();
             Ok(0)
         }
-        _ => Err(Error::unsupported(
-            Errno::EINVAL,
-            "msgctl command (IPC_INFO, MSG_INFO, MSG_STAT)",
-        )),
+        _ => err(Errno::EINVAL),
     }
 }

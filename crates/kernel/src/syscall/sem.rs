@@ -6,9 +6,9 @@
 //! Lock order: a set's `state` is taken before a process's `sem_undo`.
 
 use super::*;
-use crate::ipc::sysv::{self, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT};
+use crate::ipc::sysv::{self, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT};
 use crate::sync::{Event, Mutex};
-use veil_abi::{SemBuf, SemidDs};
+use veil_abi::{SemBuf, SemInfo, SemidDs};
 
 const SEM_UNDO: i16 = 0x1000;
 /// Largest semaphore value, semaphores per set, and operations per call (Linux's defaults).
@@ -23,6 +23,12 @@ const GETNCNT: u32 = 14;
 const GETZCNT: u32 = 15;
 const SETVAL: u32 = 16;
 const SETALL: u32 = 17;
+const SEM_STAT: u32 = 18;
+const SEM_INFO: u32 = 19;
+const SEM_STAT_ANY: u32 = 20;
+/// Linux's defaults: sets (SEMMNI) and semaphores (SEMMNS) system-wide.
+const SEMMNI: i32 = 32000;
+const SEMMNS: i32 = 1_024_000_000;
 
 /// A semaphore set.
 pub struct SemSet {
@@ -243,6 +249,31 @@ pub fn sys_semctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         a[3],
     );
     let registry = &kernel().sysv_sem;
+    if cmd == IPC_INFO || cmd == SEM_INFO {
+        // Linux's defaults; SEM_INFO reports sets and semaphores in use instead of two.
+        let mut info = SemInfo {
+            semmap: SEMMNS,
+            semmni: SEMMNI,
+            semmns: SEMMNS,
+            semmnu: SEMMNS,
+            semmsl: SEMMSL as i32,
+            semopm: SEMOPM as i32,
+            semume: SEMOPM as i32,
+            semusz: 20,
+            semvmx: SEMVMX,
+            semaem: SEMVMX,
+        };
+        if cmd == SEM_INFO {
+            let sets = registry.objects();
+            info.semusz = sets.len() as i32;
+            info.semaem = sets
+                .iter()
+                .map(|s| s.body.state.lock().sems.len() as i32)
+                .sum();
+        }
+        user::write_val(arg, &info)?;
+        return Ok(registry.highest_index());
+    }
     if cmd == IPC_RMID {
         let set = registry.remove(id)?;
         set.body.state.lock().removed = true;
@@ -305,7 +336,8 @@ pub fn sys_semctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             set.body.changed.notify_all();
             Ok(0)
         }
-        IPC_STAT => {
+        // SEM_STAT takes an index, which is the id here; it returns the id.
+        IPC_STAT | SEM_STAT | SEM_STAT_ANY => {
             let state = set.body.state.lock();
             let record = SemidDs {
                 sem_perm: set.perm_record(),
@@ -316,16 +348,13 @@ pub fn sys_semctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             };
             drop(state);
             user::write_val(arg, &record)?;
-            Ok(0)
+            Ok(if cmd == IPC_STAT { 0 } else { id as u64 })
         }
         IPC_SET => {
             let record: SemidDs = user::read_val(arg)?;
             set.set_perm(&record.sem_perm);
             Ok(0)
         }
-        _ => Err(Error::unsupported(
-            Errno::EINVAL,
-            "semctl command (IPC_INFO, SEM_INFO, SEM_STAT)",
-        )),
+        _ => err(Errno::EINVAL),
     }
 }

@@ -3,10 +3,10 @@
 //! IPC_RMID forgets the id at once and the pages go when the last attachment does.
 
 use super::*;
-use crate::ipc::sysv::{self, IPC_RMID, IPC_SET, IPC_STAT, IpcObject};
+use crate::ipc::sysv::{self, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, IpcObject};
 use crate::mm::shared::{SharedObject, WINDOW};
 use crate::mm::{SharedPages, Vma, VmaKind};
-use veil_abi::{PAGE_SIZE, ShmidDs, page_align_up};
+use veil_abi::{PAGE_SIZE, ShmInfo, ShmUsage, ShmidDs, page_align_up};
 use veil_platform::{Backing, Placement};
 
 const SHM_RDONLY: u32 = 0o10000;
@@ -15,6 +15,12 @@ const SHM_REMAP: u32 = 0o40000;
 const SHM_EXEC: u32 = 0o100000;
 const SHM_LOCK: u32 = 11;
 const SHM_UNLOCK: u32 = 12;
+const SHM_STAT: u32 = 13;
+const SHM_INFO: u32 = 14;
+const SHM_STAT_ANY: u32 = 15;
+/// Linux's defaults: SHMMAX and SHMALL (ULONG_MAX - 2^24, bytes and pages), SHMMNI.
+const SHMMAX: u64 = u64::MAX - (1 << 24);
+const SHMMNI: u64 = 4096;
 
 /// A shared memory segment.
 pub struct Segment {
@@ -200,7 +206,8 @@ pub fn sys_shmctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (id, cmd, buf) = (a[0] as i32, sysv::ctl_command(a[1]), a[2]);
     let registry = &kernel().sysv_shm;
     match cmd {
-        IPC_STAT => {
+        // SHM_STAT takes an index, which is the id here; it returns the id.
+        IPC_STAT | SHM_STAT | SHM_STAT_ANY => {
             let segment = registry.get(id)?;
             let times = *segment.body.use_times.lock();
             let record = ShmidDs {
@@ -215,7 +222,35 @@ pub fn sys_shmctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                 ..Default::default()
             };
             user::write_val(buf, &record)?;
-            Ok(0)
+            Ok(if cmd == IPC_STAT { 0 } else { id as u64 })
+        }
+        IPC_INFO => {
+            let limits = ShmInfo {
+                shmmax: SHMMAX,
+                shmmin: 1,
+                shmmni: SHMMNI,
+                shmseg: SHMMNI,
+                shmall: SHMMAX,
+                ..Default::default()
+            };
+            user::write_val(buf, &limits)?;
+            Ok(registry.highest_index())
+        }
+        SHM_INFO => {
+            let segments = registry.objects();
+            let pages: u64 = segments
+                .iter()
+                .map(|s| s.body.size.div_ceil(PAGE_SIZE as u64))
+                .sum();
+            let usage = ShmUsage {
+                used_ids: segments.len() as i32,
+                shm_tot: pages,
+                // Nothing is swapped out: every page counts as resident.
+                shm_rss: pages,
+                ..Default::default()
+            };
+            user::write_val(buf, &usage)?;
+            Ok(registry.highest_index())
         }
         IPC_SET => {
             let record: ShmidDs = user::read_val(buf)?;
@@ -228,9 +263,6 @@ pub fn sys_shmctl(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         }
         // Nothing is ever swapped out.
         SHM_LOCK | SHM_UNLOCK => registry.get(id).map(|_| 0),
-        _ => Err(Error::unsupported(
-            Errno::EINVAL,
-            "shmctl command (IPC_INFO, SHM_INFO, SHM_STAT)",
-        )),
+        _ => err(Errno::EINVAL),
     }
 }

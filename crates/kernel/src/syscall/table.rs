@@ -124,13 +124,7 @@ pub static TABLE: &[Entry] = &[
     ),
     sys!(29, shmget, "xux", shm::sys_shmget),
     sys!(30, shmat, "dpx", shm::sys_shmat),
-    sys!(
-        31,
-        shmctl,
-        "ddp",
-        shm::sys_shmctl,
-        "no IPC_INFO, SHM_INFO, SHM_STAT"
-    ),
+    sys!(31, shmctl, "ddp", shm::sys_shmctl),
     sys!(32, dup, "f", fd::sys_dup),
     sys!(33, dup2, "ff", fd::sys_dup2),
     sys!(34, pause, "", sigaction::sys_pause),
@@ -201,24 +195,12 @@ pub static TABLE: &[Entry] = &[
     sys!(63, uname, "p", info::sys_uname),
     sys!(64, semget, "xux", sem::sys_semget),
     sys!(65, semop, "dpu", sem::sys_semop),
-    sys!(
-        66,
-        semctl,
-        "dddx",
-        sem::sys_semctl,
-        "no IPC_INFO, SEM_INFO, SEM_STAT"
-    ),
+    sys!(66, semctl, "dddx", sem::sys_semctl),
     sys!(67, shmdt, "p", shm::sys_shmdt),
     sys!(68, msgget, "xx", msg::sys_msgget),
     sys!(69, msgsnd, "dpux", msg::sys_msgsnd),
     sys!(70, msgrcv, "dpudx", msg::sys_msgrcv, "no MSG_COPY"),
-    sys!(
-        71,
-        msgctl,
-        "ddp",
-        msg::sys_msgctl,
-        "no IPC_INFO, MSG_INFO, MSG_STAT"
-    ),
+    sys!(71, msgctl, "ddp", msg::sys_msgctl),
     sys!(
         72,
         fcntl,
