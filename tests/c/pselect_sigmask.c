@@ -43,6 +43,32 @@ static int chld_blocked(void)
     return sigismember(&now, SIGCHLD);
 }
 
+/* Waits up to 5 s for `fd` to become readable with `call` (0 pselect, 1 ppoll, 2 epoll_pwait)
+ * and `mask` as the temporary signal mask. */
+static int wait_unblocking(int call, int fd, const sigset_t *mask)
+{
+    if (call == 0) {
+        struct timespec five = {5, 0};
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(fd, &rd);
+        return pselect(fd + 1, &rd, NULL, NULL, &five, mask);
+    }
+    if (call == 1) {
+        struct timespec five = {5, 0};
+        struct pollfd pfd = {fd, POLLIN, 0};
+        return ppoll(&pfd, 1, &five, mask);
+    }
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    int r = epoll_pwait(ep, &ev, 1, 5000, mask);
+    int e = errno;
+    close(ep);
+    errno = e;
+    return r;
+}
+
 int main(void)
 {
     struct sigaction sa = {0};
@@ -56,46 +82,19 @@ int main(void)
     sigdelset(&unblocked, SIGCHLD);
     int p[2];
     REQUIRE(pipe(p) == 0);
-    struct timespec five = {5, 0};
 
+    static const char *const calls[] = {"pselect", "ppoll", "epoll_pwait"};
     for (int wait_first = 1; wait_first >= 0; wait_first--) {
-        const char *when = wait_first ? "pending" : "arriving";
-        char label[64];
-
-        handled = 0;
-        pid_t pid = child_exiting(wait_first ? 0 : 50, wait_first);
-        fd_set rd;
-        FD_ZERO(&rd);
-        FD_SET(p[0], &rd);
-        errno = 0;
-        int r = pselect(p[0] + 1, &rd, NULL, NULL, &five, &unblocked);
-        snprintf(label, sizeof label, "pselect_%s", when);
-        printf("%s: %d %s handled=%d blocked_after=%d\n", label, r, errname(errno), (int)handled,
-               chld_blocked());
-        waitpid(pid, NULL, 0);
-
-        handled = 0;
-        pid = child_exiting(wait_first ? 0 : 50, wait_first);
-        struct pollfd pfd = {p[0], POLLIN, 0};
-        errno = 0;
-        r = ppoll(&pfd, 1, &five, &unblocked);
-        snprintf(label, sizeof label, "ppoll_%s", when);
-        printf("%s: %d %s handled=%d blocked_after=%d\n", label, r, errname(errno), (int)handled,
-               chld_blocked());
-        waitpid(pid, NULL, 0);
-
-        handled = 0;
-        pid = child_exiting(wait_first ? 0 : 50, wait_first);
-        int ep = epoll_create1(0);
-        struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
-        epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
-        errno = 0;
-        r = epoll_pwait(ep, &ev, 1, 5000, &unblocked);
-        snprintf(label, sizeof label, "epoll_pwait_%s", when);
-        printf("%s: %d %s handled=%d blocked_after=%d\n", label, r, errname(errno), (int)handled,
-               chld_blocked());
-        close(ep);
-        waitpid(pid, NULL, 0);
+        for (int call = 0; call < 3; call++) {
+            handled = 0;
+            pid_t pid = child_exiting(wait_first ? 0 : 50, wait_first);
+            errno = 0;
+            int r = wait_unblocking(call, p[0], &unblocked);
+            int e = errno;
+            printf("%s_%s: %d %s handled=%d blocked_after=%d\n", calls[call],
+                   wait_first ? "pending" : "arriving", r, errname(e), (int)handled, chld_blocked());
+            waitpid(pid, NULL, 0);
+        }
     }
     return finish();
 }
