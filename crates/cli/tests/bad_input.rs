@@ -155,15 +155,6 @@ fn a_crashing_program_reports_the_fault() {
     );
 }
 
-/// Host processes whose parent is `pid`.
-fn host_children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
 /// Starts a Python whose forked child (in an address space of its own) prints its ready line
 /// and sleeps; returns `veil` and the host pids of the two address spaces.
 fn instance_with_forked_child(name: &str) -> (std::process::Child, u32, u32) {
@@ -178,9 +169,9 @@ fn instance_with_forked_child(name: &str) -> (std::process::Child, u32, u32) {
         .unwrap();
     common::wait_ready(&mut child);
     // veil → first address space → the forked child's address space.
-    let first = host_children(child.id());
+    let first = common::host_children(child.id());
     assert_eq!(first.len(), 1, "veil should have one child process");
-    let forked = host_children(first[0]);
+    let forked = common::host_children(first[0]);
     assert_eq!(
         forked.len(),
         1,

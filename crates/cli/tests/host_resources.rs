@@ -4,19 +4,8 @@
 
 mod common;
 
-use common::{need, python_under_veil, scratch, wait_ready};
+use common::{host_children, need, python_under_veil, scratch, wait_ready};
 use std::fs;
-
-/// Host processes whose parent is `pid`.
-fn children(pid: u32) -> Vec<u32> {
-    let mut all = Vec::new();
-    for task in fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let path = task.unwrap().path().join("children");
-        let list = fs::read_to_string(path).unwrap_or_default();
-        all.extend(list.split_whitespace().map(|p| p.parse::<u32>().unwrap()));
-    }
-    all
-}
 
 #[test]
 fn ended_threads_leave_no_host_threads_or_mappings() {
@@ -33,7 +22,7 @@ fn ended_threads_leave_no_host_threads_or_mappings() {
     cmd.stdin(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     wait_ready(&mut child);
-    let spaces = children(child.id());
+    let spaces = host_children(child.id());
     assert_eq!(spaces.len(), 1, "one address-space process: {spaces:?}");
     let space = spaces[0];
     let threads = fs::read_dir(format!("/proc/{space}/task")).unwrap().count();

@@ -62,7 +62,7 @@ fn run(block: &'static mut ThreadBlock, mut regs: UserRegs) -> ! {
 /// Ends the calling LibOS thread: its host thread parks for the next one (or ends).
 pub fn exit_libos_thread() -> ! {
     match trap::current_block() {
-        Some(block) if block.park_stack_top() != 0 => {
+        Some(block) => {
             let top = block.park_stack_top();
             // SAFETY: `top` lies in this thread's host stack below every live frame of it (see
             // `ThreadBlock::park_stack_top`); we are on the alternate stack (in a trap), so
@@ -121,23 +121,6 @@ fn end_host_thread() -> ! {
         libc::syscall(libc::SYS_exit, 0);
     }
     unreachable!("SYS_exit returned")
-}
-
-/// Leaves `[base, base + len)` out of host forks.
-pub fn exclude_from_forks(base: usize, len: usize) {
-    advise(base, len, libc::MADV_DONTFORK);
-}
-
-/// Puts `[base, base + len)` back into host forks.
-pub fn include_in_forks(base: usize, len: usize) {
-    advise(base, len, libc::MADV_DOFORK);
-}
-
-fn advise(base: usize, len: usize, advice: i32) {
-    if len > 0 {
-        // SAFETY: fork advice on memory this module or `trap` mapped for a thread.
-        unsafe { libc::madvise(base as *mut libc::c_void, len, advice) };
-    }
 }
 
 /// Starts a detached host (pthread) thread running `body` on a fresh stack. A pthread gives LibOS code a proper host TLS. The stack is never one of

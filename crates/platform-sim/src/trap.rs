@@ -700,7 +700,7 @@ impl ThreadBlock {
         Ok(())
     }
 
-    /// Where the thread's host stack is free once its LibOS thread ended (0: unknown).
+    /// Where the thread's host stack is free once its LibOS thread ended.
     pub fn park_stack_top(&self) -> usize {
         self.park_stack_top
     }
@@ -718,11 +718,13 @@ impl ThreadBlock {
     /// at the top of its stack, and glibc's fork updates them in the child.
     fn set_fork_inclusion(&self, included: bool) {
         let region = self.stack_base - GUARD;
-        if included {
-            threads::include_in_forks(region, REGION_SIZE);
+        let advice = if included {
+            libc::MADV_DOFORK
         } else {
-            threads::exclude_from_forks(region, REGION_SIZE);
-        }
+            libc::MADV_DONTFORK
+        };
+        // SAFETY: fork advice on the region `init_thread` mapped for this thread.
+        unsafe { libc::madvise(region as *mut libc::c_void, REGION_SIZE, advice) };
     }
 
     /// Hands a new LibOS thread to this block's parked host thread and wakes it.

@@ -35,6 +35,20 @@ pub fn python_under_veil(dir: &Path, script: &str) -> Command {
     cmd
 }
 
+/// Host processes whose parent is `pid` (any of its threads).
+pub fn host_children(pid: u32) -> Vec<u32> {
+    let mut all = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let path = task.unwrap().path().join("children");
+        let list = std::fs::read_to_string(path).unwrap_or_default();
+        all.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    all
+}
+
 /// Reads the `ready` line a program under test prints once it is set up.
 pub fn wait_ready(child: &mut std::process::Child) {
     use std::io::Read;

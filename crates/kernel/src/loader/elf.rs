@@ -265,12 +265,7 @@ fn map_cached_segment(
     };
     kernel()
         .platform
-        .map(
-            Placement::Fixed(page_start),
-            len,
-            seg.prot,
-            Backing::Shared(pages.object.base() + offset),
-        )
+        .map(Placement::Fixed(page_start), len, seg.prot, pages.backing())
         .map_err(|e| format!("cannot map segment ({e})"))?;
     Ok(Some(Vma {
         start: page_start,

@@ -85,7 +85,6 @@ impl CachedFile {
 
     /// Fills the pages of `[first, end)` (page numbers) not filled yet from `ops`.
     fn fill(&self, ops: &dyn FileOps, first: u64, end: u64) -> Result<()> {
-        const CHUNK_PAGES: u64 = 256;
         // Small enough to stay in the CPU cache (a large one costs more in fresh pages than
         // the fewer host calls save).
         const BUFFER: usize = 64 * 1024;
@@ -96,18 +95,20 @@ impl CachedFile {
         }
         let is_filled =
             |bits: &[u64], page: u64| bits[(page / 64) as usize] & 1 << (page % 64) != 0;
-        let mut buffer = alloc::vec![0u8; BUFFER];
+        // Allocated only if something is missing (mapping a filled range is the common case).
+        let mut buffer = Vec::new();
         let mut page = first;
         while page < end {
             if is_filled(&filled, page) {
                 page += 1;
                 continue;
             }
-            // A run of missing pages, read in chunks.
+            // A run of missing pages, read through the buffer.
             let mut run_end = page + 1;
-            while run_end < end && run_end - page < CHUNK_PAGES && !is_filled(&filled, run_end) {
+            while run_end < end && !is_filled(&filled, run_end) {
                 run_end += 1;
             }
+            buffer.resize(BUFFER, 0);
             let offset = page * PAGE_SIZE as u64;
             let file_end = self.version.size.max(0) as u64;
             let len = (run_end * PAGE_SIZE as u64)
@@ -139,8 +140,8 @@ impl CachedFile {
 #[derive(Default)]
 pub struct PageCache {
     files: Mutex<BTreeMap<FileId, Arc<CachedFile>>>,
-    /// Files mapped shared and writable: their contents change without the instance seeing
-    /// it, so they are never cached.
+    /// Files mapped shared through a writable descriptor: their contents may change without
+    /// the instance seeing it, so they are never cached.
     excluded: Mutex<BTreeSet<FileId>>,
     clock: AtomicU64,
 }
@@ -199,7 +200,7 @@ impl PageCache {
         self.files.lock().remove(&id);
     }
 
-    /// Never caches file `id` again (it is mapped shared and writable).
+    /// Never caches file `id` again (it is mapped shared through a writable descriptor).
     pub fn exclude(&self, id: FileId) {
         self.excluded.lock().insert(id);
         self.forget(id);

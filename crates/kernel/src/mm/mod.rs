@@ -30,9 +30,7 @@ pub const INSTANCE_RAM_BYTES: u64 = 8 << 30;
 
 /// Bytes mapped by all processes of the instance (at most [`INSTANCE_RAM_BYTES`]).
 pub fn mapped_bytes() -> u64 {
-    // Collect first: `Kernel::processes` is a leaf lock, not held while taking `Process::vm`.
-    let processes: alloc::vec::Vec<_> = kernel().processes.lock().values().cloned().collect();
-    let total: u64 = processes
+    let total: u64 = crate::process::all_processes()
         .iter()
         .map(|p| process_mapped_bytes(&p.vm().lock()))
         .sum();

@@ -61,6 +61,13 @@ pub struct SharedPages {
     pub offset: u64,
 }
 
+impl SharedPages {
+    /// What the platform maps to show these pages.
+    pub fn backing(&self) -> veil_platform::Backing {
+        veil_platform::Backing::Shared(self.object.base() + self.offset)
+    }
+}
+
 /// One user mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vma {

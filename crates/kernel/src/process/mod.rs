@@ -531,6 +531,12 @@ fn other_threads(process: &Process, tid: i32) -> Vec<Arc<Thread>> {
     threads
 }
 
+/// Every process of the instance, as a snapshot: `Kernel::processes` is a leaf lock, so callers
+/// that go on to take a process's own locks (its memory, its SEM_UNDO record) work on this.
+pub fn all_processes() -> Vec<Arc<Process>> {
+    kernel().processes.lock().values().cloned().collect()
+}
+
 /// The live threads of `process`.
 pub fn threads_of(process: &Process) -> Vec<Arc<Thread>> {
     let tids = process.threads.lock().clone();

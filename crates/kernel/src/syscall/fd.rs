@@ -326,8 +326,7 @@ fn mapped_shared_writable(file: &crate::fs::OpenFile) -> bool {
     let Some(Ok(crate::fs::SharedBacking::Memory(object))) = file.ops.shared_backing() else {
         return false;
     };
-    let processes: Vec<_> = kernel().processes.lock().values().cloned().collect();
-    processes.iter().any(|p| {
+    crate::process::all_processes().iter().any(|p| {
         p.vm().lock().iter().any(|v| {
             let may_write = v.prot & g::PROT_WRITE != 0
                 || matches!(&v.kind, VmaKind::File { file, .. } if file.writable);

@@ -90,11 +90,11 @@ pub(super) fn map_user(
 
 /// Fresh shared memory for a `MAP_SHARED` anonymous mapping (shared with forked children).
 fn new_shared_pages() -> Result<(Backing, Option<SharedPages>)> {
-    let object = SharedObject::new()?;
-    Ok((
-        Backing::Shared(object.base()),
-        Some(SharedPages { object, offset: 0 }),
-    ))
+    let pages = SharedPages {
+        object: SharedObject::new()?,
+        offset: 0,
+    };
+    Ok((pages.backing(), Some(pages)))
 }
 
 pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -176,11 +176,14 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             };
             (VmaKind::Anonymous, memory)
         } else {
+            if shared && file.can_write() {
+                // Writable now or after mprotect: its contents may change behind any copy.
+                kernel().page_cache.exclude(FileId::of(&st));
+            }
             if shared && prot & g::PROT_WRITE != 0 {
                 if !file.can_write() {
                     return err(Errno::EACCES);
                 }
-                kernel().page_cache.exclude(FileId::of(&st));
                 let write_seals = g::F_SEAL_WRITE | g::F_SEAL_FUTURE_WRITE;
                 if file.ops.seals().is_ok_and(|s| s & write_seals != 0) {
                     return err(Errno::EPERM);
@@ -204,8 +207,8 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                     if offset + len as u64 > crate::mm::shared::WINDOW {
                         return err(Errno::EFBIG);
                     }
-                    let backing = Backing::Shared(object.base() + offset);
-                    (backing, Some(SharedPages { object, offset }))
+                    let pages = SharedPages { object, offset };
+                    (pages.backing(), Some(pages))
                 }
                 Some(SharedBacking::HostFile(host)) => (Backing::HostFile(host, offset), None),
                 None => {
@@ -221,7 +224,7 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                         None
                     };
                     match cached {
-                        Some(pages) => (Backing::Shared(pages.object.base() + offset), Some(pages)),
+                        Some(pages) => (pages.backing(), Some(pages)),
                         None => {
                             copy_from = Some((file, st.st_size.max(0) as u64));
                             (Backing::Private, None)
@@ -324,20 +327,7 @@ pub fn sys_mprotect(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if read_only_shared {
             return err(Errno::EACCES);
         }
-        let shared_files: Vec<MappedFile> = vm
-            .overlapping(start, start + len)
-            .filter(|v| v.shared)
-            .filter_map(|v| match &v.kind {
-                VmaKind::File { file, .. } => Some(file.clone()),
-                _ => None,
-            })
-            .collect();
         drop(vm);
-        for file in shared_files {
-            if let Some(Ok(st)) = file.ops.stat() {
-                kernel().page_cache.exclude(FileId::of(&st));
-            }
-        }
         privatize_cached_pages(&ctx.process, start, start + len)?;
     }
     kernel().platform.protect(start, len, prot)?;

@@ -233,8 +233,7 @@ pub fn undo_on_exit(process: &crate::process::Process) {
 
 /// Forgets every process's SEM_UNDO adjustment of semaphore `num` of set `id` (SETVAL/SETALL).
 fn clear_undo(id: i32, num: Option<u16>) {
-    let processes: Vec<_> = kernel().processes.lock().values().cloned().collect();
-    for p in processes {
+    for p in crate::process::all_processes() {
         p.sem_undo
             .lock()
             .retain(|&(set, n), _| set != id || num.is_some_and(|num| num != n));

@@ -7,7 +7,7 @@ use crate::ipc::sysv::{self, IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, IpcObject};
 use crate::mm::shared::{SharedObject, WINDOW};
 use crate::mm::{SharedPages, Vma, VmaKind};
 use veil_abi::{PAGE_SIZE, ShmInfo, ShmUsage, ShmidDs, page_align_up};
-use veil_platform::{Backing, Placement};
+use veil_platform::Placement;
 
 const SHM_RDONLY: u32 = 0o10000;
 const SHM_RND: u32 = 0o20000;
@@ -115,15 +115,19 @@ pub fn sys_shmat(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if flags & SHM_EXEC != 0 {
         prot |= g::PROT_EXEC;
     }
-    let backing = Backing::Shared(segment.body.pages.base());
-    let start = mmap::map_user(&ctx.process, placement, len, prot, backing).map_err(|e| {
-        // Without SHM_REMAP an occupied address is EINVAL.
-        if e.errno == Errno::EEXIST {
-            Error::from(Errno::EINVAL)
-        } else {
-            e
-        }
-    })?;
+    let pages = SharedPages {
+        object: segment.body.pages.clone(),
+        offset: 0,
+    };
+    let start =
+        mmap::map_user(&ctx.process, placement, len, prot, pages.backing()).map_err(|e| {
+            // Without SHM_REMAP an occupied address is EINVAL.
+            if e.errno == Errno::EEXIST {
+                Error::from(Errno::EINVAL)
+            } else {
+                e
+            }
+        })?;
     ctx.process.vm().lock().insert(Vma {
         start,
         end: start + len,
@@ -133,10 +137,7 @@ pub fn sys_shmat(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
             key: segment.key,
             id,
         },
-        pages: Some(SharedPages {
-            object: segment.body.pages.clone(),
-            offset: 0,
-        }),
+        pages: Some(pages),
     });
     segment.body.touched(true);
     Ok(start as u64)
@@ -184,8 +185,7 @@ pub fn sys_shmdt(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 /// Attachments of `segment` in every process (their first pieces).
 fn attachments(segment: &IpcObject<Segment>) -> u64 {
-    let processes: Vec<_> = kernel().processes.lock().values().cloned().collect();
-    processes
+    crate::process::all_processes()
         .iter()
         .filter(|p| p.exit_status.lock().is_none())
         .map(|p| {
