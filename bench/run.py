@@ -61,7 +61,10 @@ def main():
                                  for _ in range(3))
 
     print(f"veil: {args.veil}")
-    row("syscall round trip (getppid)", per_call([loop, str(calls)]), per_call(veil + [loop, str(calls)]), "ns")
+    row("syscall round trip (getppid(), patched site)", per_call([loop, str(calls)]),
+        per_call(veil + [loop, str(calls)]), "ns")
+    row("syscall round trip (syscall(SYS_getppid), trap)", per_call([loop, str(calls), "generic"]),
+        per_call(veil + [loop, str(calls), "generic"]), "ns")
     true = "/bin/true"
     row("run /bin/true (wall)", wall([true], runs), wall(veil + [true], runs), "ms")
     threads = os.path.join(work, "threads")

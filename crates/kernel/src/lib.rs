@@ -402,6 +402,10 @@ impl TrapHandler for Kernel {
         signal::deliver_pending(regs, &thread);
     }
 
+    fn fast_syscall(&self, _thread: usize, regs: &mut UserRegs) -> veil_platform::FastExit {
+        syscall::fast(regs)
+    }
+
     fn forked(&self, _thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
         match process::current_thread_opt() {
             Some(thread) => syscall::clone::fork_done(&thread, regs, result),

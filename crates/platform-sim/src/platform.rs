@@ -201,6 +201,10 @@ impl Platform for SimPlatform {
         trap::current_block().map_or(0, |b| b.thread_data())
     }
 
+    fn fast_syscall_entry(&self) -> Option<usize> {
+        Some(trap::fast_entry_address())
+    }
+
     fn enter_user(&self, regs: &UserRegs) -> ! {
         match trap::current_block() {
             Some(block) => block.enter_user(regs),

@@ -16,7 +16,7 @@ use std::cell::UnsafeCell;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize};
-use veil_platform::{FaultKind, TrapHandler, UserRegs};
+use veil_platform::{FastExit, FaultKind, TrapHandler, UserRegs};
 
 /// Size and alignment of a thread's alternate signal stack region.
 const REGION_SIZE: usize = 1 << 20;
@@ -27,6 +27,14 @@ const GUARD: usize = 4096;
 /// SUD selector values.
 const SELECTOR_ALLOW: u8 = 0;
 const SELECTOR_BLOCK: u8 = 1;
+
+/// The pseudo syscall number a fast-path syscall leaves with when it must pass through the full
+/// trap path (its real result and resume point are armed in the block).
+const RESUME_NR: u32 = 0x7665_696c;
+
+/// Set once a thread of this address space runs user code with its own `%gs` base: the fast
+/// path cannot find its block then, so every patched site takes the real `syscall`.
+static FAST_PATH_OFF: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// `si_code` of a SIGSYS raised by Syscall User Dispatch.
 const SYS_USER_DISPATCH: i32 = 2;
@@ -58,6 +66,19 @@ pub struct ThreadBlock {
     app_fs: u64,
     /// The LibOS thread's own `%fs` base (host TLS), offset 16.
     host_fs: u64,
+    /// The application's stack pointer while a fast-path syscall runs (offset 24).
+    fast_user_rsp: u64,
+    /// Set (offset 32) when an asynchronous host signal interrupted LibOS code: a fast-path
+    /// syscall then leaves through the full trap path, where the signal is acted on.
+    interrupted: std::sync::atomic::AtomicU64,
+    /// The final rax and rip of a fast-path syscall that leaves through the full trap path
+    /// (offsets 40 and 48), valid while `resume_armed` (offset 56) is 1.
+    resume_rax: u64,
+    resume_rip: u64,
+    resume_armed: u64,
+    /// The `%gs` base the application set (0: none). While user code runs the register holds
+    /// this block's address instead, which is how the fast path finds the block.
+    app_gs: u64,
     /// The kernel's per-thread value.
     thread_data: usize,
     /// Start of the usable alternate stack (for rebuilding `uc_stack`).
@@ -171,17 +192,100 @@ std::arch::global_asm!(
     "mov byte ptr [rdx], {block}",
     "mov rsp, rdi",
     "jmp veil_restorer",
+    "",
+    // veil_fast_entry: patched syscall sites jump here (through their stub) with rax = the
+    // syscall number and rcx = the address after the site's `syscall` instruction. rcx and r11
+    // are free (`syscall` clobbers them) and nothing is written below the app's stack pointer
+    // (its red zone). The block is reached through %gs, which holds its address in user code.
+    ".globl veil_fast_entry",
+    ".p2align 4",
+    "veil_fast_entry:",
+    "cmp byte ptr [rip + {disabled}], 0",
+    "jne 8f",
+    "rdgsbase r11",
+    "mov [r11 + 24], rsp",
+    "mov rsp, r11",                             // the top of the alternate stack
+    "mov qword ptr [r11 + 32], 0",
+    "mov byte ptr [r11], {allow}",
+    "push rcx",                                 // FastFrame, last field first
+    "push r15",
+    "push r14",
+    "push r13",
+    "push r12",
+    "push r10",
+    "push r9",
+    "push r8",
+    "push rbp",
+    "push rdi",
+    "push rsi",
+    "push rdx",
+    "push rbx",
+    "push rax",                                 // 14 pushes: rsp stays 16-byte aligned
+    "rdfsbase rdx",
+    "mov [r11 + 8], rdx",
+    "mov rdx, [r11 + 16]",
+    "wrfsbase rdx",
+    "mov rdi, r11",
+    "mov rsi, rsp",
+    "call {fast_handler}",
+    "mov r11, rax",                             // 0: return to the site, 1: go to frame.rcx
+    "mov rdx, qword ptr gs:[8]",
+    "wrfsbase rdx",
+    "pop rax",
+    "pop rbx",
+    "pop rdx",
+    "pop rsi",
+    "pop rdi",
+    "pop rbp",
+    "pop r8",
+    "pop r9",
+    "pop r10",
+    "pop r12",
+    "pop r13",
+    "pop r14",
+    "pop r15",
+    "pop rcx",
+    "mov rsp, qword ptr gs:[24]",
+    // From the selector switch on, every register but rip is the app's: an interrupt taken
+    // here resumes at rcx, or at the armed resume point (see `fast_window_fixup`).
+    ".globl veil_fast_window",
+    "veil_fast_window:",
+    "mov byte ptr gs:[0], {block}",
+    "test r11, r11",
+    "jnz 7f",
+    "cmp qword ptr gs:[32], 0",
+    "jne 9f",
+    "jmp rcx",
+    "9:",                                       // interrupted meanwhile: resume via a trap
+    "mov qword ptr gs:[40], rax",
+    "mov qword ptr gs:[48], rcx",
+    "mov qword ptr gs:[56], 1",
+    "mov eax, {resume}",
+    "sub rcx, 2",
+    "7:",
+    "jmp rcx",
+    ".globl veil_fast_window_end",
+    "veil_fast_window_end:",
+    "8:",                                       // fast path off: the real `syscall`
+    "sub rcx, 2",
+    "jmp rcx",
     region = const REGION_SIZE,
     reserve = const BLOCK_RESERVE,
     allow = const SELECTOR_ALLOW,
     block = const SELECTOR_BLOCK,
+    resume = const RESUME_NR,
     handler = sym veil_signal_handler,
+    fast_handler = sym veil_fast_handler,
+    disabled = sym FAST_PATH_OFF,
 );
 
 unsafe extern "C" {
     fn veil_signal_entry();
     fn veil_restorer();
     fn veil_restorer_end();
+    fn veil_fast_entry();
+    fn veil_fast_window();
+    fn veil_fast_window_end();
     fn veil_enter_user(frame: *const libc::ucontext_t, app_fs: u64, selector: *mut u8) -> !;
     /// Calls `f(arg)` with the stack pointer at `top` (16-byte aligned down); never returns.
     pub fn veil_switch_stack(
@@ -245,15 +349,6 @@ fn regs_to_context(regs: &UserRegs, uc: &mut libc::ucontext_t) {
     w(libc::REG_EFL, regs.rflags & USER_FLAGS | 0x202);
 }
 
-fn read_gs_base() -> u64 {
-    let value: u64;
-    // SAFETY: FSGSBASE is enabled (checked at start-up); rdgsbase only reads a register.
-    unsafe {
-        std::arch::asm!("rdgsbase {}", out(reg) value, options(nomem, nostack, preserves_flags))
-    };
-    value
-}
-
 fn write_gs_base(value: u64) {
     // SAFETY: FSGSBASE is enabled; LibOS code does not use %gs, so changing it is invisible to us.
     unsafe {
@@ -311,6 +406,12 @@ extern "C" fn veil_signal_handler(
                     .fetch_or(1 << (host_signal - 1), std::sync::atomic::Ordering::SeqCst)
             };
         }
+        // SAFETY: see above.
+        unsafe {
+            (*block)
+                .interrupted
+                .store(1, std::sync::atomic::Ordering::SeqCst)
+        };
         return;
     }
     // SAFETY: see above.
@@ -331,14 +432,18 @@ extern "C" fn veil_signal_handler(
     let Some(handler) = TRAP_HANDLER.get() else {
         fatal("veil: internal error: trap before the kernel was registered\n");
     };
-    let gs_base = read_gs_base();
     // SAFETY: see above.
-    let (thread_data, app_fs) = unsafe { ((*block).thread_data, (*block).app_fs) };
+    let (thread_data, app_fs, gs_base) =
+        unsafe { ((*block).thread_data, (*block).app_fs, (*block).app_gs) };
     // SAFETY: see above.
     let mut regs = regs_from_context(unsafe { &*uc }, app_fs, gs_base);
     // SAFETY: see above.
     unsafe { (*block).current_uc = uc };
-    if sig == libc::SIGSYS {
+    // SAFETY: see above.
+    let resuming = unsafe { fast_resume_point(&mut *block, &mut regs, sig) };
+    if resuming {
+        handler.interrupt(thread_data, &mut regs, forwarded.map(|s| s as u32));
+    } else if sig == libc::SIGSYS {
         if info.si_code != SYS_USER_DISPATCH {
             fatal("veil: internal error: SIGSYS not raised by Syscall User Dispatch\n");
         }
@@ -370,8 +475,135 @@ extern "C" fn veil_signal_handler(
         (*block).app_fs = regs.fs_base;
     }
     if regs.gs_base != gs_base {
-        write_gs_base(regs.gs_base);
+        // SAFETY: see above.
+        unsafe { set_app_gs(&mut *block, regs.gs_base) };
     }
+}
+
+/// Records the application's `%gs` base and loads the register user code runs with: the
+/// block's own address, unless the application set a base of its own (which turns the fast
+/// path off for this address space).
+fn set_app_gs(block: &mut ThreadBlock, app_gs: u64) {
+    block.app_gs = app_gs;
+    if app_gs == 0 {
+        write_gs_base(block as *mut ThreadBlock as u64);
+    } else {
+        FAST_PATH_OFF.store(1, Relaxed);
+        write_gs_base(app_gs);
+    }
+}
+
+/// A trap that stands for the end of a fast-path syscall rather than for what the thread is
+/// doing: the pseudo syscall the fast path leaves with, or an interrupt taken in the exit
+/// window (after the selector switch, before the jump back to user code). Puts the
+/// syscall's final result and resume point into `regs`; true if so (the trap is then an
+/// interrupt: pending signals get acted on).
+fn fast_resume_point(block: &mut ThreadBlock, regs: &mut UserRegs, sig: i32) -> bool {
+    let window = veil_fast_window as *const () as u64..veil_fast_window_end as *const () as u64;
+    let pseudo = sig == libc::SIGSYS && regs.rax == RESUME_NR as u64;
+    let resume = pseudo && block.resume_armed != 0;
+    if !resume && !window.contains(&regs.rip) {
+        return false;
+    }
+    if block.resume_armed != 0 {
+        block.resume_armed = 0;
+        regs.rax = block.resume_rax;
+        regs.rip = block.resume_rip;
+    } else {
+        regs.rip = regs.rcx;
+    }
+    true
+}
+
+/// The registers a fast-path syscall saved, in the order of the entry's pushes.
+#[repr(C)]
+struct FastFrame {
+    rax: u64,
+    rbx: u64,
+    rdx: u64,
+    rsi: u64,
+    rdi: u64,
+    rbp: u64,
+    r8: u64,
+    r9: u64,
+    r10: u64,
+    r12: u64,
+    r13: u64,
+    r14: u64,
+    r15: u64,
+    /// The address after the site's `syscall` instruction; on a return value of 1 from
+    /// [`veil_fast_handler`], where the thread goes instead.
+    rcx: u64,
+}
+
+/// The Rust half of the fast path: hands the syscall to the kernel. Returns 0 to resume at the
+/// site with `frame.rax` as the result, 1 to continue at `frame.rcx` instead (the site's real
+/// `syscall` instruction, with `frame.rax` the number it traps with).
+extern "C" fn veil_fast_handler(block: *mut ThreadBlock, frame: *mut FastFrame) -> u64 {
+    let Some(handler) = TRAP_HANDLER.get() else {
+        fatal("veil: internal error: fast syscall before the kernel was registered\n");
+    };
+    // SAFETY: `block` is this thread's block (from %gs, checked by the entry's FAST_PATH_OFF
+    // test) and `frame` the entry's frame on the alternate stack (this applies to every
+    // dereference below); no reference is used across the kernel call, which reaches the
+    // block again.
+    let f = unsafe { &*frame };
+    // SAFETY: see above.
+    let (thread_data, rsp, fs_base, gs_base) = unsafe {
+        let b = &*block;
+        (b.thread_data, b.fast_user_rsp, b.app_fs, b.app_gs)
+    };
+    let mut regs = UserRegs {
+        rax: f.rax,
+        rbx: f.rbx,
+        rcx: f.rcx,
+        rdx: f.rdx,
+        rsi: f.rsi,
+        rdi: f.rdi,
+        rbp: f.rbp,
+        rsp,
+        r8: f.r8,
+        r9: f.r9,
+        r10: f.r10,
+        r11: 0x202,
+        r12: f.r12,
+        r13: f.r13,
+        r14: f.r14,
+        r15: f.r15,
+        rip: f.rcx,
+        rflags: 0x202,
+        fs_base,
+        gs_base,
+    };
+    let exit = handler.fast_syscall(thread_data, &mut regs);
+    // SAFETY: see above.
+    let f = unsafe { &mut *frame };
+    match exit {
+        FastExit::Done => {
+            f.rax = regs.rax;
+            0
+        }
+        FastExit::Trap => {
+            f.rcx -= 2;
+            1
+        }
+        FastExit::Deliver => {
+            // SAFETY: see above.
+            unsafe {
+                (*block).resume_rax = regs.rax;
+                (*block).resume_rip = regs.rip;
+                (*block).resume_armed = 1;
+            }
+            f.rax = RESUME_NR as u64;
+            f.rcx -= 2;
+            1
+        }
+    }
+}
+
+/// Where patched syscall sites enter the fast path.
+pub fn fast_entry_address() -> usize {
+    veil_fast_entry as *const () as usize
 }
 
 /// Copies the address space at the end of a trap (no kernel frame is on the stack any more).
@@ -566,6 +798,12 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             _pad: [0; 7],
             app_fs: 0,
             host_fs,
+            fast_user_rsp: 0,
+            interrupted: std::sync::atomic::AtomicU64::new(0),
+            resume_rax: 0,
+            resume_rip: 0,
+            resume_armed: 0,
+            app_gs: 0,
             thread_data,
             stack_base,
             stack_size,
@@ -711,6 +949,7 @@ impl ThreadBlock {
         self.current_uc = std::ptr::null_mut();
         self.fork_child = 0;
         self.deferred.store(0, Relaxed);
+        self.resume_armed = 0;
     }
 
     /// Puts the thread's alternate-stack region into host forks, or leaves it out (all but the
@@ -771,9 +1010,7 @@ impl ThreadBlock {
             ss_flags: 0,
             ss_size: self.stack_size,
         };
-        if regs.gs_base != read_gs_base() {
-            write_gs_base(regs.gs_base);
-        }
+        set_app_gs(self, regs.gs_base);
         self.app_fs = regs.fs_base;
         // The frame is read by `rt_sigreturn` before anything else uses this host stack again.
         let frame = &uc as *const libc::ucontext_t;

@@ -124,6 +124,23 @@ pub trait TrapHandler: Sync {
     /// The copy [`Platform::fork_on_return`] asked for was made (`Ok(id)` of the new address
     /// space) or failed; called in the original address space, before `thread` resumes.
     fn forked(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, Errno>);
+    /// The thread made syscall `regs.rax` through a patched call site (the fast path: no host
+    /// signal frame, so no FP state to build a signal frame from). `regs.rip` is the address
+    /// after the site's `syscall` instruction. See [`FastExit`] for what the kernel may do.
+    fn fast_syscall(&self, thread: usize, regs: &mut UserRegs) -> FastExit;
+}
+
+/// How a syscall made through the fast path ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastExit {
+    /// Completed: the result is in `regs.rax`, no other register changed.
+    Done,
+    /// Declined before doing anything: the thread executes the site's real `syscall`
+    /// instruction instead (the full trap path).
+    Trap,
+    /// Completed (`regs.rax` and `regs.rip` are final), but the thread has signals to act on
+    /// or must exit: the platform passes it through the full trap path as an interrupt.
+    Deliver,
 }
 
 /// Memory protection bits (Linux `PROT_*` values).
@@ -242,6 +259,9 @@ pub trait Platform: Sync {
     fn set_thread_data(&self, data: usize);
     /// The kernel's per-thread value of the calling thread (0 before any was set).
     fn thread_data(&self) -> usize;
+    /// Where patched syscall sites enter the fast path (see [`TrapHandler::fast_syscall`]);
+    /// None when the platform has none.
+    fn fast_syscall_entry(&self) -> Option<usize>;
     /// Starts running user code on the calling thread with `regs`. Never returns: later traps
     /// arrive through the [`TrapHandler`].
     fn enter_user(&self, regs: &UserRegs) -> !;

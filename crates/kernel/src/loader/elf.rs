@@ -4,7 +4,7 @@
 //! use, and problems are reported as a sentence for `veil: cannot execute ...`.
 
 use super::ExecFile;
-use crate::mm::{MappedFile, Vma, VmaKind};
+use crate::mm::{MappedFile, Vm, Vma, VmaKind};
 use crate::process::Process;
 use crate::root::kernel;
 use alloc::format;
@@ -237,6 +237,7 @@ fn copy_file_to_memory(
 /// hold nothing but its own file bytes (it shares no page with the segment at `next_start`,
 /// and has no zero-filled tail). Returns the mapping's record.
 fn map_cached_segment(
+    vm: &mut Vm,
     file: &ExecFile,
     seg: &Segment,
     start: usize,
@@ -263,6 +264,9 @@ fn map_cached_segment(
     let Some(pages) = pages else {
         return Ok(None);
     };
+    if !crate::mm::patch::attach(vm, &pages, page_start) {
+        return Ok(None);
+    }
     kernel()
         .platform
         .map(Placement::Fixed(page_start), len, seg.prot, pages.backing())
@@ -337,7 +341,7 @@ pub fn load(
             page_align_down(bias + next.vaddr as usize)
         });
         if page_start >= covered_to
-            && let Some(vma) = map_cached_segment(file, seg, start, next_start)?
+            && let Some(vma) = map_cached_segment(&mut vm, file, seg, start, next_start)?
         {
             covered_to = vma.end;
             prev_prot = seg.prot;

@@ -17,6 +17,7 @@
 //! held while reading the file, no other while taking another lock.
 
 use super::SharedPages;
+use super::patch::STUB_AREA;
 use super::shared::{SharedObject, WINDOW};
 use crate::error::Result;
 use crate::fs::FileOps;
@@ -65,7 +66,8 @@ impl Version {
     }
 }
 
-/// The cached pages of one version of a file.
+/// The cached pages of one version of a file: its object holds the stub area of its patched
+/// syscall sites (`mm::patch`), then the file's bytes.
 struct CachedFile {
     object: Arc<SharedObject>,
     version: Version,
@@ -120,7 +122,7 @@ impl CachedFile {
                 let want = ((offset + len as u64 - at) as usize).min(BUFFER);
                 let buf = &mut buffer[..want];
                 let got = crate::fs::read_exact_at(ops, at, buf)?;
-                self.object.write(at, &buf[..got])?;
+                self.object.write(STUB_AREA + at, &buf[..got])?;
                 if got < want {
                     break;
                 }
@@ -161,7 +163,8 @@ impl PageCache {
             return Ok(None);
         };
         let id = FileId::of(st);
-        if !ops.stable_contents() || end > WINDOW || self.excluded.lock().contains(&id) {
+        if !ops.stable_contents() || end > WINDOW - STUB_AREA || self.excluded.lock().contains(&id)
+        {
             return Ok(None);
         }
         let version = Version::of(st);
@@ -190,7 +193,7 @@ impl PageCache {
         entry.fill(ops, offset / page, end.div_ceil(page))?;
         Ok(Some(SharedPages {
             object: entry.object.clone(),
-            offset,
+            offset: STUB_AREA + offset,
         }))
     }
 

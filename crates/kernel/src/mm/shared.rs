@@ -46,9 +46,10 @@ impl Windows {
 }
 
 /// One window of shared memory; its pages are released when the last owner drops it.
-#[derive(Debug)]
 pub struct SharedObject {
     base: u64,
+    /// Patched syscall sites, for page-cache objects holding program text (`mm::patch`).
+    pub patches: Mutex<super::patch::Patches>,
 }
 
 impl SharedObject {
@@ -56,6 +57,7 @@ impl SharedObject {
     pub fn new() -> Result<Arc<SharedObject>> {
         Ok(Arc::new(SharedObject {
             base: kernel().shared_windows.take()?,
+            patches: Mutex::new(Default::default()),
         }))
     }
 
@@ -105,6 +107,12 @@ impl SharedObject {
                 .shared_discard(self.base + first_full, last_full - first_full);
         }
         Ok(())
+    }
+}
+
+impl core::fmt::Debug for SharedObject {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SharedObject({:#x})", self.base)
     }
 }
 

@@ -47,6 +47,8 @@ pub enum VmaKind {
     },
     Heap,
     Stack,
+    /// The stubs of a page-cache object's patched syscall sites (`mm::patch`).
+    SyscallStubs,
     /// An attached System V shared memory segment.
     SysvShm {
         key: i32,

@@ -298,6 +298,13 @@ pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
     };
     let sig = fault.signal();
     let thread = crate::process::current_thread();
+    if matches!(fault, FaultKind::Trap { .. })
+        && crate::mm::patch::resolve_breakpoint(&thread.process, regs.rip.wrapping_sub(1))
+    {
+        // The int3 of a syscall site being patched: run the site again, now patched.
+        regs.rip -= 1;
+        return;
+    }
     let handler = handler_of(&thread, sig);
     let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
     if handler != SIG_DFL && handler != SIG_IGN && !blocked {

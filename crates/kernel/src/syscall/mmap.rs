@@ -138,8 +138,10 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     } else {
         Placement::Hint(addr as usize & !(PAGE_SIZE - 1))
     };
-    // What to map, and the file whose contents to copy in (private file mappings).
+    // What to map, and the file whose contents to copy in (private file mappings) or whose
+    // page-cache pages are mapped (they may have to be copied after all, see `mm::patch`).
     let mut copy_from = None;
+    let mut cached_file = None;
     let (kind, (backing, pages)) = if flags & g::MAP_ANONYMOUS != 0 {
         // Anonymous memory accepts only the two plain sharing types.
         if flags & MAP_TYPE == MAP_SHARED_VALIDATE {
@@ -223,10 +225,14 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                     } else {
                         None
                     };
+                    let size = st.st_size.max(0) as u64;
                     match cached {
-                        Some(pages) => (pages.backing(), Some(pages)),
+                        Some(pages) => {
+                            cached_file = Some((file, size));
+                            (pages.backing(), Some(pages))
+                        }
                         None => {
-                            copy_from = Some((file, st.st_size.max(0) as u64));
+                            copy_from = Some((file, size));
                             (Backing::Private, None)
                         }
                     }
@@ -242,12 +248,28 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         prot
     };
     let start = map_user(&ctx.process, placement, len, initial_prot, backing)?;
+    let mut pages = pages;
+    if let (Some(cached), Some(file)) = (&pages, cached_file)
+        && !crate::mm::patch::attach(&mut ctx.process.vm().lock(), cached, start)
+    {
+        // Patched text this mapping cannot reach the stubs of: a copy of the file instead.
+        let rw = g::PROT_READ | g::PROT_WRITE;
+        if let Err(e) = kernel()
+            .platform
+            .map(Placement::Fixed(start), len, rw, Backing::Private)
+        {
+            let _ = kernel().platform.unmap(start, len);
+            return Err(e.into());
+        }
+        pages = None;
+        copy_from = Some(file);
+    }
     if let Some((file, size)) = copy_from {
         if let Err(e) = copy_file_pages(&*file.ops, offset, size, start, len) {
             let _ = kernel().platform.unmap(start, len);
             return Err(e);
         }
-        if prot != initial_prot {
+        if prot != g::PROT_READ | g::PROT_WRITE {
             kernel().platform.protect(start, len, prot)?;
         }
     }

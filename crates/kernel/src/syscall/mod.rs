@@ -46,7 +46,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use veil_abi::Errno;
 use veil_abi::general as g;
-use veil_platform::UserRegs;
+use veil_platform::{FastExit, UserRegs};
 
 /// A syscall handler: gets the caller's context and the six raw arguments.
 pub type Handler = fn(&mut Ctx, [u64; 6]) -> Result<u64>;
@@ -64,6 +64,9 @@ pub fn dispatch(regs: &mut UserRegs) {
     let thread = current_thread();
     let process = thread.process.clone();
     let nr = regs.rax;
+    if k.strace.is_none() && !table::needs_full_context(nr) {
+        crate::mm::patch::consider(&process, regs.rip, nr);
+    }
     let args = regs.syscall_args();
     let entry = table::lookup(nr);
     let trace = k
@@ -79,31 +82,8 @@ pub fn dispatch(regs: &mut UserRegs) {
         thread,
         process,
     };
-    let result = match entry.and_then(|e| e.handler) {
-        Some(handler) => handler(&mut ctx, args),
-        None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
-    };
-    if let Err(e) = &result
-        && e.unsupported
-        && k.first_warning(nr)
-    {
-        let name = entry.map_or("unknown", |e| e.name);
-        log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
-    }
-    ctx.regs.rax = match result {
-        Ok(value) => value,
-        Err(e) if e.errno == Errno::ERESTARTSYS || e.errno == Errno::ERESTARTNOHAND => {
-            crate::signal::collect_host_signals();
-            if crate::signal::restarts(e.errno) {
-                // Re-execute the `syscall` instruction (2 bytes) once the signal is dealt with.
-                ctx.regs.rip -= 2;
-                nr
-            } else {
-                Errno::EINTR.as_syscall_return()
-            }
-        }
-        Err(e) => e.errno.as_syscall_return(),
-    };
+    let result = run(&mut ctx, nr, entry, args);
+    set_return(ctx.regs, nr, result);
     if let Some((fd, call)) = trace {
         let ret = strace::format_result(entry, &args, ctx.regs.rax);
         strace::emit(fd, &call, &ret);
@@ -111,6 +91,71 @@ pub fn dispatch(regs: &mut UserRegs) {
     crate::process::leave_if_exiting(&ctx.thread);
     crate::signal::collect_host_signals();
     crate::signal::deliver_pending(ctx.regs, &ctx.thread);
+}
+
+/// Handles a syscall made through a patched site (the platform's fast path), unless it needs
+/// what only the full trap path has: the whole user context, `--strace`, or signals to act on
+/// before or after it.
+pub fn fast(regs: &mut UserRegs) -> FastExit {
+    let nr = regs.rax;
+    if kernel().strace.is_some() || table::needs_full_context(nr) {
+        return FastExit::Trap;
+    }
+    let thread = current_thread();
+    let attention =
+        |thread: &Thread| crate::signal::interrupted() || thread.saved_sigmask.lock().is_some();
+    if attention(&thread) {
+        return FastExit::Trap;
+    }
+    let site = regs.rip;
+    let process = thread.process.clone();
+    let args = regs.syscall_args();
+    let mut ctx = Ctx {
+        regs,
+        thread,
+        process,
+    };
+    let result = run(&mut ctx, nr, table::lookup(nr), args);
+    set_return(ctx.regs, nr, result);
+    if ctx.regs.rip != site || attention(&ctx.thread) {
+        FastExit::Deliver
+    } else {
+        FastExit::Done
+    }
+}
+
+/// Runs the handler of syscall `nr` (ENOSYS, logged once, without one).
+fn run(ctx: &mut Ctx, nr: u64, entry: Option<&table::Entry>, args: [u64; 6]) -> Result<u64> {
+    let result = match entry.and_then(|e| e.handler) {
+        Some(handler) => handler(ctx, args),
+        None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
+    };
+    if let Err(e) = &result
+        && e.unsupported
+        && kernel().first_warning(nr)
+    {
+        let name = entry.map_or("unknown", |e| e.name);
+        log::warn!("syscall {name} ({nr}): {}: returning {}", e.msg, e.errno);
+    }
+    result
+}
+
+/// Writes the return register for `result`. An interrupted syscall that restarts re-executes
+/// its `syscall` instruction once the signal is dealt with.
+fn set_return(regs: &mut UserRegs, nr: u64, result: Result<u64>) {
+    regs.rax = match result {
+        Ok(value) => value,
+        Err(e) if e.errno == Errno::ERESTARTSYS || e.errno == Errno::ERESTARTNOHAND => {
+            crate::signal::collect_host_signals();
+            if crate::signal::restarts(e.errno) {
+                regs.rip -= 2;
+                nr
+            } else {
+                Errno::EINTR.as_syscall_return()
+            }
+        }
+        Err(e) => e.errno.as_syscall_return(),
+    };
 }
 
 /// Number of CPUs programs see (`sched_getaffinity`, `/proc`).

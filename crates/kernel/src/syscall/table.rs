@@ -811,6 +811,17 @@ pub static TABLE: &[Entry] = &[
     nosys!(467, open_tree_attr),
 ];
 
+/// Syscalls whose handlers read or replace the caller's whole user context (registers, FP
+/// state, stack, TLS base) rather than just their arguments: they always take the full trap
+/// path (`rt_sigreturn`, `rt_sigsuspend`, `sigaltstack`, the clone family, execve, exit,
+/// `arch_prctl`, `restart_syscall`).
+const FULL_CONTEXT: [u64; 13] = [15, 56, 57, 58, 59, 60, 130, 131, 158, 219, 231, 322, 435];
+
+/// Whether syscall `nr` needs the full trap path (see [`FULL_CONTEXT`]).
+pub fn needs_full_context(nr: u64) -> bool {
+    FULL_CONTEXT.contains(&nr)
+}
+
 /// The table row for syscall number `nr`.
 pub fn lookup(nr: u64) -> Option<&'static Entry> {
     TABLE
