@@ -32,6 +32,14 @@ const SELECTOR_BLOCK: u8 = 1;
 /// trap path (its real result and resume point are armed in the block).
 const RESUME_NR: u32 = 0x7665_696c;
 
+/// The extended-state components the fast path saves around LibOS code: SSE, AVX and the
+/// AVX-512 ones (x87 state is left alone: LibOS code does not use it).
+const FAST_XSTATE: u32 = 0xe6;
+/// Where in the block's page the fast path saves them (64-byte aligned; the standard layout
+/// of those components ends 2688 bytes in, so it fits in the page).
+const XSAVE_AREA: usize = 1024;
+const _: () = assert!(std::mem::size_of::<ThreadBlock>() <= XSAVE_AREA);
+
 /// Set once a thread of this address space runs user code with its own `%gs` base: the fast
 /// path cannot find its block then, so every patched site takes the real `syscall`.
 static FAST_PATH_OFF: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
@@ -221,6 +229,10 @@ std::arch::global_asm!(
     "push rdx",
     "push rbx",
     "push rax",                                 // 14 pushes: rsp stays 16-byte aligned
+    // The app's SSE/AVX(-512) registers survive a syscall; LibOS code may use them.
+    "mov eax, {xstate}",
+    "xor edx, edx",
+    "xsaveopt64 [r11 + {xsave_area}]",
     "rdfsbase rdx",
     "mov [r11 + 8], rdx",
     "mov rdx, [r11 + 16]",
@@ -229,6 +241,10 @@ std::arch::global_asm!(
     "mov rsi, rsp",
     "call {fast_handler}",
     "mov r11, rax",                             // 0: return to the site, 1: go to frame.rcx
+    "rdgsbase rcx",
+    "mov eax, {xstate}",
+    "xor edx, edx",
+    "xrstor64 [rcx + {xsave_area}]",
     "mov rdx, qword ptr gs:[8]",
     "wrfsbase rdx",
     "pop rax",
@@ -274,6 +290,8 @@ std::arch::global_asm!(
     allow = const SELECTOR_ALLOW,
     block = const SELECTOR_BLOCK,
     resume = const RESUME_NR,
+    xstate = const FAST_XSTATE,
+    xsave_area = const XSAVE_AREA,
     handler = sym veil_signal_handler,
     fast_handler = sym veil_fast_handler,
     disabled = sym FAST_PATH_OFF,
