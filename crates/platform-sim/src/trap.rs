@@ -209,12 +209,19 @@ std::arch::global_asm!(
     ".p2align 4",
     "veil_fast_entry:",
     "cmp byte ptr [rip + {disabled}], 0",
-    "jne 8f",
+    "je 1f",
+    "lea r11, [rcx - 2]",                       // fast path off: the real `syscall`
+    "jmp r11",
+    "1:",
     "rdgsbase r11",
-    "mov [r11 + 24], rsp",
-    "mov rsp, r11",                             // the top of the alternate stack
     "mov qword ptr [r11 + 32], 0",
     "mov byte ptr [r11], {allow}",
+    // Until here every register but rcx, r11 and rip is the app's: an interrupt taken before
+    // the selector switch resumes at the site's real `syscall` (`fast_resume_point`).
+    ".globl veil_fast_entered",
+    "veil_fast_entered:",
+    "mov [r11 + 24], rsp",
+    "mov rsp, r11",                             // the top of the alternate stack
     "push rcx",                                 // FastFrame, last field first
     "push r15",
     "push r14",
@@ -282,9 +289,6 @@ std::arch::global_asm!(
     "jmp rcx",
     ".globl veil_fast_window_end",
     "veil_fast_window_end:",
-    "8:",                                       // fast path off: the real `syscall`
-    "sub rcx, 2",
-    "jmp rcx",
     region = const REGION_SIZE,
     reserve = const BLOCK_RESERVE,
     allow = const SELECTOR_ALLOW,
@@ -302,6 +306,7 @@ unsafe extern "C" {
     fn veil_restorer();
     fn veil_restorer_end();
     fn veil_fast_entry();
+    fn veil_fast_entered();
     fn veil_fast_window();
     fn veil_fast_window_end();
     fn veil_enter_user(frame: *const libc::ucontext_t, app_fs: u64, selector: *mut u8) -> !;
@@ -511,13 +516,20 @@ fn set_app_gs(block: &mut ThreadBlock, app_gs: u64) {
     }
 }
 
-/// A trap that stands for the end of a fast-path syscall rather than for what the thread is
-/// doing: the pseudo syscall the fast path leaves with, or an interrupt taken in the exit
-/// window (after the selector switch, before the jump back to user code). Puts the
-/// syscall's final result and resume point into `regs`; true if so (the trap is then an
-/// interrupt: pending signals get acted on).
+/// A trap that stands for the start or end of a fast-path syscall rather than for what the
+/// thread is doing: an interrupt taken in the entry before the selector switch (the thread
+/// then resumes at the site's real `syscall`), the pseudo syscall the fast path leaves with,
+/// or an interrupt taken in the exit window (after the selector switch, before the jump back
+/// to user code). Puts the resume point (and for the end, the syscall's final result) into
+/// `regs`; true if so (the trap is then an interrupt: pending signals get acted on).
 fn fast_resume_point(block: &mut ThreadBlock, regs: &mut UserRegs, sig: i32) -> bool {
-    let window = veil_fast_window as *const () as u64..veil_fast_window_end as *const () as u64;
+    let address = |f: unsafe extern "C" fn()| f as *const () as u64;
+    let entry = address(veil_fast_entry)..address(veil_fast_entered);
+    if entry.contains(&regs.rip) {
+        regs.rip = regs.rcx - 2;
+        return true;
+    }
+    let window = address(veil_fast_window)..address(veil_fast_window_end);
     let pseudo = sig == libc::SIGSYS && regs.rax == RESUME_NR as u64;
     let resume = pseudo && block.resume_armed != 0;
     if !resume && !window.contains(&regs.rip) {
