@@ -1,12 +1,28 @@
 // The auxiliary vector as seen through getauxval: page size, ids, secure
-// mode, random bytes pointer, execfn, program headers and entry point.
+// mode, random bytes pointer, execfn, program headers and entry point; and,
+// read straight from the initial stack, the host CPU's feature bits.
 #include "common.h"
 #include <elf.h>
 #include <sys/auxv.h>
 
-int main(int argc, char **argv)
+/* The value of `key` in the auxiliary vector that follows the environment on
+ * the initial stack (0 if absent). Not getauxval: static glibc answers
+ * AT_HWCAP with its own internal value, not the kernel's. */
+static unsigned long stack_aux(char **envp, unsigned long key)
+{
+    while (*envp) envp++;
+    for (unsigned long *a = (unsigned long *)(envp + 1); a[0] != AT_NULL; a += 2)
+        if (a[0] == key) return a[1];
+    return 0;
+}
+
+int main(int argc, char **argv, char **envp)
 {
     (void)argc;
+    /* The host's values, printed: the native run makes them the expected ones. */
+    printf("AT_HWCAP: %lx\n", stack_aux(envp, AT_HWCAP));
+    printf("AT_HWCAP2: %lx\n", stack_aux(envp, AT_HWCAP2));
+    printf("AT_MINSIGSTKSZ: %lu\n", stack_aux(envp, AT_MINSIGSTKSZ));
     EXPECT_EQ("AT_PAGESZ", getauxval(AT_PAGESZ), 4096);
     CHECK("AT_UID_matches", getauxval(AT_UID) == getuid());
     CHECK("AT_EUID_matches", getauxval(AT_EUID) == geteuid());

@@ -1,6 +1,6 @@
 // /dev files: null (write succeeds, read is EOF), zero (reads zeros),
 // full (write fails with ENOSPC), urandom/random (reads requested size),
-// file types, /dev/fd and /dev/stdout.
+// file types, /dev/fd and /dev/stdout (also opened with O_CREAT).
 #include "common.h"
 
 int main(void)
@@ -66,6 +66,35 @@ int main(void)
     fd = open("/dev/fd/1", O_WRONLY);
     CHECK("dev_fd_1_open", fd >= 0);
     close(fd);
+
+    /* O_CREAT follows the magic links to the open files (a shell's `> /dev/stderr`). */
+    fd = open("/dev/stdout", O_WRONLY | O_CREAT | O_APPEND, 0666);
+    CHECK("dev_stdout_creat_open", fd >= 0);
+    EXPECT_EQ("dev_stdout_creat_write", write(fd, "written via O_CREAT\n", 20), 20);
+    close(fd);
+    fd = open("/dev/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    CHECK("dev_stderr_creat_trunc_open", fd >= 0);
+    close(fd);
+    fd = open("/dev/fd/2", O_WRONLY | O_CREAT, 0666);
+    CHECK("dev_fd_2_creat_open", fd >= 0);
+    close(fd);
+    EXPECT_ERR("dev_stdout_creat_excl", open("/dev/stdout", O_WRONLY | O_CREAT | O_EXCL, 0666),
+               EEXIST);
+    EXPECT_ERR("dev_stdout_creat_nofollow",
+               open("/dev/stdout", O_WRONLY | O_CREAT | O_NOFOLLOW, 0666), ELOOP);
+    int p[2];
+    EXPECT_OK("pipe", pipe(p));
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    CHECK("proc_fd_pipe_creat_open", fd >= 0);
+    EXPECT_EQ("proc_fd_pipe_creat_write", write(fd, "abc", 3), 3);
+    memset(buf, 0, sizeof buf);
+    EXPECT_EQ("proc_fd_pipe_read", read(p[0], buf, sizeof buf - 1), 3);
+    EXPECT_STR("proc_fd_pipe_data", buf, "abc");
+    close(fd);
+    close(p[0]);
+    close(p[1]);
 
     /* Missing device names fail normally. */
     EXPECT_ERR("missing_device", open("/dev/veil-does-not-exist", O_RDONLY), ENOENT);

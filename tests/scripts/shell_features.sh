@@ -108,6 +108,8 @@ echo "again fd 3" >&3
 exec 3>&-
 cat "$tmp/fd3"
 { echo to-stdout; echo to-stderr >&2; } 2>&1 | sort
+# `>` opens with O_CREAT|O_TRUNC, which must follow the magic links to the open files.
+{ echo via-dev-stdout >/dev/stdout; echo via-dev-stderr >/dev/stderr; echo via-dev-fd >/dev/fd/1; } 2>&1 | sort
 ls "$tmp" | sort | tr '\n' ' '
 echo
 

@@ -240,6 +240,68 @@ fn build_reports_the_line_of_a_bad_setting() {
     assert!(!tmp.path().join("inst/build/manifest.toml").exists());
 }
 
+/// Each kind of bad setting fails the build with one line naming the file, the line and (but
+/// for TOML syntax errors, which precede any key) the dotted key.
+#[test]
+fn build_rejects_bad_settings() {
+    // (line replaced, bad line, key named, what the message says)
+    let cases: &[(&str, &str, Option<&str>, &str)] = &[
+        (
+            "#cwd = \"/\"",
+            "cwdir = \"/\"",
+            Some("process.cwdir"),
+            "unknown field `cwdir`",
+        ),
+        (
+            "#max_open_files = 1024",
+            "max_open_files = \"many\"",
+            Some("resources.max_open_files"),
+            "invalid type: string \"many\"",
+        ),
+        (
+            "#cwd = \"/\"",
+            "cwd = [\"/\"]",
+            Some("process.cwd"),
+            "invalid type: sequence, expected a string",
+        ),
+        (
+            "#max_open_files = 1024",
+            "max_open_files = 0",
+            Some("resources.max_open_files"),
+            "0 is out of range (1 to 1048576)",
+        ),
+        (
+            "#stack_size = \"8M\"",
+            "stack_size = \"2G\"",
+            Some("resources.stack_size"),
+            "2G is out of range (64K to 1G)",
+        ),
+        (
+            "#address_space = \"shared\"",
+            "address_space = \"sometimes\"",
+            Some("process.address_space"),
+            "unknown variant `sometimes`",
+        ),
+        ("#cwd = \"/\"", "cwd = \"/", None, "invalid basic string"),
+    ];
+    for &(old_line, bad_line, key, message) in cases {
+        let tmp = new_instance();
+        let line = edit_config(tmp.path(), old_line, bad_line);
+        let o = veil(tmp.path(), &["build", "-C", "inst"]);
+        assert_exit(&o, 1);
+        let err = stderr(&o);
+        let prefix = match key {
+            Some(key) => format!("veil: inst/Veil.toml:{line}: {key}: "),
+            None => format!("veil: inst/Veil.toml:{line}: "),
+        };
+        assert!(
+            err.starts_with(&prefix) && err.contains(message) && err.lines().count() == 1,
+            "{bad_line:?}: expected {prefix:?}...{message:?}, got:\n{err}"
+        );
+        assert!(!tmp.path().join("inst/build/manifest.toml").exists());
+    }
+}
+
 #[test]
 fn build_reports_a_missing_entry_program() {
     let tmp = new_instance();

@@ -1,6 +1,7 @@
 //! [`SimPlatform`]: the `Platform` implementation on a Linux host process.
 
 use crate::{futex, host::SimHost, shared_memory, threads, trap, uaccess};
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU32;
 use veil_abi::general::timespec;
 use veil_platform::{
@@ -31,6 +32,46 @@ fn mmap_result(ptr: *mut libc::c_void) -> Result<usize, Errno> {
 
 fn unit(ret: libc::c_int) -> Result<(), Errno> {
     if ret < 0 { Err(errno()) } else { Ok(()) }
+}
+
+/// One more than the largest `AT_*` key kept from the host's auxiliary vector (Linux's keys
+/// end at `AT_MINSIGSTKSZ` = 51).
+const AUX_KEYS: usize = 64;
+
+/// A value of the host's auxiliary vector as the host kernel passed it (0 if absent).
+///
+/// Read from `/proc/self/auxv`, not with `getauxval`: in a static glibc binary `getauxval`
+/// answers `AT_HWCAP` with glibc's own internal value (2 on x86-64), not the CPU's feature bits.
+/// The supervisor's first call (before any fork) fills the cache, so address spaces inherit it.
+pub(crate) fn host_aux(key: u64) -> u64 {
+    static AUXV: OnceLock<[u64; AUX_KEYS]> = OnceLock::new();
+    let auxv = AUXV.get_or_init(|| {
+        let mut values = [0; AUX_KEYS];
+        match std::fs::read("/proc/self/auxv") {
+            Ok(bytes) => {
+                let mut words = bytes.chunks_exact(8).map(|w| {
+                    u64::from_ne_bytes(w.try_into().expect("chunks_exact yields 8 bytes"))
+                });
+                while let (Some(k), Some(v)) = (words.next(), words.next()) {
+                    if k == libc::AT_NULL {
+                        break;
+                    }
+                    if let Some(slot) = values.get_mut(k as usize) {
+                        *slot = v;
+                    }
+                }
+            }
+            // Without /proc, glibc's copy is the best there is.
+            Err(_) => {
+                for (k, slot) in values.iter_mut().enumerate() {
+                    // SAFETY: getauxval has no preconditions.
+                    *slot = unsafe { libc::getauxval(k as u64) };
+                }
+            }
+        }
+        values
+    });
+    auxv.get(key as usize).copied().unwrap_or(0)
 }
 
 fn host_timespec(ts: libc::timespec) -> timespec {
@@ -313,14 +354,12 @@ impl Platform for SimPlatform {
     }
 
     fn vdso_base(&self) -> Option<usize> {
-        // SAFETY: getauxval has no preconditions.
-        let base = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) } as usize;
+        let base = host_aux(libc::AT_SYSINFO_EHDR) as usize;
         (base != 0).then_some(base)
     }
 
     fn host_aux(&self, key: u64) -> u64 {
-        // SAFETY: getauxval has no preconditions.
-        unsafe { libc::getauxval(key) }
+        host_aux(key)
     }
 
     fn cpu_count(&self) -> usize {

@@ -12,8 +12,7 @@ const HWCAP2_FSGSBASE: u64 = 1 << 1;
 
 /// Boots an instance, runs `spec.program` as its first process and waits for it to end.
 pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
-    // SAFETY: getauxval has no preconditions.
-    if unsafe { libc::getauxval(libc::AT_HWCAP2) } & HWCAP2_FSGSBASE == 0 {
+    if crate::platform::host_aux(libc::AT_HWCAP2) & HWCAP2_FSGSBASE == 0 {
         return Err(LaunchError::Host(
             "this host kernel does not enable FSGSBASE for user space (Linux 5.9 or newer on a CPU with FSGSBASE is required)".into(),
         ));

@@ -458,7 +458,7 @@ fn render_maps(p: &Process) -> Vec<u8> {
             VmaKind::File { path, offset, .. } => (*offset, path.clone()),
             VmaKind::Heap => (0, String::from("[heap]")),
             VmaKind::Stack => (0, String::from("[stack]")),
-            VmaKind::Anonymous => (0, String::new()),
+            VmaKind::Anonymous | VmaKind::GrowsDown => (0, String::new()),
             VmaKind::SyscallStubs => (0, String::from("[veil-syscall-stubs]")),
             VmaKind::SysvShm { key, .. } => (0, alloc::format!("/SYSV{:08x} (deleted)", key)),
         };

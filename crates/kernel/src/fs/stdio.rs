@@ -40,6 +40,10 @@ impl Inode for HostStream {
     fn is_fifo_node(&self) -> bool {
         false
     }
+    /// Reopening a regular file through `/proc/self/fd/N` with `O_TRUNC` truncates it.
+    fn truncate(&self, len: u64) -> Result<()> {
+        Ok(host().ftruncate(self.fd, len)?)
+    }
     fn statfs(&self) -> Result<statfs64> {
         Ok(host().fstatfs(self.fd)?)
     }

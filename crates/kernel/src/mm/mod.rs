@@ -2,6 +2,7 @@
 //! built on it (in `syscall/mmap.rs`).
 
 pub mod cache;
+pub mod grow;
 pub mod patch;
 pub mod shared;
 mod vm;

@@ -47,6 +47,9 @@ pub enum VmaKind {
     },
     Heap,
     Stack,
+    /// Private anonymous memory mapped with `MAP_GROWSDOWN`: a fault below it extends it
+    /// downwards (`mm::grow`).
+    GrowsDown,
     /// The stubs of a page-cache object's patched syscall sites (`mm::patch`).
     SyscallStubs,
     /// An attached System V shared memory segment.
@@ -191,6 +194,11 @@ impl Vm {
     /// The mapping containing `addr`.
     pub fn find(&self, addr: usize) -> Option<&Vma> {
         self.overlapping(addr, addr + 1).next()
+    }
+
+    /// The mapping with the highest start below `addr`.
+    pub fn below(&self, addr: usize) -> Option<&Vma> {
+        self.vmas.range(..addr).next_back().map(|(_, v)| v)
     }
 
     /// All mappings in address order.

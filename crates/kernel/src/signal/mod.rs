@@ -305,6 +305,12 @@ pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
         regs.rip -= 1;
         return;
     }
+    if let FaultKind::Segv { addr, .. } = fault
+        && crate::mm::grow::grow_down(&thread.process, addr as usize)
+    {
+        // A MAP_GROWSDOWN mapping now covers the access: run it again.
+        return;
+    }
     let handler = handler_of(&thread, sig);
     let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
     if handler != SIG_DFL && handler != SIG_IGN && !blocked {

@@ -147,12 +147,14 @@ pub fn sys_mmap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if flags & MAP_TYPE == MAP_SHARED_VALIDATE {
             return err(Errno::EINVAL);
         }
-        let memory = if shared {
-            new_shared_pages()?
-        } else {
-            (Backing::Private, None)
-        };
-        (VmaKind::Anonymous, memory)
+        let grows_down = flags & g::MAP_GROWSDOWN != 0;
+        match (shared, grows_down) {
+            // Linux cannot grow shared memory.
+            (true, true) => return err(Errno::EINVAL),
+            (true, false) => (VmaKind::Anonymous, new_shared_pages()?),
+            (false, true) => (VmaKind::GrowsDown, (Backing::Private, None)),
+            (false, false) => (VmaKind::Anonymous, (Backing::Private, None)),
+        }
     } else {
         let file = ctx.file(fd)?;
         if file.is_path_only() {

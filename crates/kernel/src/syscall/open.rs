@@ -82,6 +82,11 @@ fn open_path(ctx: &Ctx, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> Resul
                     if nofollow || hops > 40 {
                         return err(Errno::ELOOP);
                     }
+                    // A magic link (`/dev/stdout` -> `/proc/self/fd/1`) leads to the open file
+                    // itself; its text need not name anything that exists.
+                    if let Some(target) = link.inode().magic_target() {
+                        break target?;
+                    }
                     let target = link.inode().readlink()?;
                     parent = mounts.resolve_parent(&parent.dir, &target)?;
                 }
