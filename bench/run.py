@@ -6,6 +6,7 @@ Usage: bench/run.py [--veil PATH] [--quick]
 """
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,14 @@ def main():
     calls = 200_000 if args.quick else 1_000_000
     # Outside /tmp: /tmp inside an instance is a RAM file system.
     work = tempfile.mkdtemp(prefix="veil-bench-", dir=os.path.expanduser("~"))
+    try:
+        measure(args, work, runs, calls)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args, work, runs, calls):
+    """Runs every measurement; the programs are built in `work`."""
     loop = os.path.join(work, "getppid_loop")
     build_c(os.path.join(ROOT, "bench", "getppid_loop.c"), loop, static=True)
     veil = [args.veil, "run", "--rootfs", "/"]

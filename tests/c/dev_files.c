@@ -1,7 +1,8 @@
 // /dev files: null (write succeeds, read is EOF), zero (reads zeros),
 // full (write fails with ENOSPC), urandom/random (reads requested size),
-// file types, /dev/fd and /dev/stdout (also opened with O_CREAT).
+// file types and device numbers, /dev/fd and /dev/stdout (also opened with O_CREAT).
 #include "common.h"
+#include <sys/sysmacros.h>
 
 int main(void)
 {
@@ -95,6 +96,17 @@ int main(void)
     close(fd);
     close(p[0]);
     close(p[1]);
+
+    /* Character devices with Linux's numbers (the same on every Linux system). */
+    static const char *const devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        snprintf(path, sizeof path, "/dev/%s", devices[i]);
+        if (stat(path, &st) == 0)
+            printf("%s_device: chr=%d %u:%u\n", devices[i], S_ISCHR(st.st_mode), major(st.st_rdev),
+                   minor(st.st_rdev));
+        else
+            printf("%s_device: %s\n", devices[i], errname(errno));
+    }
 
     /* Missing device names fail normally. */
     EXPECT_ERR("missing_device", open("/dev/veil-does-not-exist", O_RDONLY), ENOENT);

@@ -1,8 +1,11 @@
 // veil-test: args=first second-arg third
 // /proc/self: exe, cmdline, environ, maps, fd links, cwd, stat, status,
-// the /proc/self link itself, and a few global files. Values that differ
-// between runs (pids, addresses) are compared, never printed.
+// the /proc/self link itself, threads (/proc/self/task, /proc/thread-self),
+// and a few global files. Values that differ between runs (pids, addresses)
+// are compared, never printed.
 #include "common.h"
+#include <dirent.h>
+#include <pthread.h>
 
 extern char **environ;
 
@@ -20,6 +23,88 @@ static int has_line(const char *text, const char *needle_suffix)
         line = nl + 1;
     }
     return 0;
+}
+
+/* Workers report ready on ready_pipe and wait until release_pipe closes. */
+static int ready_pipe[2], release_pipe[2];
+static int ts_link_ok, ts_status_ok, ts_task_stat_ok, ts_task_status_ok;
+
+/* The first worker (arg non-NULL) checks what it sees as /proc/thread-self. */
+static void *task_worker(void *arg)
+{
+    char buf[4096], want[96], path[96];
+    int tid = (int)syscall(SYS_gettid);
+    if (arg) {
+        ssize_t n = readlink("/proc/thread-self", buf, sizeof buf - 1);
+        buf[n > 0 ? n : 0] = 0;
+        snprintf(want, sizeof want, "%d/task/%d", getpid(), tid);
+        ts_link_ok = strcmp(buf, want) == 0;
+        snprintf(want, sizeof want, "\nTgid:\t%d\nNgid:\t0\nPid:\t%d\n", getpid(), tid);
+        ts_status_ok = read_file("/proc/thread-self/status", buf, sizeof buf) > 0 &&
+                       strstr(buf, want) != NULL;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", getpid(), tid);
+        int first = 0;
+        ts_task_stat_ok = read_file(path, buf, sizeof buf) > 0 && sscanf(buf, "%d", &first) == 1 &&
+                          first == tid;
+        snprintf(path, sizeof path, "/proc/self/task/%d/status", getpid());
+        snprintf(want, sizeof want, "\nPid:\t%d\n", getpid());
+        ts_task_status_ok = read_file(path, buf, sizeof buf) > 0 && strstr(buf, want) != NULL;
+    }
+    char c = 0;
+    if (write(ready_pipe[1], &c, 1) != 1) return NULL;
+    while (read(release_pipe[0], &c, 1) > 0) {
+    }
+    return NULL;
+}
+
+/* Number of entries of dir besides "." and "..", or -1. */
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* /proc/self/task with three threads, and /proc/thread-self. */
+static void check_threads(void)
+{
+    REQUIRE(pipe(ready_pipe) == 0 && pipe(release_pipe) == 0);
+    pthread_t workers[2];
+    for (int i = 0; i < 2; i++)
+        REQUIRE(pthread_create(&workers[i], NULL, task_worker, i == 0 ? "first" : NULL) == 0);
+    char c;
+    for (int i = 0; i < 2; i++) REQUIRE(read(ready_pipe[0], &c, 1) == 1);
+    printf("task_entries: %d\n", count_entries("/proc/self/task"));
+    char path[96], buf[4096];
+    snprintf(path, sizeof path, "/proc/self/task/%d", getpid());
+    struct stat task_st, proc_st;
+    CHECK("task_main_thread_dir", stat(path, &task_st) == 0 && S_ISDIR(task_st.st_mode));
+    CHECK("task_dir_is_not_proc_dir", stat("/proc/self", &proc_st) == 0 && task_st.st_ino != proc_st.st_ino);
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", getpid());
+    CHECK("task_comm_readable", read_file(path, buf, sizeof buf) > 0);
+    close(release_pipe[1]);
+    for (int i = 0; i < 2; i++) pthread_join(workers[i], NULL);
+    close(release_pipe[0]);
+    close(ready_pipe[0]);
+    close(ready_pipe[1]);
+    CHECK("thread_self_link", ts_link_ok);
+    CHECK("thread_self_status_pid", ts_status_ok);
+    CHECK("task_tid_stat", ts_task_stat_ok);
+    CHECK("task_main_status_pid", ts_task_status_ok);
+    int fd = open("/proc/thread-self/status", O_RDONLY);
+    CHECK("thread_self_status_open", fd >= 0);
+    close(fd);
+    /* A joined thread may still be listed for a moment (it is woken before it is gone). */
+    int left = count_entries("/proc/self/task");
+    for (int i = 0; i < 2000 && left != 1; i++) {
+        usleep(1000);
+        left = count_entries("/proc/self/task");
+    }
+    printf("task_entries_after_join: %d\n", left);
 }
 
 int main(int argc, char **argv)
@@ -137,6 +222,8 @@ int main(int argc, char **argv)
     n = read_file(buf2, buf, sizeof buf);
     buf[strcspn(buf, "\n")] = 0;
     CHECK("proc_pid_comm", n > 0 && strcmp(buf, expect_comm) == 0);
+
+    check_threads();
 
     /* Global files. */
     CHECK("cpuinfo_has_processor", read_file("/proc/cpuinfo", big, sizeof big) > 0 && strstr(big, "processor") != NULL);

@@ -118,7 +118,7 @@ impl ProcFs {
             let dir = self.node(
                 pid_ino(pid, 0),
                 0o555,
-                SynthKind::Dir(Box::new(move || me.clone().pid_entries(pid))),
+                SynthKind::Dir(Box::new(move || me.clone().pid_entries(pid, None))),
             );
             out.push((format!("{pid}").into_bytes(), dir));
         }
@@ -205,7 +205,14 @@ impl ProcFs {
         ])
     }
 
-    fn pid_entries(self: Arc<Self>, pid: i32) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+    /// `/proc/pid` (`task` None), or `/proc/pid/task/tid` (`task` Some(tid)): the same
+    /// per-process files, except that a thread's `stat` and `status` name the thread and it has
+    /// no `task` directory of its own.
+    fn pid_entries(
+        self: Arc<Self>,
+        pid: i32,
+        task: Option<i32>,
+    ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         let weak = || -> Result<Weak<Process>> {
             let p = kernel()
                 .processes
@@ -215,34 +222,38 @@ impl ProcFs {
                 .ok_or(Errno::ESRCH)?;
             Ok(Arc::downgrade(&p))
         };
-        let with = move |w: Weak<Process>, f: fn(&Process) -> Vec<u8>| {
-            move || -> Result<Vec<u8>> { Ok(f(&*w.upgrade().ok_or(Errno::ESRCH)?)) }
+        let with = move |w: Weak<Process>, f: fn(&Process, i32) -> Vec<u8>| {
+            move || -> Result<Vec<u8>> {
+                let p = w.upgrade().ok_or(Errno::ESRCH)?;
+                Ok(f(&p, task.unwrap_or(pid)))
+            }
         };
-        let ino = |n| pid_ino(pid, n);
+        let base = task_ino(pid, task, 0);
+        let ino = |n| base | n;
         let mut out: Vec<(Vec<u8>, InodeRef)> = Vec::new();
         out.push((
             b"exe".to_vec(),
             self.link(
                 ino(1),
-                with(weak()?, |p| p.exec.lock().exe.clone().into_bytes()),
+                with(weak()?, |p, _| p.exec.lock().exe.clone().into_bytes()),
             ),
         ));
         out.push((
             b"cwd".to_vec(),
-            self.link(ino(2), with(weak()?, |p| p.cwd().path.into_bytes())),
+            self.link(ino(2), with(weak()?, |p, _| p.cwd().path.into_bytes())),
         ));
         out.push((b"root".to_vec(), self.link(ino(3), || Ok(b"/".to_vec()))));
         out.push((
             b"cmdline".to_vec(),
-            self.file(ino(4), with(weak()?, |p| p.exec.lock().cmdline.clone())),
+            self.file(ino(4), with(weak()?, |p, _| p.exec.lock().cmdline.clone())),
         ));
         out.push((
             b"environ".to_vec(),
-            self.file(ino(5), with(weak()?, |p| p.exec.lock().environ.clone())),
+            self.file(ino(5), with(weak()?, |p, _| p.exec.lock().environ.clone())),
         ));
         out.push((b"comm".to_vec(), {
             let target = weak()?;
-            let render = with(weak()?, |p| {
+            let render = with(weak()?, |p, _| {
                 let mut c = p.exec.lock().comm.clone();
                 c.push(b'\n');
                 c
@@ -261,7 +272,7 @@ impl ProcFs {
         }));
         out.push((
             b"maps".to_vec(),
-            self.file(ino(7), with(weak()?, render_maps)),
+            self.file(ino(7), with(weak()?, |p, _| render_maps(p))),
         ));
         out.push((
             b"status".to_vec(),
@@ -275,7 +286,7 @@ impl ProcFs {
             b"statm".to_vec(),
             self.file(
                 ino(10),
-                with(weak()?, |p| {
+                with(weak()?, |p, _| {
                     let pages: usize = p.vm().lock().iter().map(|v| (v.end - v.start) / 4096).sum();
                     format!("{pages} 0 0 0 0 0 0\n").into_bytes()
                 }),
@@ -285,7 +296,7 @@ impl ProcFs {
             b"auxv".to_vec(),
             self.file(
                 ino(11),
-                with(weak()?, |p| {
+                with(weak()?, |p, _| {
                     let mut bytes = Vec::new();
                     for &(k, v) in p.exec.lock().auxv.iter().chain(&[(0, 0)]) {
                         bytes.extend_from_slice(&k.to_ne_bytes());
@@ -303,7 +314,7 @@ impl ProcFs {
             self.node(
                 ino(14),
                 0o500,
-                SynthKind::Dir(Box::new(move || me.clone().fdinfo_entries(pid, &w))),
+                SynthKind::Dir(Box::new(move || me.clone().fdinfo_entries(base, &w))),
             ),
         ));
         let me = self.clone();
@@ -313,10 +324,44 @@ impl ProcFs {
             self.node(
                 ino(13),
                 0o500,
-                SynthKind::Dir(Box::new(move || me.clone().fd_entries(pid, &w))),
+                SynthKind::Dir(Box::new(move || me.clone().fd_entries(base, &w))),
             ),
         ));
+        if task.is_none() {
+            let me = self.clone();
+            let w = weak()?;
+            out.push((
+                b"task".to_vec(),
+                self.node(
+                    ino(15),
+                    0o555,
+                    SynthKind::Dir(Box::new(move || me.clone().task_entries(pid, &w))),
+                ),
+            ));
+        }
         Ok(out)
+    }
+
+    /// `/proc/pid/task`: a directory per thread of the process.
+    fn task_entries(
+        self: Arc<Self>,
+        pid: i32,
+        process: &Weak<Process>,
+    ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
+        let process = process.upgrade().ok_or(Errno::ESRCH)?;
+        let tids = process.threads.lock().clone();
+        Ok(tids
+            .into_iter()
+            .map(|tid| {
+                let me = self.clone();
+                let dir = self.node(
+                    task_ino(pid, Some(tid), 0),
+                    0o555,
+                    SynthKind::Dir(Box::new(move || me.clone().pid_entries(pid, Some(tid)))),
+                );
+                (format!("{tid}").into_bytes(), dir)
+            })
+            .collect())
     }
 
     /// One entry per open fd of `process`, made by `entry(fd, file)`.
@@ -340,13 +385,13 @@ impl ProcFs {
     /// `/proc/pid/fd`: magic links to the open files.
     fn fd_entries(
         self: Arc<Self>,
-        pid: i32,
+        base: u64,
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         Self::per_fd_entries(process, |fd, file| {
             let loc = file.loc.clone();
             self.node(
-                pid_ino(pid, 1000 + fd as u64),
+                base | (1000 + fd as u64),
                 0o700,
                 SynthKind::MagicLink(Box::new(move || Ok(loc.clone()))),
             )
@@ -356,11 +401,11 @@ impl ProcFs {
     /// `/proc/pid/fdinfo`: position, flags and inode of each open file.
     fn fdinfo_entries(
         self: Arc<Self>,
-        pid: i32,
+        base: u64,
         process: &Weak<Process>,
     ) -> Result<Vec<(Vec<u8>, InodeRef)>> {
         Self::per_fd_entries(process, |fd, file| {
-            self.file(pid_ino(pid, 0x8_0000 + fd as u64), move || {
+            self.file(base | (0x8_0000 + fd as u64), move || {
                 let ino = file.stat().map_or(0, |s| s.st_ino);
                 Ok(format!(
                     "pos:\t{}\nflags:\t0{:o}\nmnt_id:\t0\nino:\t{ino}\n",
@@ -375,6 +420,13 @@ impl ProcFs {
 
 fn pid_ino(pid: i32, n: u64) -> u64 {
     ((pid as u64) << 20) | n
+}
+
+/// Inode number `n` of `/proc/pid` or, for a thread, of `/proc/pid/task/tid`: distinct, so that
+/// tree walkers do not take a thread's directory for its process's (a loop).
+fn task_ino(pid: i32, task: Option<i32>, n: u64) -> u64 {
+    // Pids and tids stay below 2^22 (pid_max), so the tid fits above the pid's bits.
+    pid_ino(pid, n) | task.map_or(0, |tid| (tid as u64) << 42)
 }
 
 impl FileSystem for ProcFs {
@@ -491,29 +543,31 @@ fn comm(p: &Process) -> String {
     String::from_utf8_lossy(&p.exec.lock().comm).into_owned()
 }
 
-fn render_status(p: &Process) -> Vec<u8> {
+/// `status` of process `p`, or of its thread `tid` (the pid for the process itself).
+fn render_status(p: &Process, tid: i32) -> Vec<u8> {
     let vm_kb: usize = p.vm().lock().iter().map(|v| (v.end - v.start) / 1024).sum();
     let threads = p.threads.lock().len();
     let uid = crate::process::identity::UID;
     let gid = crate::process::identity::GID;
     format!(
-        "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\nVmSize:\t{vm_kb} kB\nVmRSS:\t{vm_kb} kB\nThreads:\t{threads}\nSigQ:\t0/63704\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
+        "Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\nVmSize:\t{vm_kb} kB\nVmRSS:\t{vm_kb} kB\nThreads:\t{threads}\nSigQ:\t0/63704\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         comm(p),
         p.fs.lock().umask,
+        p.pid,
         p.ppid(),
         crate::syscall::online_cpus().saturating_sub(1),
-        pid = p.pid,
     )
     .into_bytes()
 }
 
-fn render_stat(p: &Process) -> Vec<u8> {
+/// `stat` of process `p`, or of its thread `tid` (the pid for the process itself).
+fn render_stat(p: &Process, tid: i32) -> Vec<u8> {
     let vm: usize = p.vm().lock().iter().map(|v| v.end - v.start).sum();
     let start_ticks = p.start_time_ns / 10_000_000;
     let threads = p.threads.lock().len();
     format!(
         "{} ({}) R {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {threads} 0 {start_ticks} {vm} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        p.pid,
+        tid,
         comm(p),
         p.ppid(),
         p.pgid.load(core::sync::atomic::Ordering::Relaxed),

@@ -20,6 +20,17 @@ fn host() -> &'static dyn HostCalls {
 /// A host fd used as a stream (or, when it is a regular file, with the host's own offset).
 pub struct HostStream {
     pub fd: HostFd,
+    /// The fd was opened for this file alone (`/dev/tty`) and closes with it; the standard
+    /// streams' fds stay open for the instance's life.
+    owned: bool,
+}
+
+impl Drop for HostStream {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = host().close(self.fd);
+        }
+    }
 }
 
 impl HostStream {
@@ -35,7 +46,10 @@ impl Inode for HostStream {
         Ok(host().fstat(self.fd)?)
     }
     fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        Ok(Arc::new(HostStream { fd: self.fd }))
+        Ok(Arc::new(HostStream {
+            fd: self.fd,
+            owned: false,
+        }))
     }
     fn is_fifo_node(&self) -> bool {
         false
@@ -170,5 +184,12 @@ fn retry_interrupted(
 
 /// The inode for host stdio fd `fd`.
 pub fn stdio_inode(fd: HostFd) -> InodeRef {
-    Arc::new(HostStream { fd })
+    Arc::new(HostStream { fd, owned: false })
+}
+
+/// Opens the host's controlling terminal of the instance (ENXIO when there is none).
+pub fn open_host_tty(flags: u32) -> Result<Arc<dyn FileOps>> {
+    let host_flags = flags & (g::O_ACCMODE | g::O_NONBLOCK) | g::O_NOCTTY | g::O_CLOEXEC;
+    let fd = host().openat(HostFd::CWD, c"/dev/tty", host_flags, 0)?;
+    Ok(Arc::new(HostStream { fd, owned: true }))
 }

@@ -18,8 +18,8 @@ use veil_abi::general::{self as g, stat, statfs64};
 pub type ListFn = Box<dyn Fn() -> Result<Vec<(Vec<u8>, InodeRef)>> + Send + Sync>;
 /// Renders a file's or link's contents.
 pub type RenderFn = Box<dyn Fn() -> Result<Vec<u8>> + Send + Sync>;
-/// Opens a device.
-pub type OpenFn = Box<dyn Fn() -> Arc<dyn FileOps> + Send + Sync>;
+/// Opens a device with the open's flags.
+pub type OpenFn = Box<dyn Fn(u32) -> Result<Arc<dyn FileOps>> + Send + Sync>;
 /// Takes what a program writes to a writable generated file (one call per `write`).
 pub type WriteFn = Arc<dyn Fn(&[u8]) -> Result<()> + Send + Sync>;
 
@@ -34,7 +34,8 @@ pub enum SynthKind {
     Link(RenderFn),
     /// A link that leads straight to a location (`/proc/pid/fd/N`, `/proc/pid/exe`).
     MagicLink(TargetFn),
-    Device(OpenFn),
+    /// A character device and its number (`st_rdev`, encoded as by `makedev`).
+    Device(OpenFn, u64),
 }
 
 /// A generated inode.
@@ -52,7 +53,7 @@ impl SynthInode {
             SynthKind::Dir(_) => S_IFDIR,
             SynthKind::File(_) | SynthKind::RwFile(..) => S_IFREG,
             SynthKind::Link(_) | SynthKind::MagicLink(_) => S_IFLNK,
-            SynthKind::Device(_) => S_IFCHR,
+            SynthKind::Device(..) => S_IFCHR,
         };
         Arc::new(SynthInode {
             ino,
@@ -71,12 +72,11 @@ impl Inode for SynthInode {
             SynthKind::MagicLink(f) => f().map(|t| link_text(&t).len() as u64).unwrap_or(0),
             _ => 0,
         };
-        Ok(super::synthetic_stat(
-            self.mode,
-            self.ino,
-            size,
-            self.magic as u64 & 0xffff,
-        ))
+        let mut st = super::synthetic_stat(self.mode, self.ino, size, self.magic as u64 & 0xffff);
+        if let SynthKind::Device(_, rdev) = &self.kind {
+            st.st_rdev = *rdev;
+        }
+        Ok(st)
     }
     fn mode(&self) -> u32 {
         self.mode
@@ -152,7 +152,7 @@ impl Inode for SynthInode {
                     write: Some(write.clone()),
                 }))
             }
-            SynthKind::Device(open) => Ok(open()),
+            SynthKind::Device(open, _) => open(flags),
         }
     }
     fn statfs(&self) -> Result<statfs64> {

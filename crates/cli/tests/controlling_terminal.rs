@@ -1,0 +1,86 @@
+//! `/dev/tty` is the controlling terminal of the instance, which is the host terminal of `veil
+//! run` (if it has one). Each case runs the same program natively and under Veil in the same
+//! host conditions and compares what it sees.
+
+mod common;
+
+use common::{need, veil_bin};
+use std::process::{Command, Stdio};
+
+/// Opens /dev/tty and prints what happened.
+const OPEN_TTY: &str = "import errno, os\n\
+                        try:\n    os.open('/dev/tty', os.O_RDWR)\n    print('opened')\n\
+                        except OSError as e:\n    print(errno.errorcode[e.errno])\n";
+
+/// Without a controlling terminal (a new host session, no terminal on stdio) opening /dev/tty
+/// fails with ENXIO, as on Linux.
+#[test]
+fn no_controlling_terminal_gives_enxio() {
+    need("/usr/bin/python3");
+    need("/usr/bin/setsid");
+    let run = |prefix: &[&str]| {
+        let out = Command::new("/usr/bin/setsid")
+            .arg("--wait")
+            .args(prefix)
+            .args(["/usr/bin/python3", "-c", OPEN_TTY])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{prefix:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let native = run(&[]);
+    assert_eq!(native, "ENXIO\n");
+    assert_eq!(run(&[veil_bin(), "run", "--rootfs", "/"]), native);
+}
+
+/// On a terminal, /dev/tty is that terminal (what is written there appears on it), and a
+/// process that starts a session of its own has no controlling terminal any more.
+#[test]
+fn dev_tty_is_the_terminal_of_veil_run() {
+    need("/usr/bin/python3");
+    let program = "import errno, os, sys\n\
+                   fd = os.open('/dev/tty', os.O_RDWR)\n\
+                   os.write(fd, b'written to dev tty\\n')\n\
+                   sys.stdout.flush()\n\
+                   pid = os.fork()\n\
+                   if pid == 0:\n    os.setsid()\n    exec(sys.argv[1])\n    os._exit(0)\n\
+                   os.waitpid(pid, 0)\n";
+    // A host Python runs the program as the session leader of a pseudo-terminal and collects
+    // everything written to the terminal.
+    let driver = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+try:
+    while True:
+        chunk = os.read(fd, 1000)
+        if not chunk:
+            break
+        out += chunk
+except OSError:
+    pass
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode().replace("\r\n", "\n"))
+"#;
+    let run = |prefix: &[&str]| {
+        let out = Command::new("/usr/bin/python3")
+            .args(["-c", driver])
+            .args(prefix)
+            .args(["/usr/bin/python3", "-c", program, OPEN_TTY])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let native = run(&[]);
+    assert_eq!(native, "written to dev tty\nENXIO\n");
+    assert_eq!(run(&[veil_bin(), "run", "--rootfs", "/"]), native);
+}
