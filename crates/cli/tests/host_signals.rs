@@ -125,3 +125,55 @@ print(out.count(b"handled 2"), os.waitstatus_to_exitcode(status))
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Ctrl-Z on `veil run`'s terminal: the program inside gets SIGTSTP (its handler runs, as an
+/// editor's would to restore the terminal) and, once it stops, `veil run` stops too, so the
+/// shell sees its job stopped; the shell's SIGCONT (`fg`) continues both. Without a handler
+/// the default action stops the program the same way.
+#[test]
+fn ctrl_z_on_the_terminal_stops_the_job_and_sigcont_resumes_it() {
+    common::need("/usr/bin/python3");
+    let driver = r#"
+import os, pty, signal, sys, time
+veil, with_handler = sys.argv[1], sys.argv[2] == "1"
+program = "import os, signal\n" \
+          + ("signal.signal(signal.SIGTSTP, lambda s, f: (print('tstp', flush=True), os.kill(os.getpid(), signal.SIGSTOP)))\n" if with_handler else "") \
+          + "print('ready', flush=True)\n" \
+          + "__import__('time').sleep(1.5)\n" \
+          + "print('back', flush=True)\n" \
+          + "exit(5)\n"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(veil, [veil, "run", "--rootfs", "/", "/usr/bin/python3", "-c", program])
+out = b""
+while b"ready" not in out:
+    out += os.read(fd, 100)
+time.sleep(0.1)
+os.write(fd, b"\x1a")
+_, status = os.waitpid(pid, os.WUNTRACED)
+stopped = os.WIFSTOPPED(status)
+os.killpg(pid, signal.SIGCONT)
+_, status = os.waitpid(pid, 0)
+try:
+    while True:
+        chunk = os.read(fd, 100)
+        if not chunk:
+            break
+        out += chunk
+except OSError:
+    pass
+print(stopped, out.count(b"tstp"), out.count(b"back"), os.waitstatus_to_exitcode(status))
+"#;
+    for (with_handler, expected) in [("1", "True 1 1 5"), ("0", "True 0 1 5")] {
+        let out = Command::new("/usr/bin/python3")
+            .args(["-c", driver, common::veil_bin(), with_handler])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            expected,
+            "handler {with_handler}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -5,8 +5,16 @@ use std::sync::OnceLock;
 use std::sync::atomic::AtomicU32;
 use veil_abi::general::timespec;
 use veil_platform::{
-    Backing, ClockId, Errno, Fault, HostCalls, Placement, Platform, Prot, UserRegs, WaitResult,
+    Backing, ClockId, Errno, Fault, HostCalls, HostCpuTime, Placement, Platform, Prot, UserRegs,
+    WaitResult,
 };
+
+/// Host CPU clocks of a thread (the low bits of a clock id): user plus system time sampled at
+/// the tick, user time sampled at the tick, precise total; and the per-thread flag.
+const CPUCLOCK_PROF: i32 = 0;
+const CPUCLOCK_VIRT: i32 = 1;
+const CPUCLOCK_SCHED: i32 = 2;
+const CPUCLOCK_PERTHREAD: i32 = 4;
 
 /// The simulation platform. Stateless: per-thread state lives in each thread's trap block.
 pub struct SimPlatform;
@@ -265,12 +273,44 @@ impl Platform for SimPlatform {
         trap::current_host_thread()
     }
 
+    fn thread_cpu_time(&self, host_thread: u64) -> Result<HostCpuTime, Errno> {
+        let (pid, tid) = ((host_thread >> 32) as i32, host_thread as u32 as i32);
+        if pid != trap::process_id() || tid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        // The host's per-thread CPU clocks (`MAKE_THREAD_CPUCLOCK`): the clock id holds the
+        // complement of the tid, the per-thread bit and which clock; the host only lets a
+        // process read the clocks of its own threads.
+        let read = |which: i32| -> Result<u64, Errno> {
+            let ts = self.clock_gettime((!tid << 3 | CPUCLOCK_PERTHREAD | which) as ClockId)?;
+            Ok((ts.tv_sec.max(0) as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(ts.tv_nsec.max(0) as u64))
+        };
+        let total_ns = read(CPUCLOCK_SCHED)?;
+        let user_ns = read(CPUCLOCK_VIRT)?;
+        let system_ns = read(CPUCLOCK_PROF)?.saturating_sub(user_ns);
+        Ok(HostCpuTime {
+            total_ns,
+            user_ns,
+            system_ns,
+        })
+    }
+
     fn interrupt_thread(&self, host_thread: u64) {
         trap::interrupt(host_thread);
     }
 
     fn take_host_signals(&self) -> u64 {
         trap::current_block().map_or(0, |b| b.take_deferred())
+    }
+
+    fn first_process_stopped(&self, stopped: bool) {
+        trap::signal_supervisor(if stopped {
+            libc::SIGSTOP
+        } else {
+            libc::SIGCONT
+        });
     }
 
     fn exit_thread(&self) -> ! {

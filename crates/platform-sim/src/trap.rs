@@ -53,8 +53,9 @@ pub const INTERRUPT_SIGNAL: i32 = 64;
 /// The real-time host signal the supervisor uses to pass a signal on to the first
 /// address-space process (its number rides in `si_value`).
 pub const FORWARD_SIGNAL: i32 = 63;
-/// Host signals passed on to the instance as the same signal.
-pub const FORWARDED_SIGNALS: [i32; 7] = [
+/// Host signals passed on to the instance as the same signal (SIGTSTP from the terminal's
+/// Ctrl-Z, and the SIGCONT of the shell's `fg`/`bg`, included: job control happens inside).
+pub const FORWARDED_SIGNALS: [i32; 9] = [
     libc::SIGHUP,
     libc::SIGINT,
     libc::SIGQUIT,
@@ -62,6 +63,8 @@ pub const FORWARDED_SIGNALS: [i32; 7] = [
     libc::SIGUSR2,
     libc::SIGTERM,
     libc::SIGWINCH,
+    libc::SIGTSTP,
+    libc::SIGCONT,
 ];
 
 /// Per-thread state of the trap path. Field offsets are used by the assembly stub below.
@@ -122,6 +125,16 @@ static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
 /// Records the supervisor's pid (the parent of the first address-space process).
 pub fn set_supervisor(pid: i32) {
     SUPERVISOR.store(pid, Relaxed);
+}
+
+/// Sends `sig` to the supervisor (`veil run`): SIGSTOP and SIGCONT, to follow the instance's
+/// job control.
+pub fn signal_supervisor(sig: i32) {
+    let pid = SUPERVISOR.load(Relaxed);
+    if pid > 0 {
+        // SAFETY: kill only sends a signal.
+        unsafe { libc::kill(pid, sig) };
+    }
 }
 
 /// Registers the kernel's trap handler. Called once per address space before user code runs.

@@ -183,6 +183,18 @@ pub enum WaitResult {
 /// A clock the host can read (Linux clock ids).
 pub type ClockId = u32;
 
+/// The CPU time a host thread has used since it was created (see
+/// [`Platform::thread_cpu_time`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostCpuTime {
+    /// User plus system time, precise.
+    pub total_ns: u64,
+    /// The host's user and system parts. They may be sampled (at the host's scheduler tick),
+    /// so their sum need not equal `total_ns`; only their ratio is meaningful.
+    pub user_ns: u64,
+    pub system_ns: u64,
+}
+
 /// The platform below Veil's kernel. One value per instance, shared by every address space.
 pub trait Platform: Sync {
     // --- synchronisation across threads and address spaces (shared futex words) ---
@@ -271,6 +283,10 @@ pub trait Platform: Sync {
     /// The calling thread's host identity, valid in every address space of the instance (what
     /// [`Platform::interrupt_thread`] takes).
     fn current_host_thread(&self) -> u64;
+    /// The CPU time the host thread `host_thread` (a [`Platform::current_host_thread`] value)
+    /// has used. Only threads of the current address space can be read; any other fails
+    /// (ESRCH), as does a thread that has ended.
+    fn thread_cpu_time(&self, host_thread: u64) -> Result<HostCpuTime, Errno>;
     /// Makes the thread `host_thread` (of any address space) notice pending work soon: a
     /// blocking host call it is in returns early (the kernel's waits then see `EINTR`), or, if
     /// it runs user code, it traps into [`TrapHandler::interrupt`].
@@ -278,6 +294,9 @@ pub trait Platform: Sync {
     /// Host signals that arrived while the calling thread ran LibOS code (a bit per signal),
     /// cleared by the call. The kernel turns them into instance signals.
     fn take_host_signals(&self) -> u64;
+    /// The instance's first process was stopped (`true`) or continued by job control: the
+    /// host side follows it, so that the shell that started `veil run` sees its job stop.
+    fn first_process_stopped(&self, stopped: bool);
     /// Starts a kernel service thread in the current address space running `entry(arg)` (it
     /// runs no user code and has no kernel thread value).
     fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno>;

@@ -3,9 +3,12 @@
 //!
 //! Lock order: `Kernel::threads` and `Kernel::processes` are leaves; a process's own locks are
 //! taken in the order `fds` → `fs` → `vm` → `signals` → `limits` → `exec`; `groups` and a
-//! thread's `altstack` and `affinity` are leaves. A process's `exit_status` is held while its
-//! SIGCHLD is sent (so before the parent's `signals` and its threads' signal queues).
+//! thread's `altstack` and `affinity` are leaves; a process's `cpu` is taken before its threads'
+//! `cpu` (see `cpu`), after `Kernel::threads` and the process's `threads` are released. A
+//! process's `exit_status` is held while its SIGCHLD is sent (so before the parent's `signals`
+//! and its threads' signal queues).
 
+pub mod cpu;
 pub mod identity;
 pub mod limits;
 
@@ -111,6 +114,8 @@ pub struct Process {
     pub sem_undo: Mutex<alloc::collections::BTreeMap<(i32, u16), i32>>,
     /// A vfork child has exec'd or ended: its parent may go on.
     pub vfork_done: core::sync::atomic::AtomicBool,
+    /// CPU time of its ended threads and of its reaped children.
+    pub cpu: Mutex<cpu::ProcessCpu>,
 }
 
 /// A job-control change of a process that its parent may `wait` for.
@@ -158,6 +163,8 @@ pub struct Thread {
     /// The program this thread runs once it has moved to a new address space (`execve` of a
     /// program that does not fit where it is).
     pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
+    /// CPU time accounting.
+    pub cpu: Mutex<cpu::ThreadCpu>,
 }
 
 /// What the thread of a forked child needs to start in its new address space.
@@ -200,6 +207,7 @@ impl Process {
             stopped: core::sync::atomic::AtomicBool::new(false),
             job_event: Mutex::new(None),
             vfork_done: core::sync::atomic::AtomicBool::new(false),
+            cpu: Mutex::new(cpu::ProcessCpu::default()),
         })
     }
 
@@ -280,13 +288,15 @@ impl Thread {
             forking: AtomicI32::new(0),
             moving: core::sync::atomic::AtomicBool::new(false),
             exec_elsewhere: Mutex::new(None),
+            cpu: Mutex::new(cpu::ThreadCpu::default()),
         })
     }
 
-    /// Records that the calling host thread runs this thread.
+    /// Records that the calling host thread runs this thread (and counts its CPU time from now).
     pub fn bind_host_thread(&self) {
         let host = kernel().platform.current_host_thread();
         self.host.store(host, Ordering::SeqCst);
+        cpu::start(self, host);
     }
 
     /// Makes the thread notice pending work soon (see `Platform::interrupt_thread`). A thread
@@ -326,6 +336,7 @@ pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
         let key = crate::ipc::futex::FutexKey::new(&thread.process, ctid, false);
         k.futexes.wake(key, 1, u32::MAX);
     }
+    cpu::thread_ended(thread);
     let last = {
         let mut threads = thread.process.threads.lock();
         threads.retain(|&t| t != thread.tid);
@@ -482,6 +493,8 @@ pub fn exit_process(how: Exit) -> ! {
     for orphan in orphans {
         orphan.ppid.store(1, Ordering::Relaxed);
     }
+    // Its time is the process's before the parent can reap it.
+    cpu::thread_ended(&me);
     // The parent's SIGCHLD is queued before anyone can reap the zombie (the status is set under
     // the same lock a wait reads it with), as on Linux: a parent that reaps and then installs
     // a new SIGCHLD handler never gets this child's signal late.
@@ -551,6 +564,7 @@ pub fn leave_thread(thread: &Thread) -> ! {
     let k = kernel();
     // A fork that was to happen when this trap returned never will.
     crate::syscall::clone::abandon_fork(thread);
+    cpu::thread_ended(thread);
     thread.process.threads.lock().retain(|&t| t != thread.tid);
     k.threads.lock().remove(&thread.tid);
     k.children.notify_all();

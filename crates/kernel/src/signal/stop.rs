@@ -33,6 +33,9 @@ pub fn on_send(process: &Process, sig: u32) {
         );
         if process.stopped.swap(false, Ordering::SeqCst) {
             report(process, JobEvent::Continued, CLD_CONTINUED, g::SIGCONT);
+            if process.pid == 1 {
+                kernel().platform.first_process_stopped(false);
+            }
         }
     } else if sig == g::SIGKILL {
         process.stopped.store(false, Ordering::SeqCst);
@@ -72,19 +75,20 @@ fn report(process: &Process, event: JobEvent, code: i32, status: u32) {
 }
 
 /// The calling thread took stop signal `sig` with its default action: the whole process stops
-/// (its other threads stop at their next return to user code) until continued.
+/// (its other threads stop at their next return to user code) until continued. When that is
+/// the instance's first process (Ctrl-Z on the terminal of `veil run python3 ...`), `veil run`
+/// stops too, as the job of the shell that started it.
 pub fn stop(thread: &Thread, sig: u32) {
     let process = &thread.process;
-    // Like the init of a pid namespace, the instance's first process is not stopped by signals.
-    if process.pid == 1 {
-        return;
-    }
     if !process.stopped.swap(true, Ordering::SeqCst) {
         report(process, JobEvent::Stopped(sig), CLD_STOPPED, sig);
         for other in threads_of(process) {
             if other.tid != thread.tid {
                 other.interrupt();
             }
+        }
+        if process.pid == 1 {
+            kernel().platform.first_process_stopped(true);
         }
     }
     wait_while_stopped(thread);
@@ -97,6 +101,8 @@ pub fn wait_while_stopped(thread: &Thread) {
     let process = &thread.process;
     loop {
         let seen = k.children.current();
+        // A SIGCONT from the host (the shell's `fg`) may have reached this very thread.
+        super::collect_host_signals();
         let killed = thread.pending.load(Ordering::Relaxed) & bit(g::SIGKILL) != 0;
         if !process.stopped.load(Ordering::SeqCst)
             || killed

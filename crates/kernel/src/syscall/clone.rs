@@ -167,6 +167,8 @@ pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Res
             Ok(_) => kernel().platform.exit_thread(),
             Err(e) => {
                 thread.exec_elsewhere.lock().take();
+                // It stays on this host thread: its CPU time is counted here again.
+                thread.bind_host_thread();
                 regs.rax = e.as_syscall_return();
             }
         }

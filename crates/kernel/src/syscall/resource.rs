@@ -7,8 +7,8 @@
 //! policies are refused: the host would not grant them to the LibOS.
 
 use super::info::find_process;
-use super::time::{process_cpu_ns, thread_cpu_ns};
 use super::*;
+use crate::process::cpu::{self, CpuTime};
 use crate::process::identity::UID;
 use crate::process::limits::RLIM_NLIMITS;
 use core::sync::atomic::Ordering;
@@ -97,18 +97,25 @@ fn ns_timeval(ns: u64) -> g::__kernel_old_timeval {
     }
 }
 
-/// `getrusage`: CPU time as the CPU-time clocks report it (all user time), the mapped size as
-/// the maximum resident set, everything else zero. Children's usage is not accounted.
+/// A `struct rusage` with the user and system time of `time`, everything else zero.
+pub(super) fn cpu_rusage(time: CpuTime) -> g::rusage {
+    let mut usage: g::rusage = crate::pod::zeroed();
+    usage.ru_utime = ns_timeval(time.user_ns);
+    usage.ru_stime = ns_timeval(time.system_ns);
+    usage
+}
+
+/// `getrusage`: CPU time (`process::cpu`), the mapped size as the maximum resident set of the
+/// process, everything else zero. Children's usage is their CPU time only.
 pub fn sys_getrusage(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let who = a[0] as i32;
-    let (cpu_ns, self_usage) = match who {
-        w if w == g::RUSAGE_SELF as i32 => (process_cpu_ns(&ctx.process), true),
-        w if w == g::RUSAGE_THREAD as i32 => (thread_cpu_ns(ctx), true),
-        g::RUSAGE_CHILDREN => (0, false),
+    let (time, self_usage) = match who {
+        w if w == g::RUSAGE_SELF as i32 => (cpu::process_time(&ctx.process), true),
+        w if w == g::RUSAGE_THREAD as i32 => (cpu::thread_time(&ctx.thread), true),
+        g::RUSAGE_CHILDREN => (cpu::children_time(&ctx.process), false),
         _ => return err(Errno::EINVAL),
     };
-    let mut usage: g::rusage = crate::pod::zeroed();
-    usage.ru_utime = ns_timeval(cpu_ns);
+    let mut usage = cpu_rusage(time);
     if self_usage {
         usage.ru_maxrss = (crate::mm::process_mapped_bytes(&ctx.process.vm().lock()) / 1024) as i64;
     }
@@ -121,13 +128,17 @@ fn ns_ticks(ns: u64) -> u64 {
     ns / (NSEC_PER_SEC / USER_HZ)
 }
 
-/// `times`: returns the clock ticks since boot; the process's CPU time is user time, children
-/// are not accounted. A NULL buffer is allowed.
+/// `times`: returns the clock ticks since boot; fills in the CPU time of the process and of
+/// its reaped children. A NULL buffer is allowed.
 pub fn sys_times(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     if a[0] != 0 {
+        let own = cpu::process_time(&ctx.process);
+        let children = cpu::children_time(&ctx.process);
         let tms = Tms {
-            tms_utime: ns_ticks(process_cpu_ns(&ctx.process)) as i64,
-            ..Tms::default()
+            tms_utime: ns_ticks(own.user_ns) as i64,
+            tms_stime: ns_ticks(own.system_ns) as i64,
+            tms_cutime: ns_ticks(children.user_ns) as i64,
+            tms_cstime: ns_ticks(children.system_ns) as i64,
         };
         user::write_val(a[0], &tms)?;
     }

@@ -182,14 +182,14 @@ pub static TABLE: &[Entry] = &[
         exit,
         "d",
         task::sys_exit,
-        "ends the whole process (multi-threading comes with the threads work)"
+        "ends the calling thread only; the last thread's exit ends the process with its status"
     ),
     sys!(
         61,
         wait4,
         "dpxp",
         wait::sys_wait4,
-        "rusage is reported as zeros"
+        "rusage has the CPU times only"
     ),
     sys!(62, kill, "dd", kill::sys_kill),
     sys!(63, uname, "p", info::sys_uname),
@@ -238,16 +238,10 @@ pub static TABLE: &[Entry] = &[
         getrusage,
         "dp",
         resource::sys_getrusage,
-        "CPU time approximated by time since start; children not accounted"
+        "CPU times, and the mapped size as ru_maxrss; other fields zero"
     ),
     sys!(99, sysinfo, "p", info::sys_sysinfo),
-    sys!(
-        100,
-        times,
-        "p",
-        resource::sys_times,
-        "CPU time approximated by time since start; children not accounted"
-    ),
+    sys!(100, times, "p", resource::sys_times),
     nosys!(101, ptrace),
     sys!(102, getuid, "", info::sys_getuid),
     nosys!(103, syslog),

@@ -248,6 +248,7 @@ fn finish_exec(thread: &Thread) {
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
     *ctx.thread.exec_elsewhere.lock() = Some(prepared);
     ctx.thread.moving.store(true, Ordering::SeqCst);
+    crate::process::cpu::detach(&ctx.thread);
     kernel().platform.fork_on_return(ctx.thread.tid as usize);
     Ok(0)
 }

@@ -3,14 +3,14 @@
 //!
 //! Wall-clock and monotonic clocks are the host's (untrusted, as on any confidential platform;
 //! programs usually read them through the host vDSO without trapping at all). CPU-time clocks
-//! are approximated: a process's CPU time is the monotonic time since it started (Veil does
-//! not account CPU time per LibOS process), and the calling thread's is its host thread's CPU
-//! clock, exact on the sim platform where each LibOS thread is a host thread.
+//! read the kernel's CPU time accounting (`process::cpu`): the precise clocks give user plus
+//! system time, the tick clocks `CPUCLOCK_PROF` the same and `CPUCLOCK_VIRT` user time only.
 //!
 //! Clock ids follow Linux: the fixed `CLOCK_*` ids, and negative ids that encode a process or
 //! thread CPU clock (`clock_getcpuclockid`, `pthread_getcpuclockid`) or a clock device fd.
 
 use super::*;
+use crate::process::cpu;
 
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 /// Resolution of the tick-based CPU clocks (`CPUCLOCK_PROF`/`CPUCLOCK_VIRT`) at Linux's usual
@@ -20,6 +20,9 @@ const TICK_NS: i64 = 4_000_000;
 /// The low bits of a negative clock id: which CPU clock it is, or `CLOCKFD`.
 const CPUCLOCK_WHICH_MASK: i32 = 3;
 const CPUCLOCK_PERTHREAD: i32 = 4;
+/// The CPU clocks besides `CPUCLOCK_PROF` (0, user plus system time): user time (both
+/// tick-based on Linux), and the precise total.
+const CPUCLOCK_VIRT: i32 = 1;
 const CPUCLOCK_SCHED: i32 = 2;
 /// `CPUCLOCK_MAX`, which the fd-clock encoding reuses as `CLOCKFD`.
 const CLOCKFD: i32 = 3;
@@ -29,10 +32,10 @@ const CLOCKFD: i32 = 3;
 enum ClockKind {
     /// A clock the platform reads, by host clock id.
     Host(u32),
-    /// CPU time of process `pid` (0 = the caller's); `sched` = the precise (not tick) clock.
-    ProcessCpu { pid: i32, sched: bool },
+    /// CPU time of process `pid` (0 = the caller's); `which` = `CPUCLOCK_*`.
+    ProcessCpu { pid: i32, which: i32 },
     /// CPU time of thread `tid` (0 = the caller).
-    ThreadCpu { tid: i32, sched: bool },
+    ThreadCpu { tid: i32, which: i32 },
 }
 
 /// Decodes a clock id; None for ids Linux rejects with EINVAL (and for clock devices, which
@@ -45,11 +48,10 @@ fn decode_clock(id: i32) -> Option<ClockKind> {
         }
         // CPUCLOCK_PID: the id stores the bitwise complement of the pid above three flag bits.
         let pid = !(id >> 3);
-        let sched = which == CPUCLOCK_SCHED;
         return Some(if id & CPUCLOCK_PERTHREAD != 0 {
-            ClockKind::ThreadCpu { tid: pid, sched }
+            ClockKind::ThreadCpu { tid: pid, which }
         } else {
-            ClockKind::ProcessCpu { pid, sched }
+            ClockKind::ProcessCpu { pid, which }
         });
     }
     let id = id as u32;
@@ -66,11 +68,11 @@ fn decode_clock(id: i32) -> Option<ClockKind> {
         g::CLOCK_BOOTTIME_ALARM => ClockKind::Host(g::CLOCK_BOOTTIME),
         g::CLOCK_PROCESS_CPUTIME_ID => ClockKind::ProcessCpu {
             pid: 0,
-            sched: true,
+            which: CPUCLOCK_SCHED,
         },
         g::CLOCK_THREAD_CPUTIME_ID => ClockKind::ThreadCpu {
             tid: 0,
-            sched: true,
+            which: CPUCLOCK_SCHED,
         },
         _ => return None,
     })
@@ -85,15 +87,16 @@ fn host_clock_sleeps(id: u32) -> bool {
     )
 }
 
-/// A clock resolved against the kernel's processes and threads.
+/// A clock resolved against the kernel's processes and threads; CPU clocks with their
+/// `CPUCLOCK_*`.
 enum Source {
     Host(u32),
     /// CPU time of a process.
-    Process(Arc<Process>),
+    Process(Arc<Process>, i32),
     /// CPU time of the calling thread.
-    OwnThread,
-    /// CPU time of another thread of process `.0`.
-    OtherThread(Arc<Process>),
+    OwnThread(i32),
+    /// CPU time of another thread of the caller's process.
+    OtherThread(Arc<Thread>, i32),
 }
 
 /// Finds what a CPU clock measures, with Linux's rules: a thread clock only for threads of
@@ -103,20 +106,23 @@ fn resolve(ctx: &Ctx, kind: ClockKind, gettime: bool) -> Result<Source> {
     let k = kernel();
     Ok(match kind {
         ClockKind::Host(id) => Source::Host(id),
-        ClockKind::ProcessCpu { pid: 0, .. } => Source::Process(ctx.process.clone()),
-        ClockKind::ProcessCpu { pid, .. } if gettime && pid == ctx.thread.tid => {
-            Source::Process(ctx.process.clone())
+        ClockKind::ProcessCpu { pid: 0, which } => Source::Process(ctx.process.clone(), which),
+        ClockKind::ProcessCpu { pid, which } if gettime && pid == ctx.thread.tid => {
+            Source::Process(ctx.process.clone(), which)
         }
-        ClockKind::ProcessCpu { pid, .. } => {
-            Source::Process(k.processes.lock().get(&pid).cloned().ok_or(Errno::EINVAL)?)
+        ClockKind::ProcessCpu { pid, which } => Source::Process(
+            k.processes.lock().get(&pid).cloned().ok_or(Errno::EINVAL)?,
+            which,
+        ),
+        ClockKind::ThreadCpu { tid, which } if tid == 0 || tid == ctx.thread.tid => {
+            Source::OwnThread(which)
         }
-        ClockKind::ThreadCpu { tid, .. } if tid == 0 || tid == ctx.thread.tid => Source::OwnThread,
-        ClockKind::ThreadCpu { tid, .. } => {
+        ClockKind::ThreadCpu { tid, which } => {
             let thread = k.threads.lock().get(&tid).cloned().ok_or(Errno::EINVAL)?;
             if thread.process.pid != ctx.process.pid {
                 return err(Errno::EINVAL);
             }
-            Source::OtherThread(thread.process.clone())
+            Source::OtherThread(thread, which)
         }
     })
 }
@@ -128,19 +134,12 @@ fn host_clock(id: u32) -> Result<g::timespec> {
     Ok(ts)
 }
 
-/// The CPU time of `process`, approximated by the time since it started.
-pub(super) fn process_cpu_ns(process: &Process) -> u64 {
-    kernel()
-        .monotonic_ns()
-        .saturating_sub(process.start_time_ns)
-}
-
-/// The CPU time of the calling thread: its host thread's CPU clock where the platform has one,
-/// else the process approximation.
-pub(super) fn thread_cpu_ns(ctx: &Ctx) -> u64 {
-    match host_clock(g::CLOCK_THREAD_CPUTIME_ID) {
-        Ok(ts) => timespec_ns(&ts),
-        Err(_) => process_cpu_ns(&ctx.process),
+/// What CPU clock `which` shows of `time`: user time for `CPUCLOCK_VIRT`, else the total.
+fn cpu_clock_ns(time: cpu::CpuTime, which: i32) -> u64 {
+    if which == CPUCLOCK_VIRT {
+        time.user_ns
+    } else {
+        time.total_ns()
     }
 }
 
@@ -148,8 +147,11 @@ pub(super) fn thread_cpu_ns(ctx: &Ctx) -> u64 {
 fn read_clock(ctx: &Ctx, source: &Source) -> Result<g::timespec> {
     Ok(match source {
         Source::Host(id) => host_clock(*id)?,
-        Source::Process(p) | Source::OtherThread(p) => ns_timespec(process_cpu_ns(p)),
-        Source::OwnThread => ns_timespec(thread_cpu_ns(ctx)),
+        Source::Process(p, which) => ns_timespec(cpu_clock_ns(cpu::process_time(p), *which)),
+        Source::OwnThread(which) => {
+            ns_timespec(cpu_clock_ns(cpu::thread_time(&ctx.thread), *which))
+        }
+        Source::OtherThread(t, which) => ns_timespec(cpu_clock_ns(cpu::thread_time(t), *which)),
     })
 }
 
@@ -190,13 +192,14 @@ pub fn sys_clock_getres(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let source = resolve(ctx, kind, false)?;
     let res = match (source, kind) {
         (Source::Host(id), _) => kernel().platform.clock_getres(id)?,
-        (
-            _,
-            ClockKind::ProcessCpu { sched: false, .. } | ClockKind::ThreadCpu { sched: false, .. },
-        ) => g::timespec {
-            tv_sec: 0,
-            tv_nsec: TICK_NS,
-        },
+        (_, ClockKind::ProcessCpu { which, .. } | ClockKind::ThreadCpu { which, .. })
+            if which != CPUCLOCK_SCHED =>
+        {
+            g::timespec {
+                tv_sec: 0,
+                tv_nsec: TICK_NS,
+            }
+        }
         _ => g::timespec {
             tv_sec: 0,
             tv_nsec: 1,
@@ -312,7 +315,7 @@ pub fn sys_clock_nanosleep(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let req: g::timespec = user::read_val(req_addr)?;
     let ns = valid_timespec_ns(&req)?;
     let source = resolve(ctx, kind, false)?;
-    if let Source::OwnThread = source {
+    if let Source::OwnThread(_) = source {
         // The caller's own CPU clock does not advance while it sleeps.
         return err(Errno::EINVAL);
     }
@@ -359,14 +362,14 @@ mod tests {
             decode_clock(2),
             Some(ClockKind::ProcessCpu {
                 pid: 0,
-                sched: true
+                which: CPUCLOCK_SCHED
             })
         );
         assert_eq!(
             decode_clock(3),
             Some(ClockKind::ThreadCpu {
                 tid: 0,
-                sched: true
+                which: CPUCLOCK_SCHED
             })
         );
         assert_eq!(decode_clock(10), None);
@@ -380,22 +383,19 @@ mod tests {
             decode_clock(cpuclock(42, 2, false)),
             Some(ClockKind::ProcessCpu {
                 pid: 42,
-                sched: true
+                which: CPUCLOCK_SCHED
             })
         );
         assert_eq!(
             decode_clock(cpuclock(7, 2, true)),
             Some(ClockKind::ThreadCpu {
                 tid: 7,
-                sched: true
+                which: CPUCLOCK_SCHED
             })
         );
         assert_eq!(
             decode_clock(cpuclock(7, 0, false)),
-            Some(ClockKind::ProcessCpu {
-                pid: 7,
-                sched: false
-            })
+            Some(ClockKind::ProcessCpu { pid: 7, which: 0 })
         );
         // CLOCKFD (a clock device fd) and the invalid per-thread variant of it.
         assert_eq!(decode_clock(cpuclock(3, 3, false)), None);

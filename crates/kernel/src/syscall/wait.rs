@@ -1,8 +1,11 @@
 //! Waiting for children: wait4, waitid. Ended children stay zombies (with their wait status)
 //! until reaped here; stops and continues (job control) are reported once with WUNTRACED /
-//! WCONTINUED. A wait sleeps on `Kernel::children` until some child changes state.
+//! WCONTINUED. A wait sleeps on `Kernel::children` until some child changes state. Reaping a
+//! child adds its CPU time (with its own reaped children's) to the parent's children time;
+//! every report comes with that usage (`wait4`'s and `waitid`'s rusage).
 
 use super::*;
+use crate::process::cpu::{self, CpuTime};
 use crate::process::{JobEvent, Process};
 
 const WNOHANG: u64 = 1;
@@ -64,15 +67,15 @@ struct Wanted {
     continued: bool,
 }
 
-/// Waits for a child change in `wanted`; returns (pid, report), or None with WNOHANG and none.
-/// `consume`: the change is taken (an ended child is reaped), unless WNOWAIT.
+/// Waits for a child change in `wanted`; returns (pid, report, the child's usage), or None with
+/// WNOHANG and none. `consume`: the change is taken (an ended child is reaped), unless WNOWAIT.
 fn wait_child(
     ctx: &Ctx,
     which: Which,
     wanted: Wanted,
     nohang: bool,
     consume: bool,
-) -> Result<Option<(i32, Report)>> {
+) -> Result<Option<(i32, Report, CpuTime)>> {
     let k = kernel();
     loop {
         let seen = k.children.current();
@@ -90,10 +93,13 @@ fn wait_child(
             if wanted.exited
                 && let Some(status) = *child.exit_status.lock()
             {
-                if consume {
+                let usage = if consume {
                     k.processes.lock().remove(&child.pid);
-                }
-                return Ok(Some((child.pid, Report::Ended(status))));
+                    cpu::reaped(&ctx.process, child)
+                } else {
+                    cpu::time_with_children(child)
+                };
+                return Ok(Some((child.pid, Report::Ended(status), usage)));
             }
             let mut event = child.job_event.lock();
             let report = match *event {
@@ -104,7 +110,8 @@ fn wait_child(
             if consume {
                 *event = None;
             }
-            return Ok(Some((child.pid, report)));
+            drop(event);
+            return Ok(Some((child.pid, report, cpu::time_with_children(child))));
         }
         if nohang {
             return Ok(None);
@@ -132,12 +139,12 @@ pub fn sys_wait4(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     };
     match wait_child(ctx, which, wanted, options & WNOHANG != 0, true)? {
         None => Ok(0),
-        Some((pid, report)) => {
+        Some((pid, report, usage)) => {
             if status_addr != 0 {
                 user::write_val(status_addr, &report.status())?;
             }
             if rusage != 0 {
-                user::zero(rusage, core::mem::size_of::<g::rusage>())?;
+                user::write_val(rusage, &super::resource::cpu_rusage(usage))?;
             }
             Ok(pid as u64)
         }
@@ -145,7 +152,7 @@ pub fn sys_wait4(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sys_waitid(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
+    let (idtype, id, infop, options, rusage) = (a[0], a[1] as i32, a[2], a[3], a[4]);
     let known = WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE;
     if options & !known != 0 || options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
         return err(Errno::EINVAL);
@@ -170,11 +177,17 @@ pub fn sys_waitid(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         options & WNOHANG != 0,
         options & WNOWAIT == 0,
     )?;
+    // Like wait4, the usage is written only when a child was found.
+    if let Some((_, _, usage)) = found
+        && rusage != 0
+    {
+        user::write_val(rusage, &super::resource::cpu_rusage(usage))?;
+    }
     if infop == 0 {
         return Ok(0);
     }
     let mut info = [0u8; 128];
-    if let Some((pid, report)) = found {
+    if let Some((pid, report, _)) = found {
         // CLD_EXITED (1) with the exit code, CLD_KILLED (2) with the signal, CLD_STOPPED (5)
         // with the stop signal, CLD_CONTINUED (6) with SIGCONT.
         let (code, value): (i32, i32) = match report {
