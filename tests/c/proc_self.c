@@ -1,8 +1,9 @@
 // veil-test: args=first second-arg third
 // /proc/self: exe, cmdline, environ, maps, fd links, cwd, stat, status,
 // the /proc/self link itself, threads (/proc/self/task, /proc/thread-self),
-// and a few global files. Values that differ between runs (pids, addresses)
-// are compared, never printed.
+// and a few global files (including /proc/mounts and /proc/filesystems).
+// Values that differ between runs (pids, addresses) are compared, never
+// printed.
 #include "common.h"
 #include <dirent.h>
 #include <pthread.h>
@@ -105,6 +106,44 @@ static void check_threads(void)
         left = count_entries("/proc/self/task");
     }
     printf("task_entries_after_join: %d\n", left);
+}
+
+/* /proc/mounts: "device mountpoint type options 0 0" lines, / and /proc among them, the same
+   as /proc/self/mounts. /proc/filesystems: "nodev\tNAME" or "\tNAME" lines, proc and tmpfs
+   among them. */
+static void check_mount_files(void)
+{
+    static char self_mounts[sizeof big];
+    ssize_t n = read_file("/proc/self/mounts", self_mounts, sizeof self_mounts);
+    CHECK("mounts_readable", read_file("/proc/mounts", big, sizeof big) > 0);
+    CHECK("mounts_same_as_self_mounts", n > 0 && strcmp(big, self_mounts) == 0);
+    int six_fields = 1, has_root = 0, has_proc = 0;
+    for (char *line = big, *next; *line; line = next) {
+        next = line + strcspn(line, "\n");
+        if (*next) *next++ = 0;
+        char *field[7] = {0}, *save = NULL;
+        int count = 0;
+        for (char *f = strtok_r(line, " ", &save); f; f = strtok_r(NULL, " ", &save))
+            if (count < 7) field[count++] = f;
+        six_fields &= count == 6 && strcmp(field[4], "0") == 0 && strcmp(field[5], "0") == 0;
+        has_root |= count >= 2 && strcmp(field[1], "/") == 0;
+        has_proc |= count >= 3 && strcmp(field[1], "/proc") == 0 && strcmp(field[2], "proc") == 0;
+    }
+    CHECK("mounts_lines_have_six_fields", six_fields);
+    CHECK("mounts_has_root", has_root);
+    CHECK("mounts_has_proc", has_proc);
+
+    CHECK("filesystems_readable", read_file("/proc/filesystems", big, sizeof big) > 0);
+    int well_formed = 1;
+    for (char *line = big; *line;) {
+        size_t len = strcspn(line, "\n");
+        size_t tab = strncmp(line, "nodev\t", 6) == 0 ? 6 : line[0] == '\t' ? 1 : 0;
+        well_formed &= tab > 0 && len > tab && memchr(line + tab, '\t', len - tab) == NULL;
+        line += len + (line[len] == '\n');
+    }
+    CHECK("filesystems_lines_well_formed", well_formed);
+    CHECK("filesystems_has_proc", has_line(big, "nodev\tproc"));
+    CHECK("filesystems_has_tmpfs", has_line(big, "nodev\ttmpfs"));
 }
 
 int main(int argc, char **argv)
@@ -229,6 +268,7 @@ int main(int argc, char **argv)
     CHECK("cpuinfo_has_processor", read_file("/proc/cpuinfo", big, sizeof big) > 0 && strstr(big, "processor") != NULL);
     CHECK("meminfo_has_memtotal", read_file("/proc/meminfo", big, sizeof big) > 0 && strncmp(big, "MemTotal:", 9) == 0);
     CHECK("uptime_readable", read_file("/proc/uptime", buf, sizeof buf) > 0);
+    check_mount_files();
     EXPECT_ERR("proc_missing_pid", open("/proc/1073741823/stat", O_RDONLY), ENOENT);
     return finish();
 }

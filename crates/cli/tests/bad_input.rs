@@ -1,9 +1,10 @@
 //! Bad input never crashes the LibOS: malformed executables and scripts get
 //! `veil: cannot execute PATH: REASON` and exit 126 (127 when the file does not exist).
+//! Next to the bad scripts, the good ones they border on: `#!` chains as deep as Veil allows.
 
 mod common;
 
-use common::{scratch, under_veil};
+use common::{assert_same, scratch, under_veil};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -127,6 +128,51 @@ fn bad_scripts() {
         126,
     );
     expect_cannot_execute(&exe(&dir, "empty.sh", b"#!\n"), "empty #! line", 126);
+}
+
+/// Scripts whose interpreter is a script: a chain of `depth` scripts in `dir`, the first run
+/// by `end` (with `body` as its text), each next one by the previous one with an optional
+/// argument. Returns the last script, and what the chain hands `end`: the arguments
+/// (interpreter arguments and script paths) that come before those of the last script.
+fn script_chain(dir: &Path, tag: &str, end: &str, body: &str, depth: usize) -> (String, String) {
+    let mut interp = end.to_string();
+    let mut prefix = Vec::new();
+    for k in 1..=depth {
+        let text = if k == 1 {
+            format!("#!{interp}\n{body}\n")
+        } else {
+            prefix.push(format!("arg{k}"));
+            format!("#!{interp} arg{k}\n")
+        };
+        let script = exe(dir, &format!("{tag}-{depth}-{k}"), text.as_bytes());
+        interp = script.to_str().unwrap().to_string();
+        prefix.push(interp.clone());
+    }
+    (interp, prefix.join(" "))
+}
+
+/// Nested `#!` scripts run as on Linux, 2 to 5 deep (Linux's limit; see `bad_scripts` for a
+/// loop), ending in a shell or in a plain program.
+#[test]
+fn nested_scripts() {
+    let dir = scratch("nested-scripts");
+    // The shells exit with a status of their own, which must pass through too.
+    for (tag, end, body) in [
+        ("sh", "/bin/sh", "echo \"$0 $*\"; exit 3"),
+        ("dash", "/bin/dash", "echo \"$0 $*\"; exit 4"),
+        ("echo", "/bin/echo", ""),
+    ] {
+        common::need(end);
+        for depth in 2..=5 {
+            let (last, prefix) = script_chain(&dir, tag, end, body, depth);
+            let out = assert_same(&[&last, "x", "two words"], &dir, None);
+            assert_eq!(
+                out,
+                format!("{prefix} x two words\n"),
+                "{tag}, {depth} deep"
+            );
+        }
+    }
 }
 
 #[test]

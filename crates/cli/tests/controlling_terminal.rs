@@ -1,5 +1,6 @@
 //! `/dev/tty` is the controlling terminal of the instance, which is the host terminal of `veil
-//! run` (if it has one). Each case runs the same program natively and under Veil in the same
+//! run` (if it has one); a program whose stdio is that terminal sees it as one, with its modes
+//! and window size. Each case runs the same program natively and under Veil in the same
 //! host conditions and compares what it sees.
 
 mod common;
@@ -11,6 +12,37 @@ use std::process::{Command, Stdio};
 const OPEN_TTY: &str = "import errno, os\n\
                         try:\n    os.open('/dev/tty', os.O_RDWR)\n    print('opened')\n\
                         except OSError as e:\n    print(errno.errorcode[e.errno])\n";
+
+/// Runs `argv` with a host Python as the session leader of a pseudo-terminal of 33 rows and 77
+/// columns (its stdin, stdout and stderr, and its controlling terminal) and returns everything
+/// written to the terminal.
+fn on_a_terminal(argv: &[&str]) -> String {
+    let driver = r#"
+import fcntl, os, pty, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+try:
+    while True:
+        chunk = os.read(fd, 1000)
+        if not chunk:
+            break
+        out += chunk
+except OSError:
+    pass
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode().replace("\r\n", "\n"))
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", driver])
+        .args(argv)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
 
 /// Without a controlling terminal (a new host session, no terminal on stdio) opening /dev/tty
 /// fails with ENXIO, as on Linux.
@@ -51,36 +83,28 @@ fn dev_tty_is_the_terminal_of_veil_run() {
                    pid = os.fork()\n\
                    if pid == 0:\n    os.setsid()\n    exec(sys.argv[1])\n    os._exit(0)\n\
                    os.waitpid(pid, 0)\n";
-    // A host Python runs the program as the session leader of a pseudo-terminal and collects
-    // everything written to the terminal.
-    let driver = r#"
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out = b""
-try:
-    while True:
-        chunk = os.read(fd, 1000)
-        if not chunk:
-            break
-        out += chunk
-except OSError:
-    pass
-os.waitpid(pid, 0)
-sys.stdout.write(out.decode().replace("\r\n", "\n"))
-"#;
     let run = |prefix: &[&str]| {
-        let out = Command::new("/usr/bin/python3")
-            .args(["-c", driver])
-            .args(prefix)
-            .args(["/usr/bin/python3", "-c", program, OPEN_TTY])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let mut argv = prefix.to_vec();
+        argv.extend(["/usr/bin/python3", "-c", program, OPEN_TTY]);
+        on_a_terminal(&argv)
     };
     let native = run(&[]);
     assert_eq!(native, "written to dev tty\nENXIO\n");
     assert_eq!(run(&[veil_bin(), "run", "--rootfs", "/"]), native);
+}
+
+/// On a terminal, the program sees one (TCGETS: `isatty`, the terminal's modes) of the size
+/// set on it (TIOCGWINSZ).
+#[test]
+fn the_terminal_and_its_window_size_pass_through() {
+    need("/usr/bin/python3");
+    let program = "import os, termios\n\
+                   size = os.get_terminal_size(1)\n\
+                   canonical = termios.tcgetattr(1)[3] & termios.ICANON != 0\n\
+                   print(os.isatty(0), os.isatty(1), canonical, size.lines, size.columns)\n";
+    let python = ["/usr/bin/python3", "-c", program];
+    let native = on_a_terminal(&python);
+    assert_eq!(native, "True True True 33 77\n");
+    let veil = [veil_bin(), "run", "--rootfs", "/"];
+    assert_eq!(on_a_terminal(&[&veil[..], &python[..]].concat()), native);
 }

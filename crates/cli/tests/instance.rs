@@ -4,6 +4,7 @@
 mod common;
 
 use common::{scratch, veil_bin};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn veil(args: &[&str]) -> std::process::Output {
@@ -14,11 +15,35 @@ fn veil(args: &[&str]) -> std::process::Output {
         .expect("run veil")
 }
 
+/// A new instance made by `veil new` in the scratch directory `name`.
+fn new_instance(name: &str) -> PathBuf {
+    let dir = scratch(name).join("app");
+    assert!(veil(&["new", dir.to_str().unwrap()]).status.success());
+    dir
+}
+
+/// Replaces `old` (which must be there) with `new` in the instance's `Veil.toml`.
+fn edit_config(dir: &Path, old: &str, new: &str) {
+    let path = dir.join("Veil.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    assert!(config.contains(old), "no {old:?} in Veil.toml");
+    std::fs::write(path, config.replace(old, new)).unwrap();
+}
+
+/// `veil build -C dir`, which must succeed.
+fn build(dir: &Path) {
+    let build = veil(&["build", "-C", dir.to_str().unwrap()]);
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+}
+
 #[test]
 fn new_build_run_a_static_program() {
-    let dir = scratch("instance").join("app");
+    let dir = new_instance("instance");
     let app = dir.to_str().unwrap();
-    assert!(veil(&["new", app]).status.success());
     let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/hello.c");
     let cc = Command::new("gcc")
         .args(["-static", "-O2", "-o"])
@@ -27,15 +52,8 @@ fn new_build_run_a_static_program() {
         .status()
         .expect("gcc");
     assert!(cc.success());
-    let config = std::fs::read_to_string(dir.join("Veil.toml")).unwrap();
-    let config = config.replace("[env]\n", "[env]\nGREETING = \"from the config\"\n");
-    std::fs::write(dir.join("Veil.toml"), config).unwrap();
-    let build = veil(&["build", "-C", app]);
-    assert!(
-        build.status.success(),
-        "{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    edit_config(&dir, "[env]\n", "[env]\nGREETING = \"from the config\"\n");
+    build(&dir);
 
     let out = veil(&["run", "-C", app, "/bin/hello", "7", "two words"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -60,4 +78,57 @@ fn new_build_run_a_static_program() {
     let missing = veil(&["run", "-C", app, "/bin/nope"]);
     assert_eq!(missing.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot execute /bin/nope"));
+}
+
+/// The program's environment: `[env]` over the defaults, then the host variables named in
+/// `process.host_env` (no others: not even `TERM`, the default list), then `veil run --env`;
+/// sorted by name.
+#[test]
+fn the_configured_environment_reaches_the_program() {
+    common::need("/bin/busybox");
+    let dir = new_instance("instance-env");
+    std::fs::copy("/bin/busybox", dir.join("image/bin/busybox")).unwrap();
+    edit_config(
+        &dir,
+        "[env]\n",
+        "[env]\nGREETING = \"from the config\"\nOVERRIDDEN = \"from the config\"\n\
+         HOME = \"/home/app\"\nLISTED = \"from the config\"\n",
+    );
+    edit_config(
+        &dir,
+        "#host_env = [\"TERM\"]\n",
+        "host_env = [\"LISTED\", \"LISTED_BUT_UNSET\"]\n",
+    );
+    build(&dir);
+    let out = Command::new(veil_bin())
+        .args(["run", "-C", dir.to_str().unwrap()])
+        .args([
+            "--env",
+            "OVERRIDDEN=from the command line",
+            "--env",
+            "ADDED=1",
+        ])
+        .args(["/bin/busybox", "env"])
+        .env_clear()
+        .env("VEIL_LOG", "error")
+        .env("LISTED", "from the host")
+        .env("UNLISTED", "from the host")
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ADDED=1\n\
+         GREETING=from the config\n\
+         HOME=/home/app\n\
+         LISTED=from the host\n\
+         OVERRIDDEN=from the command line\n\
+         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+    );
 }

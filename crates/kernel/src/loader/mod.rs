@@ -20,8 +20,9 @@ use veil_abi::Errno;
 use veil_abi::general as g;
 use veil_platform::UserRegs;
 
-/// How deep `#!` interpreters may nest (Linux allows 4 levels since 5.x... BINPRM_MAX_RECURSION).
-const MAX_SCRIPT_DEPTH: usize = 4;
+/// How many `#!` scripts may lead to the program (Linux's exec follows 5: a sixth fails with
+/// ELOOP).
+const MAX_SCRIPT_DEPTH: usize = 5;
 /// Longest `#!` line Linux reads.
 const SHEBANG_MAX: usize = 256;
 
