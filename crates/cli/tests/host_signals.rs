@@ -82,19 +82,16 @@ fn a_signal_to_the_whole_group_arrives_once() {
     );
 }
 
-/// Ctrl-C on `veil run`'s terminal: the terminal signals its whole foreground process group
-/// (`veil` and the instance's address-space processes), and the program gets SIGINT once.
-#[test]
-fn ctrl_c_on_the_terminal_reaches_the_program() {
+/// Runs `program` (Python source that prints `ready` once its handlers are set) with
+/// `veil run --rootfs / python3 -c` as the foreground job of a pseudo-terminal driven by a host
+/// Python, types `key` once it is ready, and, with `job_control`, waits for the job to stop and
+/// continues it as a shell's `fg` would. Returns whether it stopped ("None" without job
+/// control), its exit code, and everything it wrote to the terminal.
+fn on_a_terminal(program: &str, key: &str, job_control: bool) -> (String, i32, String) {
     common::need("/usr/bin/python3");
-    // A host Python drives a pseudo-terminal: `veil run` is its foreground job.
     let driver = r#"
-import os, pty, sys, time
-veil = sys.argv[1]
-program = "import signal, time\n" \
-          "signal.signal(signal.SIGINT, lambda s, f: (print('handled', s, flush=True), exit(3)))\n" \
-          "print('ready', flush=True)\n" \
-          "time.sleep(30)\n"
+import os, pty, signal, sys, time
+veil, program, key, job_control = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(veil, [veil, "run", "--rootfs", "/", "/usr/bin/python3", "-c", program])
@@ -102,7 +99,12 @@ out = b""
 while b"ready" not in out:
     out += os.read(fd, 100)
 time.sleep(0.1)
-os.write(fd, b"\x03")
+os.write(fd, key.encode())
+stopped = None
+if job_control:
+    _, status = os.waitpid(pid, os.WUNTRACED)
+    stopped = os.WIFSTOPPED(status)
+    os.killpg(pid, signal.SIGCONT)
 _, status = os.waitpid(pid, 0)
 try:
     while True:
@@ -112,17 +114,40 @@ try:
         out += chunk
 except OSError:
     pass
-print(out.count(b"handled 2"), os.waitstatus_to_exitcode(status))
+print(stopped, os.waitstatus_to_exitcode(status))
+sys.stdout.write(out.decode(errors="replace"))
 "#;
+    let job = if job_control { "1" } else { "0" };
     let out = Command::new("/usr/bin/python3")
-        .args(["-c", driver, common::veil_bin()])
+        .args(["-c", driver, common::veil_bin(), program, key, job])
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (first, terminal) = stdout.split_once('\n').unwrap_or((&stdout, ""));
+    let mut fields = first.split_whitespace();
+    let stopped = fields.next().unwrap_or("").to_string();
+    let Some(code) = fields.next().and_then(|c| c.parse().ok()) else {
+        panic!(
+            "driver output {stdout:?}, stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    (stopped, code, terminal.to_string())
+}
+
+/// Ctrl-C on `veil run`'s terminal: the terminal signals its whole foreground process group
+/// (`veil` and the instance's address-space processes), and the program gets SIGINT once.
+#[test]
+fn ctrl_c_on_the_terminal_reaches_the_program() {
+    let program = "import signal, time\n\
+                   signal.signal(signal.SIGINT, lambda s, f: (print('handled', s, flush=True), exit(3)))\n\
+                   print('ready', flush=True)\n\
+                   time.sleep(30)\n";
+    let (_, code, terminal) = on_a_terminal(program, "\x03", false);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "1 3",
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+        (terminal.matches("handled 2").count(), code),
+        (1, 3),
+        "{terminal}"
     );
 }
 
@@ -132,48 +157,22 @@ print(out.count(b"handled 2"), os.waitstatus_to_exitcode(status))
 /// the default action stops the program the same way.
 #[test]
 fn ctrl_z_on_the_terminal_stops_the_job_and_sigcont_resumes_it() {
-    common::need("/usr/bin/python3");
-    let driver = r#"
-import os, pty, signal, sys, time
-veil, with_handler = sys.argv[1], sys.argv[2] == "1"
-program = "import os, signal\n" \
-          + ("signal.signal(signal.SIGTSTP, lambda s, f: (print('tstp', flush=True), os.kill(os.getpid(), signal.SIGSTOP)))\n" if with_handler else "") \
-          + "print('ready', flush=True)\n" \
-          + "__import__('time').sleep(1.5)\n" \
-          + "print('back', flush=True)\n" \
-          + "exit(5)\n"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(veil, [veil, "run", "--rootfs", "/", "/usr/bin/python3", "-c", program])
-out = b""
-while b"ready" not in out:
-    out += os.read(fd, 100)
-time.sleep(0.1)
-os.write(fd, b"\x1a")
-_, status = os.waitpid(pid, os.WUNTRACED)
-stopped = os.WIFSTOPPED(status)
-os.killpg(pid, signal.SIGCONT)
-_, status = os.waitpid(pid, 0)
-try:
-    while True:
-        chunk = os.read(fd, 100)
-        if not chunk:
-            break
-        out += chunk
-except OSError:
-    pass
-print(stopped, out.count(b"tstp"), out.count(b"back"), os.waitstatus_to_exitcode(status))
-"#;
-    for (with_handler, expected) in [("1", "True 1 1 5"), ("0", "True 0 1 5")] {
-        let out = Command::new("/usr/bin/python3")
-            .args(["-c", driver, common::veil_bin(), with_handler])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            expected,
-            "handler {with_handler}; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
+    let handler = "signal.signal(signal.SIGTSTP, lambda s, f: \
+                   (print('tstp', flush=True), os.kill(os.getpid(), signal.SIGSTOP)))\n";
+    for with_handler in [true, false] {
+        let program = format!(
+            "import os, signal, time\n{}print('ready', flush=True)\ntime.sleep(1.5)\n\
+             print('back', flush=True)\nexit(5)\n",
+            if with_handler { handler } else { "" }
         );
+        let (stopped, code, terminal) = on_a_terminal(&program, "\x1a", true);
+        let seen = (
+            stopped.as_str(),
+            terminal.matches("tstp").count(),
+            terminal.matches("back").count(),
+            code,
+        );
+        let expected = ("True", usize::from(with_handler), 1, 5);
+        assert_eq!(seen, expected, "handler {with_handler}: {terminal}");
     }
 }
