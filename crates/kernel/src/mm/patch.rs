@@ -164,12 +164,19 @@ pub fn consider(process: &Process, site_end: u64, nr: u64) {
     }
     // The jump's offset is written behind an int3, the jump's opcode last.
     let jump = (stub as i64 - (site + 5) as i64) as i32;
-    let written = object.write(site, &[INT3]).is_ok()
-        && object.write(site + 1, &jump.to_le_bytes()).is_ok()
+    if object.write(site, &[INT3]).is_err() {
+        return;
+    }
+    let written = object.write(site + 1, &jump.to_le_bytes()).is_ok()
         && object.write(site, &[JMP_REL32]).is_ok();
     if written {
         patches.stubs += 1;
         patches.sites.insert(site);
+    } else {
+        // Back to the original instruction, its immediate first (still behind the int3).
+        if object.write(site + 1, &code[2..6]).is_ok() {
+            let _ = object.write(site, &[MOV_EAX]);
+        }
     }
 }
 
