@@ -60,6 +60,22 @@ pub(super) fn unmap_user(process: &Process, start: usize, end: usize) {
     vm.remove(start, end);
 }
 
+/// The parts of `[start, end)` that no mapping of `vm` covers.
+fn unmapped_parts(vm: &crate::mm::Vm, start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut parts = Vec::new();
+    let mut cursor = start;
+    for vma in vm.overlapping(start, end) {
+        if vma.start > cursor {
+            parts.push((cursor, vma.start));
+        }
+        cursor = cursor.max(vma.end);
+    }
+    if cursor < end {
+        parts.push((cursor, end));
+    }
+    parts
+}
+
 /// Maps `backing` at `placement`, replacing only the program's own mappings.
 pub(super) fn map_user(
     process: &Process,
@@ -71,18 +87,35 @@ pub(super) fn map_user(
     let platform = kernel().platform;
     match placement {
         Placement::Fixed(addr) => {
-            // Clear the program's mappings first, then insist the range is free: whatever still
-            // occupies it belongs to the LibOS.
-            unmap_user(process, addr, addr + len);
-            platform
-                .map(Placement::FixedNoReplace(addr), len, prot, backing)
-                .map_err(|e| {
-                    if e == Errno::EEXIST {
+            // The parts of the range the program does not map must be free: they are reserved
+            // first (which fails if anything, LibOS memory or another process of this address
+            // space, is there). Then one host call replaces the whole range, so that no other
+            // process of the address space can take a part of it in between.
+            let end = addr + len;
+            let gaps = unmapped_parts(&process.vm().lock(), addr, end);
+            let mut reserved = Vec::new();
+            for (s, e) in gaps {
+                let free = platform.map(
+                    Placement::FixedNoReplace(s),
+                    e - s,
+                    g::PROT_NONE,
+                    Backing::Private,
+                );
+                if let Err(e) = free {
+                    for (s, e) in reserved {
+                        let _ = platform.unmap(s, e - s);
+                    }
+                    return Err(if e == Errno::EEXIST {
                         Error::new(Errno::ENOMEM, "range reserved by the LibOS")
                     } else {
                         e.into()
-                    }
-                })
+                    });
+                }
+                reserved.push((s, e));
+            }
+            platform.map(Placement::Fixed(addr), len, prot, backing)?;
+            process.vm().lock().remove(addr, end);
+            Ok(addr)
         }
         other => Ok(platform.map(other, len, prot, backing)?),
     }
