@@ -41,6 +41,27 @@ static long long usage_ns(int who, long long *user, long long *sys)
 }
 
 /* Computes until `clock` has advanced by `ns` (mostly arithmetic: few clock reads). */
+/* utime + stime (fields 14 and 15) of /proc/self/stat, in clock ticks (-1 if unreadable). */
+static long stat_ticks(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    /* Fields after the command name, which ends at the last ')'. */
+    char *p = strrchr(buf, ')');
+    long utime, stime;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+                     &stime) != 2)
+        return -1;
+    return utime + stime;
+}
+
 static void spin(clockid_t clock, long long ns)
 {
     long long end = clock_ns(clock) + ns;
@@ -160,6 +181,7 @@ int main(void)
     CHECK("times_matches_rusage", tnow <= rnow + 20 * MS && rnow - tnow < 60 * MS);
     CHECK("thread_within_process",
           usage_ns(RUSAGE_THREAD, NULL, NULL) <= usage_ns(RUSAGE_SELF, NULL, NULL));
+    CHECK("proc_stat_has_the_spin", stat_ticks() >= 13 * ticks / 100);
 
     test_thread();
     test_children();

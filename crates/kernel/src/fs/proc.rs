@@ -4,7 +4,7 @@
 use super::synth::{SynthInode, SynthKind};
 use super::{FileSystem, InodeRef, OpenFile};
 use crate::error::Result;
-use crate::process::{Process, current_process};
+use crate::process::{Process, cpu, current_process};
 use crate::root::kernel;
 use alloc::boxed::Box;
 use alloc::format;
@@ -565,8 +565,21 @@ fn render_stat(p: &Process, tid: i32) -> Vec<u8> {
     let vm: usize = p.vm().lock().iter().map(|v| v.end - v.start).sum();
     let start_ticks = p.start_time_ns / 10_000_000;
     let threads = p.threads.lock().len();
+    // CPU times in clock ticks: the thread's in a task's stat, the process's otherwise.
+    let thread = (tid != p.pid)
+        .then(|| {
+            crate::process::threads_of(p)
+                .into_iter()
+                .find(|t| t.tid == tid)
+        })
+        .flatten();
+    let own = thread.map_or_else(|| cpu::process_time(p), |t| cpu::thread_time(&t));
+    let children = cpu::children_time(p);
+    let ticks = |ns: u64| ns / 10_000_000;
+    let (utime, stime) = (ticks(own.user_ns), ticks(own.system_ns));
+    let (cutime, cstime) = (ticks(children.user_ns), ticks(children.system_ns));
     format!(
-        "{} ({}) R {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {threads} 0 {start_ticks} {vm} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{} ({}) R {} {} {} 0 -1 4194304 0 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 {threads} 0 {start_ticks} {vm} {} 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         tid,
         comm(p),
         p.ppid(),
