@@ -250,6 +250,11 @@ impl Platform for SimPlatform {
         trap::current_block().map_or(0, |b| b.thread_data())
     }
 
+    fn hold_mappings(&self, f: &mut dyn FnMut()) {
+        let _held = trap::MAPPINGS.read().unwrap_or_else(|e| e.into_inner());
+        f();
+    }
+
     fn fast_syscall_entry(&self) -> Option<usize> {
         Some(trap::fast_entry_address())
     }

@@ -649,6 +649,12 @@ pub fn fast_entry_address() -> usize {
     veil_fast_entry as *const () as usize
 }
 
+/// Held shared while LibOS code maps user memory and records it (see
+/// `Platform::hold_mappings`), exclusively across a host fork of the address space: a copy then
+/// never holds a mapping that no process's record has (another thread's mmap or exec half
+/// done), which nothing would release and which would block fixed-address mappings there.
+pub static MAPPINGS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// Copies the address space at the end of a trap (no kernel frame is on the stack any more).
 /// Both sides then resume user code through the same host signal frame, so the child keeps the
 /// thread's FP state; its general registers are the ones the kernel gives it.
@@ -664,8 +670,10 @@ fn fork_here(
     // them for both address spaces.
     // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
     unsafe { (*block).set_fork_inclusion(true) };
+    let stable = MAPPINGS.write().unwrap_or_else(|e| e.into_inner());
     // SAFETY: as above.
     let forked = unsafe { libc::fork() };
+    drop(stable);
     // SAFETY: as above.
     unsafe { (*block).set_fork_inclusion(false) };
     match forked {

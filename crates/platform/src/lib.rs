@@ -271,6 +271,9 @@ pub trait Platform: Sync {
     fn set_thread_data(&self, data: usize);
     /// The kernel's per-thread value of the calling thread (0 before any was set).
     fn thread_data(&self) -> usize;
+    /// Runs `f`, which maps user memory and records it, so that no copy of the address space
+    /// ([`Platform::fork_on_return`]) is made while it runs.
+    fn hold_mappings(&self, f: &mut dyn FnMut());
     /// Where patched syscall sites enter the fast path (see [`TrapHandler::fast_syscall`]);
     /// None when the platform has none.
     fn fast_syscall_entry(&self) -> Option<usize>;

@@ -304,23 +304,34 @@ pub fn load(
         }
         None => ExecError::fatal(reason),
     };
-    let main_map = elf::load(process, file, main, true).map_err(fail)?;
-    let interp_map = match interp {
-        Some((ifile, parsed)) => Some(elf::load(process, ifile, parsed, false).map_err(fail)?),
-        None => None,
-    };
+    // Mapped and recorded with no copy of the address space made in between (a thread of
+    // another process may fork it meanwhile).
+    let mut mapped = Err(ExecError::fatal(String::new()));
+    kernel().platform.hold_mappings(&mut || {
+        mapped = (|| {
+            let main_map = elf::load(process, file, main, true).map_err(&fail)?;
+            let interp_map = match interp {
+                Some((ifile, parsed)) => {
+                    Some(elf::load(process, ifile, parsed, false).map_err(&fail)?)
+                }
+                None => None,
+            };
+            let layout = stack::StackInput {
+                argv,
+                envp,
+                execfn: exec_path,
+                phdr: main_map.phdr,
+                phnum: main.phnum as u64,
+                entry: main_map.entry,
+                interp_base: interp_map.as_ref().map_or(0, |i| i.base),
+            };
+            let (rsp, auxv) = stack::build(process, &layout).map_err(ExecError::fatal)?;
+            Ok((main_map, interp_map, rsp, auxv))
+        })();
+    });
+    let (main_map, interp_map, rsp, auxv) = mapped?;
     let entry = interp_map.as_ref().map_or(main_map.entry, |i| i.entry);
     let exe_path = file.loc.path.clone();
-    let layout = stack::StackInput {
-        argv,
-        envp,
-        execfn: exec_path,
-        phdr: main_map.phdr,
-        phnum: main.phnum as u64,
-        entry: main_map.entry,
-        interp_base: interp_map.as_ref().map_or(0, |i| i.base),
-    };
-    let (rsp, auxv) = stack::build(process, &layout).map_err(ExecError::fatal)?;
     {
         let mut info = process.exec.lock();
         info.exe = exe_path;

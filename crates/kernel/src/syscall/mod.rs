@@ -127,6 +127,13 @@ pub fn fast(regs: &mut UserRegs) -> FastExit {
 /// Runs the handler of syscall `nr` (ENOSYS, logged once, without one).
 fn run(ctx: &mut Ctx, nr: u64, entry: Option<&table::Entry>, args: [u64; 6]) -> Result<u64> {
     let result = match entry.and_then(|e| e.handler) {
+        Some(handler) if table::maps_memory(nr) => {
+            let mut result = err(Errno::ENOSYS);
+            kernel()
+                .platform
+                .hold_mappings(&mut || result = handler(ctx, args));
+            result
+        }
         Some(handler) => handler(ctx, args),
         None => Err(Error::unsupported(Errno::ENOSYS, "syscall not implemented")),
     };

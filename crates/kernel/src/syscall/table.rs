@@ -811,6 +811,17 @@ pub static TABLE: &[Entry] = &[
 /// `arch_prctl`, `restart_syscall`).
 const FULL_CONTEXT: [u64; 13] = [15, 56, 57, 58, 59, 60, 130, 131, 158, 219, 231, 322, 435];
 
+/// Syscalls that map user memory (mmap, mprotect's private copies, mremap, brk, shmat,
+/// madvise): they run under `Platform::hold_mappings`, so that no copy of the address space
+/// catches a mapping before it is recorded. (execve holds it only while it loads, once the
+/// process's other threads are gone: it waits for them.)
+const MAPS_MEMORY: [u64; 6] = [9, 10, 12, 25, 28, 30];
+
+/// Whether syscall `nr` maps user memory (see [`MAPS_MEMORY`]).
+pub fn maps_memory(nr: u64) -> bool {
+    MAPS_MEMORY.contains(&nr)
+}
+
 /// Whether syscall `nr` needs the full trap path (see [`FULL_CONTEXT`]).
 pub fn needs_full_context(nr: u64) -> bool {
     FULL_CONTEXT.contains(&nr)
