@@ -83,14 +83,8 @@ fn dev_tty_is_the_terminal_of_veil_run() {
                    pid = os.fork()\n\
                    if pid == 0:\n    os.setsid()\n    exec(sys.argv[1])\n    os._exit(0)\n\
                    os.waitpid(pid, 0)\n";
-    let run = |prefix: &[&str]| {
-        let mut argv = prefix.to_vec();
-        argv.extend(["/usr/bin/python3", "-c", program, OPEN_TTY]);
-        on_a_terminal(&argv)
-    };
-    let native = run(&[]);
-    assert_eq!(native, "written to dev tty\nENXIO\n");
-    assert_eq!(run(&[veil_bin(), "run", "--rootfs", "/"]), native);
+    let out = same_on_a_terminal(&["/usr/bin/python3", "-c", program, OPEN_TTY]);
+    assert_eq!(out, "written to dev tty\nENXIO\n");
 }
 
 /// On a terminal, the program sees one (TCGETS: `isatty`, the terminal's modes) of the size
@@ -102,9 +96,15 @@ fn the_terminal_and_its_window_size_pass_through() {
                    size = os.get_terminal_size(1)\n\
                    canonical = termios.tcgetattr(1)[3] & termios.ICANON != 0\n\
                    print(os.isatty(0), os.isatty(1), canonical, size.lines, size.columns)\n";
-    let python = ["/usr/bin/python3", "-c", program];
-    let native = on_a_terminal(&python);
-    assert_eq!(native, "True True True 33 77\n");
+    let out = same_on_a_terminal(&["/usr/bin/python3", "-c", program]);
+    assert_eq!(out, "True True True 33 77\n");
+}
+
+/// Runs `argv` on a terminal natively and under `veil run`: both must write the same, which
+/// is returned.
+fn same_on_a_terminal(argv: &[&str]) -> String {
+    let native = on_a_terminal(argv);
     let veil = [veil_bin(), "run", "--rootfs", "/"];
-    assert_eq!(on_a_terminal(&[&veil[..], &python[..]].concat()), native);
+    assert_eq!(on_a_terminal(&[&veil[..], argv].concat()), native);
+    native
 }

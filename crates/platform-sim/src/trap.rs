@@ -283,7 +283,7 @@ std::arch::global_asm!(
     "pop rcx",
     "mov rsp, qword ptr gs:[24]",
     // From the selector switch on, every register but rip is the app's: an interrupt taken
-    // here resumes at rcx, or at the armed resume point (see `fast_window_fixup`).
+    // here resumes at rcx, or at the armed resume point (see `fast_resume_point`).
     ".globl veil_fast_window",
     "veil_fast_window:",
     "mov byte ptr gs:[0], {block}",
@@ -586,10 +586,10 @@ extern "C" fn veil_fast_handler(block: *mut ThreadBlock, frame: *mut FastFrame) 
     let Some(handler) = TRAP_HANDLER.get() else {
         fatal("veil: internal error: fast syscall before the kernel was registered\n");
     };
-    // SAFETY: `block` is this thread's block (from %gs, checked by the entry's FAST_PATH_OFF
-    // test) and `frame` the entry's frame on the alternate stack (this applies to every
-    // dereference below); no reference is used across the kernel call, which reaches the
-    // block again.
+    // For every dereference below: `block` is this thread's block (from %gs, checked by the
+    // entry's FAST_PATH_OFF test) and `frame` the entry's frame on the alternate stack; no
+    // reference is used across the kernel call, which reaches the block again.
+    // SAFETY: see above.
     let f = unsafe { &*frame };
     // SAFETY: see above.
     let (thread_data, rsp, fs_base, gs_base) = unsafe {

@@ -307,39 +307,38 @@ impl ProcFs {
             ),
         ));
         out.push((b"mounts".to_vec(), self.file(ino(12), render_mounts)));
-        let me = self.clone();
-        let w = weak()?;
-        out.push((
-            b"fdinfo".to_vec(),
-            self.node(
-                ino(14),
-                0o500,
-                SynthKind::Dir(Box::new(move || me.clone().fdinfo_entries(base, &w))),
-            ),
-        ));
-        let me = self.clone();
-        let w = weak()?;
+        let fdinfo = move |me: Arc<Self>, w: &Weak<Process>| me.fdinfo_entries(base, w);
+        let fdinfo = self.process_dir(ino(14), 0o500, weak()?, fdinfo);
+        out.push((b"fdinfo".to_vec(), fdinfo));
+        let fd = move |me: Arc<Self>, w: &Weak<Process>| me.fd_entries(base, w);
         out.push((
             b"fd".to_vec(),
-            self.node(
-                ino(13),
-                0o500,
-                SynthKind::Dir(Box::new(move || me.clone().fd_entries(base, &w))),
-            ),
+            self.process_dir(ino(13), 0o500, weak()?, fd),
         ));
         if task.is_none() {
-            let me = self.clone();
-            let w = weak()?;
+            let tasks = move |me: Arc<Self>, w: &Weak<Process>| me.task_entries(pid, w);
             out.push((
                 b"task".to_vec(),
-                self.node(
-                    ino(15),
-                    0o555,
-                    SynthKind::Dir(Box::new(move || me.clone().task_entries(pid, &w))),
-                ),
+                self.process_dir(ino(15), 0o555, weak()?, tasks),
             ));
         }
         Ok(out)
+    }
+
+    /// A directory of process `process` whose entries `list` makes (while the process lives).
+    fn process_dir(
+        self: &Arc<Self>,
+        ino: u64,
+        perm: u32,
+        process: Weak<Process>,
+        list: impl Fn(Arc<Self>, &Weak<Process>) -> Result<Vec<(Vec<u8>, InodeRef)>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> InodeRef {
+        let me = self.clone();
+        let list = move || list(me.clone(), &process);
+        self.node(ino, perm, SynthKind::Dir(Box::new(list)))
     }
 
     /// `/proc/pid/task`: a directory per thread of the process.

@@ -133,20 +133,26 @@ pub fn consider(process: &Process, site_end: u64, nr: u64) {
     let Some((pages, end)) = found else {
         return;
     };
-    let object = &pages.object;
-    let mut patches = object.patches.lock();
-    let site = end - 7;
-    if patches.stubless || patches.sites.contains(&site) || patches.stubs * STUB_SIZE >= STUB_AREA {
-        return;
-    }
-    // The byte before the `mov` too: a REX prefix would make it part of another instruction.
+    // Read where the program runs it (the object's bytes, without a host call), with the byte
+    // before the `mov`: a REX prefix would make it part of another instruction. A site that is
+    // patched already, or being patched, no longer matches.
     let mut code = [0u8; 8];
-    if object.read(end - 8, &mut code).is_err() {
+    if kernel()
+        .platform
+        .copy_from_user(&mut code, (site_end - 8) as usize)
+        .is_err()
+    {
         return;
     }
     let rex = (0x40..=0x4f).contains(&code[0]);
     if rex || code[1] != MOV_EAX || code[2..6] != (nr as u32).to_le_bytes() || code[6..] != SYSCALL
     {
+        return;
+    }
+    let object = &pages.object;
+    let mut patches = object.patches.lock();
+    let site = end - 7;
+    if patches.stubless || patches.sites.contains(&site) || patches.stubs * STUB_SIZE >= STUB_AREA {
         return;
     }
     if patches.stubs == 0 {

@@ -204,8 +204,12 @@ pub fn send_host_signal(sig: u32) {
 
 /// Whether the calling thread has a signal to act on (its blocking call must end).
 pub fn interrupted() -> bool {
+    thread_interrupted(&crate::process::current_thread())
+}
+
+/// [`interrupted`] for `thread`, the calling thread.
+pub fn thread_interrupted(thread: &Thread) -> bool {
     collect_host_signals();
-    let thread = crate::process::current_thread();
     if thread.process.exiting.load(Ordering::SeqCst) || thread.doomed.load(Ordering::SeqCst) {
         return true;
     }

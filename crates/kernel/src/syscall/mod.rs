@@ -102,8 +102,9 @@ pub fn fast(regs: &mut UserRegs) -> FastExit {
         return FastExit::Trap;
     }
     let thread = current_thread();
-    let attention =
-        |thread: &Thread| crate::signal::interrupted() || thread.saved_sigmask.lock().is_some();
+    let attention = |thread: &Thread| {
+        crate::signal::thread_interrupted(thread) || thread.saved_sigmask.lock().is_some()
+    };
     if attention(&thread) {
         return FastExit::Trap;
     }
