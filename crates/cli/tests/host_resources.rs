@@ -37,3 +37,63 @@ fn ended_threads_leave_no_host_threads_or_mappings() {
     assert!(threads <= 8, "{threads} host threads");
     assert!(mappings <= 200, "{mappings} host mappings");
 }
+
+/// The CPUs each host thread of `space` may run on (`Cpus_allowed_list`).
+fn allowed_cpus_of_threads(space: u32) -> Vec<String> {
+    fs::read_dir(format!("/proc/{space}/task"))
+        .unwrap()
+        .map(|task| {
+            let status = fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .unwrap()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Children that exec and end pin their waiting parent's host thread to their own CPU for the
+/// wake-up (`process::placement`), and a vfork parent pins the host thread it starts its child
+/// on: afterwards every host thread has the instance's CPUs again, those `veil run` was
+/// started with (all of them, or a `taskset` subset).
+#[test]
+fn woken_parents_get_their_cpus_back() {
+    need("/usr/bin/python3");
+    need("/usr/bin/taskset");
+    let dir = scratch("placement");
+    let script = "import os, subprocess, sys\n\
+                  for _ in range(50):\n    subprocess.run(['/bin/true'], check=True)\n\
+                  for _ in range(20):\n    pid = os.fork()\n    os._exit(0) if pid == 0 else os.waitpid(pid, 0)\n\
+                  print('ready', flush=True)\n\
+                  sys.stdin.read()\n";
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    for restricted in [false, true] {
+        let mut cmd = python_under_veil(&dir, script);
+        if restricted {
+            let veil = cmd.get_program().to_owned();
+            let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+            cmd = std::process::Command::new("taskset");
+            cmd.args(["-c", "0"]).arg(veil).args(args);
+            cmd.stdout(std::process::Stdio::piped());
+        }
+        cmd.stdin(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        wait_ready(&mut child);
+        let expected = match (restricted, cpus) {
+            (true, _) | (false, 1) => "0".to_string(),
+            (false, n) => format!("0-{}", n - 1),
+        };
+        for space in host_children(child.id()) {
+            for allowed in allowed_cpus_of_threads(space) {
+                assert_eq!(
+                    allowed, expected,
+                    "a host thread of {space} (taskset: {restricted})"
+                );
+            }
+        }
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+    }
+}

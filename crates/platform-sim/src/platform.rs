@@ -266,8 +266,25 @@ impl Platform for SimPlatform {
         }
     }
 
-    fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno> {
-        threads::spawn_libos_thread(regs, thread_data)
+    fn spawn_thread(
+        &self,
+        regs: UserRegs,
+        thread_data: usize,
+        beside_caller: bool,
+    ) -> Result<(), Errno> {
+        threads::spawn_libos_thread(regs, thread_data, beside_caller)
+    }
+
+    fn current_cpu(&self) -> u32 {
+        threads::current_cpu()
+    }
+
+    fn pin_thread(&self, host_thread: u64, cpu: u32) {
+        threads::pin(host_thread as u32 as i32, cpu);
+    }
+
+    fn unpin_current_thread(&self) {
+        threads::unpin();
     }
 
     fn spawn_kernel_thread(&self, entry: fn(usize), arg: usize) -> Result<(), Errno> {

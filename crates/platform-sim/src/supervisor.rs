@@ -18,6 +18,7 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
         ));
     }
     let strace_fd = open_strace(spec)?;
+    crate::threads::record_instance_cpus();
     heap::create_kernel_heap().map_err(LaunchError::Host)?;
     shared_memory::create().map_err(LaunchError::Host)?;
     // Address spaces whose parent address space ended become children of `veil`, not of the

@@ -8,9 +8,15 @@
 //!
 //! The pool is a fixed array of slots in this process's own memory (never the heap, which every
 //! address space shares); a forked child empties it, as the parked threads do not exist there.
+//!
+//! Placement: a thread about to wait for the thread it wakes (a vfork parent, a child waking
+//! its waiting parent) pins the woken host thread to its own CPU first, as Linux's synchronous
+//! wake-ups place the woken task; the woken thread takes back the instance's CPUs at once.
+//! Waking a host thread on an idle CPU instead costs tens of microseconds in a virtual machine.
 
 use crate::trap::{self, ThreadBlock};
 use std::ptr::null_mut;
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use veil_platform::{Errno, UserRegs};
@@ -24,12 +30,21 @@ const POOL_SLOTS: usize = 64;
 static PARKED: [AtomicPtr<ThreadBlock>; POOL_SLOTS] =
     [const { AtomicPtr::new(null_mut()) }; POOL_SLOTS];
 
+/// Every CPU the instance may use: `veil run`'s own set (under `taskset`, say), recorded at
+/// launch, before any host thread is pinned.
+static INSTANCE_CPUS: OnceLock<libc::cpu_set_t> = OnceLock::new();
+
 /// Starts a LibOS thread with `regs`: on a parked host thread if there is one, else on a new one.
-pub fn spawn_libos_thread(regs: UserRegs, thread_data: usize) -> Result<(), Errno> {
+/// With `beside_caller`, a parked thread is woken on the caller's CPU.
+pub fn spawn_libos_thread(
+    regs: UserRegs,
+    thread_data: usize,
+    beside_caller: bool,
+) -> Result<(), Errno> {
     if let Some(block) = take_parked() {
         // SAFETY: a block taken from the pool belongs to a live host thread parked in `park`,
         // which touches only the hand-over until `hand_over` wakes it.
-        unsafe { (*block).hand_over(regs, thread_data) };
+        unsafe { (*block).hand_over(regs, thread_data, beside_caller) };
         return Ok(());
     }
     spawn_host_thread(move || match trap::init_thread(thread_data) {
@@ -167,4 +182,39 @@ fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> 
         }
     }
     Ok(())
+}
+
+/// Records the CPUs the instance may use (at launch, in `veil run` itself).
+pub fn record_instance_cpus() {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at most its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) == 0 {
+            let _ = INSTANCE_CPUS.set(set);
+        }
+    }
+}
+
+/// The CPU the calling host thread runs on (read from its rseq area: no host call).
+pub fn current_cpu() -> u32 {
+    // SAFETY: sched_getcpu has no preconditions.
+    unsafe { libc::sched_getcpu() }.max(0) as u32
+}
+
+/// Pins the host thread `tid` to `cpu` (a placement hint: failure is harmless).
+pub fn pin(tid: i32, cpu: u32) {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set);
+    }
+}
+
+/// Gives the calling host thread every CPU of the instance back after a `pin`.
+pub fn unpin() {
+    if let Some(set) = INSTANCE_CPUS.get() {
+        // SAFETY: sched_setaffinity only reads the set.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) };
+    }
 }

@@ -15,7 +15,7 @@ use crate::{futex, threads, uaccess};
 use std::cell::UnsafeCell;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize};
 use veil_platform::{FastExit, FaultKind, TrapHandler, UserRegs};
 
 /// Size and alignment of a thread's alternate signal stack region.
@@ -115,6 +115,11 @@ struct HandOver {
     ready: AtomicU32,
     regs: UnsafeCell<UserRegs>,
     thread_data: AtomicUsize,
+    /// The parked host thread's tid and the CPU it parked on.
+    tid: AtomicI32,
+    cpu: AtomicU32,
+    /// Set when the hand-over pinned the parked thread to the caller's CPU (it unpins itself).
+    pinned: AtomicBool,
 }
 
 static TRAP_HANDLER: OnceLock<&'static dyn TrapHandler> = OnceLock::new();
@@ -866,6 +871,10 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
                 ready: AtomicU32::new(0),
                 regs: UnsafeCell::new(UserRegs::default()),
                 thread_data: AtomicUsize::new(0),
+                // The block is made on its own host thread.
+                tid: AtomicI32::new(libc::gettid()),
+                cpu: AtomicU32::new(0),
+                pinned: AtomicBool::new(false),
             },
         });
         &mut *block_ptr
@@ -1017,15 +1026,23 @@ impl ThreadBlock {
         unsafe { libc::madvise(region as *mut libc::c_void, REGION_SIZE, advice) };
     }
 
-    /// Hands a new LibOS thread to this block's parked host thread and wakes it.
+    /// Hands a new LibOS thread to this block's parked host thread and wakes it; with
+    /// `beside_caller`, on the caller's CPU (see `Platform::spawn_thread`).
     ///
     /// # Safety
     /// The block's thread is parked (waiting in [`ThreadBlock::wait_for_hand_over`]) and
     /// nobody else hands it a thread.
-    pub unsafe fn hand_over(&self, regs: UserRegs, thread_data: usize) {
+    pub unsafe fn hand_over(&self, regs: UserRegs, thread_data: usize, beside_caller: bool) {
         // SAFETY: the parked thread reads `regs` only after seeing `ready` set below.
         unsafe { *self.hand_over.regs.get() = regs };
         self.hand_over.thread_data.store(thread_data, Relaxed);
+        if beside_caller {
+            crate::threads::pin(
+                self.hand_over.tid.load(Relaxed),
+                crate::threads::current_cpu(),
+            );
+            self.hand_over.pinned.store(true, Relaxed);
+        }
         self.hand_over
             .ready
             .store(1, std::sync::atomic::Ordering::Release);
@@ -1034,6 +1051,9 @@ impl ThreadBlock {
 
     /// Waits (parked) until a new LibOS thread is handed over: its registers and kernel value.
     pub fn wait_for_hand_over(&self) -> (UserRegs, usize) {
+        self.hand_over
+            .cpu
+            .store(crate::threads::current_cpu(), Relaxed);
         while self
             .hand_over
             .ready
@@ -1045,6 +1065,9 @@ impl ThreadBlock {
         // SAFETY: `ready` was set after `regs` was written, and nobody writes it again until
         // this thread parks anew.
         let regs = unsafe { *self.hand_over.regs.get() };
+        if self.hand_over.pinned.swap(false, Relaxed) {
+            crate::threads::unpin();
+        }
         (regs, self.hand_over.thread_data.load(Relaxed))
     }
 

@@ -281,8 +281,23 @@ pub trait Platform: Sync {
     /// arrive through the [`TrapHandler`].
     fn enter_user(&self, regs: &UserRegs) -> !;
     /// Starts a new thread in the current address space that enters user code with `regs`;
-    /// its traps carry `thread_data`.
-    fn spawn_thread(&self, regs: UserRegs, thread_data: usize) -> Result<(), Errno>;
+    /// its traps carry `thread_data`. `beside_caller`: the caller is about to wait for the new
+    /// thread (a vfork parent), so it is best started on the caller's CPU.
+    fn spawn_thread(
+        &self,
+        regs: UserRegs,
+        thread_data: usize,
+        beside_caller: bool,
+    ) -> Result<(), Errno>;
+    /// The CPU the calling thread runs on (it may move at any time: a placement hint).
+    fn current_cpu(&self) -> u32;
+    /// Makes `host_thread` (a [`Platform::current_host_thread`] value, of any address space,
+    /// asleep) run only on `cpu`, so that a wake-up about to come runs it there, until it calls
+    /// [`Platform::unpin_current_thread`].
+    fn pin_thread(&self, host_thread: u64, cpu: u32);
+    /// Lets the calling thread run on every CPU of the instance again after a
+    /// [`Platform::pin_thread`].
+    fn unpin_current_thread(&self);
     /// The calling thread's host identity, valid in every address space of the instance (what
     /// [`Platform::interrupt_thread`] takes).
     fn current_host_thread(&self) -> u64;

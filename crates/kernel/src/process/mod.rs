@@ -11,6 +11,7 @@
 pub mod cpu;
 pub mod identity;
 pub mod limits;
+pub mod placement;
 
 use crate::fs::Loc;
 use crate::fs::fdtable::FdTable;
@@ -165,6 +166,8 @@ pub struct Thread {
     pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
     /// CPU time accounting.
     pub cpu: Mutex<cpu::ThreadCpu>,
+    /// Whether it waits for a child, and where (see `placement`).
+    pub placement: placement::Placement,
 }
 
 /// What the thread of a forked child needs to start in its new address space.
@@ -289,6 +292,7 @@ impl Thread {
             moving: core::sync::atomic::AtomicBool::new(false),
             exec_elsewhere: Mutex::new(None),
             cpu: Mutex::new(cpu::ThreadCpu::default()),
+            placement: placement::Placement::default(),
         })
     }
 
@@ -519,6 +523,7 @@ pub fn exit_process(how: Exit) -> ! {
     }
     *exit_status = Some(how.wait_status());
     drop(exit_status);
+    placement::pull_waiting_parent(&process);
     k.children.notify_all();
     // pidfds of this process become readable.
     k.readiness.notify();

@@ -259,14 +259,16 @@ fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
         undo();
         return Err(Errno::EINTR.into());
     }
-    start_task(ctx, &args, thread, undo)?;
+    start_task(ctx, &args, thread, true, undo)?;
     // The parent's memory is the child's until it execs or ends (not interruptible, as on Linux).
     while !child.vfork_done.load(Ordering::SeqCst) {
         let seen = k.children.current();
         if child.vfork_done.load(Ordering::SeqCst) {
             break;
         }
-        k.children.wait_service(seen, Some(100_000_000));
+        crate::process::placement::waiting_for_child(&ctx.thread, || {
+            k.children.wait_service(seen, Some(100_000_000))
+        });
     }
     Ok(pid as u64)
 }
@@ -278,7 +280,7 @@ fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     // A new thread also starts with its creator's affinity (and no alternate stack).
     *thread.affinity.lock() = ctx.thread.affinity.lock().clone();
     let process = ctx.process.clone();
-    start_task(ctx, &args, thread, || {
+    start_task(ctx, &args, thread, false, || {
         process.threads.lock().retain(|&t| t != tid);
     })
 }
@@ -308,9 +310,15 @@ fn inherit(ctx: &Ctx, args: &CloneArgs, thread: &Thread) -> UserRegs {
 }
 
 /// Starts the new `thread` (of a new thread or process) in this address space: what it
-/// inherits, and the tid published as `args` ask. If it cannot start, `undo` forgets what the
-/// caller registered.
-fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn()) -> Result<u64> {
+/// inherits, and the tid published as `args` ask; `beside_caller` when the caller waits for it.
+/// If it cannot start, `undo` forgets what the caller registered.
+fn start_task(
+    ctx: &Ctx,
+    args: &CloneArgs,
+    thread: Arc<Thread>,
+    beside_caller: bool,
+    undo: impl Fn(),
+) -> Result<u64> {
     let k = kernel();
     let tid = thread.tid;
     let regs = inherit(ctx, args, &thread);
@@ -325,7 +333,7 @@ fn start_task(ctx: &Ctx, args: &CloneArgs, thread: Arc<Thread>, undo: impl Fn())
     let process = thread.process.clone();
     k.threads.lock().insert(tid, thread);
     process.host_threads.fetch_add(1, Ordering::SeqCst);
-    if let Err(e) = k.platform.spawn_thread(regs, tid as usize) {
+    if let Err(e) = k.platform.spawn_thread(regs, tid as usize, beside_caller) {
         process.host_threads.fetch_sub(1, Ordering::SeqCst);
         k.threads.lock().remove(&tid);
         undo();

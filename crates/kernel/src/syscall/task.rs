@@ -234,6 +234,7 @@ fn finish_exec(thread: &Thread) {
     kernel().timers.delete_all(process.pid, true);
     // A vfork parent may go on once its child runs its own program.
     if !process.vfork_done.swap(true, Ordering::SeqCst) {
+        crate::process::placement::pull_waiting_parent(process);
         kernel().children.notify_all();
     }
     reset_signal_handlers(process);

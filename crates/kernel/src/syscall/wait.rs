@@ -116,7 +116,7 @@ fn wait_child(
         if nohang {
             return Ok(None);
         }
-        k.children.wait(seen)?;
+        crate::process::placement::waiting_for_child(&ctx.thread, || k.children.wait(seen))?;
     }
 }
 
