@@ -115,9 +115,8 @@ struct HandOver {
     ready: AtomicU32,
     regs: UnsafeCell<UserRegs>,
     thread_data: AtomicUsize,
-    /// The parked host thread's tid and the CPU it parked on.
+    /// The parked host thread's tid.
     tid: AtomicI32,
-    cpu: AtomicU32,
     /// Set when the hand-over pinned the parked thread to the caller's CPU (it unpins itself).
     pinned: AtomicBool,
 }
@@ -873,7 +872,6 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
                 thread_data: AtomicUsize::new(0),
                 // The block is made on its own host thread.
                 tid: AtomicI32::new(libc::gettid()),
-                cpu: AtomicU32::new(0),
                 pinned: AtomicBool::new(false),
             },
         });
@@ -1051,9 +1049,6 @@ impl ThreadBlock {
 
     /// Waits (parked) until a new LibOS thread is handed over: its registers and kernel value.
     pub fn wait_for_hand_over(&self) -> (UserRegs, usize) {
-        self.hand_over
-            .cpu
-            .store(crate::threads::current_cpu(), Relaxed);
         while self
             .hand_over
             .ready

@@ -523,7 +523,11 @@ pub fn exit_process(how: Exit) -> ! {
     }
     *exit_status = Some(how.wait_status());
     drop(exit_status);
-    placement::pull_waiting_parent(&process);
+    // Not when this ends its address space: the host process's own exit still has to run on
+    // this CPU, and the parent would wait for it.
+    if !k.alone_in_space(&process) {
+        placement::pull_waiting_parent(&process);
+    }
     k.children.notify_all();
     // pidfds of this process become readable.
     k.readiness.notify();

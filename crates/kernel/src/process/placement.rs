@@ -6,39 +6,33 @@
 //! three times per spawn. So the waker pins the waiting parent's host thread to its own CPU
 //! before the wake, and the parent, once awake, takes back every CPU of the instance.
 //!
-//! Each thread's `placement` word says whether it waits for a child, and on which CPU, or
-//! whether a waker is pinning it or has pinned it. A thread is only pinned while it waits, and
+//! Each thread's `placement` word says whether it waits for a child, or whether a waker is
+//! pinning it or has pinned it. A thread is only pinned while it waits, and
 //! it undoes the pin itself before its wait returns, so no host thread stays pinned (host
 //! threads are reused for other LibOS threads). No locks: one atomic word per thread.
 
 use super::{Process, Thread, threads_of};
 use crate::root::kernel;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Not waiting for a child.
-const IDLE: u64 = 0;
-/// Waiting for a child, on the CPU in the low 32 bits.
-const WAITING: u64 = 1 << 32;
+const IDLE: u32 = 0;
+/// Waiting for a child.
+const WAITING: u32 = 1;
 /// A waker is pinning the thread to its CPU.
-const PINNING: u64 = 2 << 32;
+const PINNING: u32 = 2;
 /// A waker has pinned the thread to its CPU.
-const PINNED: u64 = 3 << 32;
+const PINNED: u32 = 3;
 
 /// A thread's placement word (see the module docs).
 #[derive(Default)]
-pub struct Placement(AtomicU64);
+pub struct Placement(AtomicU32);
 
 /// Runs `wait` (a sleep until some child changes state) with the calling `thread` marked as
 /// waiting for a child, so that a child that wakes it can pin it to its own CPU first.
 pub fn waiting_for_child<T>(thread: &Thread, wait: impl FnOnce() -> T) -> T {
     let word = &thread.placement.0;
-    let cpu = kernel().platform.current_cpu();
-    let _ = word.compare_exchange(
-        IDLE,
-        WAITING | cpu as u64,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    );
+    let _ = word.compare_exchange(IDLE, WAITING, Ordering::AcqRel, Ordering::Acquire);
     let result = wait();
     settle(word);
     result
@@ -46,7 +40,7 @@ pub fn waiting_for_child<T>(thread: &Thread, wait: impl FnOnce() -> T) -> T {
 
 /// Ends a wait's placement: if a waker pinned this thread, it gets every CPU back (it already
 /// runs on the waker's); if a waker is pinning it right now, that is waited for first.
-fn settle(word: &AtomicU64) {
+fn settle(word: &AtomicU32) {
     loop {
         let state = word.load(Ordering::Acquire);
         if state == PINNING {
@@ -66,7 +60,7 @@ fn settle(word: &AtomicU64) {
 }
 
 /// Called by a process about to wake its parent, before the wake: the parent's threads that
-/// wait for a child on another CPU are pinned to the caller's.
+/// wait for a child are pinned to the caller's CPU.
 pub fn pull_waiting_parent(process: &Process) {
     let k = kernel();
     let Some(parent) = k.processes.lock().get(&process.ppid()).cloned() else {
@@ -75,12 +69,8 @@ pub fn pull_waiting_parent(process: &Process) {
     let cpu = k.platform.current_cpu();
     for thread in threads_of(&parent) {
         let word = &thread.placement.0;
-        let state = word.load(Ordering::Acquire);
-        if state & !(u32::MAX as u64) != WAITING {
-            continue;
-        }
         if word
-            .compare_exchange(state, PINNING, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(WAITING, PINNING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
             k.platform
