@@ -230,6 +230,9 @@ pub trait Platform: Sync {
     fn unmap(&self, addr: usize, len: usize) -> Result<(), Errno>;
     /// Changes the protection of `[addr, addr + len)`.
     fn protect(&self, addr: usize, len: usize, prot: Prot) -> Result<(), Errno>;
+    /// Gives the private writable memory `[addr, addr + len)` its pages now, as it is about to
+    /// be written in full: one host call instead of a page fault per page. A hint.
+    fn populate(&self, addr: usize, len: usize);
     /// Moves or resizes a mapping (Linux `mremap` semantics with `flags` = `MREMAP_*`).
     fn remap(
         &self,

@@ -215,6 +215,10 @@ fn copy_file_to_memory(
     len: usize,
 ) -> Result<(), String> {
     const CHUNK: usize = 256 * 1024;
+    kernel().platform.populate(
+        page_align_down(addr),
+        page_align_up(addr + len) - page_align_down(addr),
+    );
     let mut done = 0;
     while done < len {
         let n = CHUNK.min(len - done);

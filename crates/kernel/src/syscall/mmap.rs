@@ -330,6 +330,7 @@ fn copy_file_pages(
     const CHUNK: usize = 1 << 20;
     let available = size.saturating_sub(offset).min(len as u64) as usize;
     let mut buf = alloc::vec![0u8; available.min(CHUNK)];
+    kernel().platform.populate(start, available);
     let mut done = 0;
     while done < available {
         let want = (available - done).min(CHUNK);
