@@ -286,8 +286,8 @@ impl Platform for SimPlatform {
         threads::current_cpu()
     }
 
-    fn pin_thread(&self, host_thread: u64, cpu: u32) {
-        threads::pin(host_thread as u32 as i32, cpu);
+    fn pin_thread(&self, host_thread: u64, cpu: u32) -> bool {
+        threads::pin(host_thread as u32 as i32, cpu)
     }
 
     fn unpin_current_thread(&self) {

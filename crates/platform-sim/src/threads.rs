@@ -201,21 +201,22 @@ pub fn current_cpu() -> u32 {
     unsafe { libc::sched_getcpu() }.max(0) as u32
 }
 
-/// Pins the host thread `tid` to `cpu` (a placement hint: failure is harmless). Nothing to do
-/// when the instance has a single CPU, or unknown CPUs (nothing could unpin it).
-pub fn pin(tid: i32, cpu: u32) {
+/// Pins the host thread `tid` to `cpu` (a placement hint); true if it did, so that the thread
+/// must `unpin` itself. Nothing to do when the instance has a single CPU, or unknown CPUs
+/// (nothing could unpin it).
+pub fn pin(tid: i32, cpu: u32) -> bool {
     let cpus = INSTANCE_CPUS.get().map_or(0, |set| {
         // SAFETY: CPU_COUNT only reads the set.
         unsafe { libc::CPU_COUNT(set) }
     });
     if cpus <= 1 {
-        return;
+        return false;
     }
     // SAFETY: cpu_set_t is plain data; sched_setaffinity only reads it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu as usize, &mut set);
-        libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set);
+        libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) == 0
     }
 }
 

@@ -1035,11 +1035,11 @@ impl ThreadBlock {
         unsafe { *self.hand_over.regs.get() = regs };
         self.hand_over.thread_data.store(thread_data, Relaxed);
         if beside_caller {
-            crate::threads::pin(
+            let pinned = crate::threads::pin(
                 self.hand_over.tid.load(Relaxed),
                 crate::threads::current_cpu(),
             );
-            self.hand_over.pinned.store(true, Relaxed);
+            self.hand_over.pinned.store(pinned, Relaxed);
         }
         self.hand_over
             .ready

@@ -296,8 +296,8 @@ pub trait Platform: Sync {
     fn current_cpu(&self) -> u32;
     /// Makes `host_thread` (a [`Platform::current_host_thread`] value, of any address space,
     /// asleep) run only on `cpu`, so that a wake-up about to come runs it there, until it calls
-    /// [`Platform::unpin_current_thread`].
-    fn pin_thread(&self, host_thread: u64, cpu: u32);
+    /// [`Platform::unpin_current_thread`]. False if it did not (nothing to undo then).
+    fn pin_thread(&self, host_thread: u64, cpu: u32) -> bool;
     /// Lets the calling thread run on every CPU of the instance again after a
     /// [`Platform::pin_thread`].
     fn unpin_current_thread(&self);

@@ -166,7 +166,7 @@ pub struct Thread {
     pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
     /// CPU time accounting.
     pub cpu: Mutex<cpu::ThreadCpu>,
-    /// Whether it waits for a child, and where (see `placement`).
+    /// Whether it waits for a child, and whether a waker pinned it (see `placement`).
     pub placement: placement::Placement,
 }
 

@@ -7,9 +7,9 @@
 //! before the wake, and the parent, once awake, takes back every CPU of the instance.
 //!
 //! Each thread's `placement` word says whether it waits for a child, or whether a waker is
-//! pinning it or has pinned it. A thread is only pinned while it waits, and
-//! it undoes the pin itself before its wait returns, so no host thread stays pinned (host
-//! threads are reused for other LibOS threads). No locks: one atomic word per thread.
+//! pinning it or has pinned it. A thread is only pinned while it waits, and it undoes the pin
+//! itself before its wait returns, so no host thread stays pinned (host threads are reused for
+//! other LibOS threads). No locks: one atomic word per thread.
 
 use super::{Process, Thread, threads_of};
 use crate::root::kernel;
@@ -73,9 +73,10 @@ pub fn pull_waiting_parent(process: &Process) {
             .compare_exchange(WAITING, PINNING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            k.platform
+            let pinned = k
+                .platform
                 .pin_thread(thread.host.load(Ordering::Acquire), cpu);
-            word.store(PINNED, Ordering::Release);
+            word.store(if pinned { PINNED } else { WAITING }, Ordering::Release);
         }
     }
 }
