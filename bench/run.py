@@ -107,6 +107,10 @@ def measure(args, work, runs, calls):
     if os.path.exists("/usr/bin/python3"):
         py = ["/usr/bin/python3", "-c", "pass"]
         row("python3 -c pass (wall)", wall(py, runs), wall(veil + py, runs), "ms")
+    if os.path.exists("/usr/bin/python3") and os.path.exists("/bin/busybox"):
+        elsewhere = ["/usr/bin/python3", os.path.join(ROOT, "bench", "spawn_elsewhere.py"), "/bin/busybox", "200",
+                     "10" if args.quick else "30"]
+        row("spawn, own address space (200 MB parent)", per_call(elsewhere), per_call(veil + elsewhere), "us")
 
 
 if __name__ == "__main__":

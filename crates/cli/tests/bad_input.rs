@@ -214,10 +214,13 @@ fn instance_with_forked_child(name: &str) -> (std::process::Child, u32, u32) {
         .spawn()
         .unwrap();
     common::wait_ready(&mut child);
-    // veil → first address space → the forked child's address space.
+    // veil → first address space → the forked child's address space (and the zygote).
     let first = common::host_children(child.id());
     assert_eq!(first.len(), 1, "veil should have one child process");
-    let forked = common::host_children(first[0]);
+    let forked: Vec<u32> = common::host_children(first[0])
+        .into_iter()
+        .filter(|&p| !common::is_zygote(p))
+        .collect();
     assert_eq!(
         forked.len(),
         1,

@@ -57,17 +57,25 @@ fn allowed_cpus_of_threads(space: u32) -> Vec<String> {
 /// Children that exec and end pin their waiting parent's host thread to their own CPU for the
 /// wake-up (`process::placement`), and a vfork parent pins the host thread it starts its child
 /// on: afterwards every host thread has the instance's CPUs again, those `veil run` was
-/// started with (all of them, or a `taskset` subset).
+/// started with (all of them, or a `taskset` subset). The last steps start a child (dash) on
+/// the host thread a forked process parked in its new address space: a forked thread once
+/// kept its original's host tid there, and the pin went to that thread in the first address
+/// space.
 #[test]
 fn woken_parents_get_their_cpus_back() {
     need("/usr/bin/python3");
     need("/usr/bin/taskset");
+    need("/bin/dash");
     let dir = scratch("placement");
-    let script = "import os, subprocess, sys\n\
+    let script = "import os, subprocess, sys, time\n\
                   for _ in range(50):\n    subprocess.run(['/bin/true'], check=True)\n\
                   for _ in range(20):\n    pid = os.fork()\n    os._exit(0) if pid == 0 else os.waitpid(pid, 0)\n\
+                  pid = os.fork()\n\
+                  if pid == 0:\n    subprocess.Popen(['/bin/dash', '-c', 'sleep 0.2; /bin/true; /bin/true'])\n    os._exit(0)\n\
+                  time.sleep(1.5)\n\
                   print('ready', flush=True)\n\
-                  sys.stdin.read()\n";
+                  sys.stdin.read()\n\
+                  os.waitpid(pid, 0)\n";
     let cpus = std::thread::available_parallelism().unwrap().get();
     for restricted in [false, true] {
         let mut cmd = python_under_veil(&dir, script);
@@ -96,4 +104,65 @@ fn woken_parents_get_their_cpus_back() {
         drop(child.stdin.take());
         assert!(child.wait().unwrap().success());
     }
+}
+
+/// Every host process below `pid`.
+fn host_descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut pending = vec![pid];
+    while let Some(p) = pending.pop() {
+        for child in host_children(p) {
+            found.push(child);
+            pending.push(child);
+        }
+    }
+    found
+}
+
+/// The peak virtual memory size of host process `pid` (`VmPeak`, in KiB): a forked copy starts
+/// with its original's.
+fn peak_virtual_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmPeak:"))
+        .unwrap();
+    line.trim().trim_end_matches("kB").trim().parse().unwrap()
+}
+
+/// A program that cannot share its parent's address space (the non-PIE busybox from the
+/// non-PIE python3) starts in a clean one (a fork of the zygote made at boot): no host process
+/// of the instance but the parent's ever held the parent's 256 MiB buffer, as a copy of the
+/// parent's address space would have until it released it.
+#[test]
+fn new_address_spaces_hold_nothing_of_their_parent() {
+    need("/usr/bin/python3");
+    need("/bin/busybox");
+    let dir = scratch("clean-spaces");
+    let script = "import subprocess, sys\n\
+                  ballast = bytearray(256 << 20)\n\
+                  child = subprocess.Popen(['/bin/busybox', 'sleep', '60'])\n\
+                  print('ready', flush=True)\n\
+                  sys.stdin.read()\n\
+                  child.kill()\n\
+                  child.wait()\n";
+    let mut cmd = python_under_veil(&dir, script);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    wait_ready(&mut child);
+    // The first address space (python3), the zygote, busybox's address space.
+    let processes = host_descendants(child.id());
+    let peaks: Vec<(u32, u64)> = processes
+        .iter()
+        .map(|&p| (p, peak_virtual_kib(p)))
+        .collect();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(processes.len() >= 3, "host processes: {peaks:?}");
+    let smallest = peaks.iter().map(|&(_, kib)| kib).min().unwrap();
+    let with_ballast = peaks
+        .iter()
+        .filter(|&&(_, kib)| kib >= smallest + (200 << 10))
+        .count();
+    assert_eq!(with_ballast, 1, "peak virtual sizes (KiB): {peaks:?}");
 }

@@ -233,6 +233,44 @@ except FileNotFoundError as e:
     assert_same(&["/usr/bin/python3", "sub.py"], &dir, None);
 }
 
+/// Non-PIE programs spawned by the non-PIE python3 run in address spaces of their own (python3
+/// occupies their fixed range), where the host files they inherit must still work: a host file
+/// as stdout, another passed as fd 5, twenty spawns in a row, a python3 child that in turn
+/// spawns busybox from its own new address space, and one given 300 host files (more than one
+/// request to the zygote carries: its address space is a copy of the parent's instead).
+#[test]
+fn python3_spawns_programs_that_need_their_own_address_space() {
+    need("/usr/bin/python3");
+    need("/bin/busybox");
+    let dir = scratch("python-new-spaces");
+    let script = r#"
+import os, subprocess, sys
+with open("out.txt", "w") as f:
+    for i in range(20):
+        subprocess.run(["/bin/busybox", "echo", f"line {i}"], stdout=f, check=True)
+with open("out.txt") as f:
+    lines = f.read().splitlines()
+print("lines", len(lines), lines[0], lines[-1])
+with open("in.txt", "w") as f:
+    f.write("carried input\n")
+with open("in.txt") as f:
+    os.dup2(f.fileno(), 5)
+    r = subprocess.run(["/bin/busybox", "sh", "-c", "cat <&5"], pass_fds=[5], capture_output=True, text=True)
+    print("fd 5:", r.stdout.strip(), r.returncode)
+nested = "import subprocess; print(subprocess.run(['/bin/busybox', 'echo', 'nested'], capture_output=True, text=True).stdout.strip())"
+r = subprocess.run([sys.executable, "-c", nested], capture_output=True, text=True)
+print("python3 child:", r.stdout.strip(), r.returncode)
+fds = [os.open("in.txt", os.O_RDONLY) for _ in range(300)]
+count = f"import os; print(os.read({fds[-1]}, 100).decode().strip(), sum(os.path.exists(f'/proc/self/fd/{{fd}}') for fd in range(3, 1000)))"
+r = subprocess.run([sys.executable, "-c", count], pass_fds=fds, capture_output=True, text=True)
+print("300 host files:", r.stdout.strip(), r.returncode)
+"#;
+    std::fs::write(dir.join("spaces.py"), script).unwrap();
+    let out = assert_same(&["/usr/bin/python3", "spaces.py"], &dir, None);
+    assert!(out.contains("python3 child: nested 0"), "{out}");
+    assert!(out.contains("300 host files: carried input 300 0"), "{out}");
+}
+
 /// A `find | xargs | sort` pipeline built by a spawn-based program (Python's subprocess:
 /// vfork + exec, pipes between the children).
 #[test]

@@ -298,6 +298,9 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         };
         kernel.mounts.mount(path, fs);
     }
+    // Clean address spaces are copies of this one as it is now: every mount's host directory
+    // open, no program's memory yet.
+    platform.prepare_clean_spaces(kernel);
 
     let pid = kernel.alloc_id();
     let root_loc = kernel.mounts.root();
@@ -395,8 +398,8 @@ impl TrapHandler for Kernel {
             syscall::clone::start_forked_child(&thread, start, regs);
         }
         let exec = thread.exec_elsewhere.lock().take();
-        if let Some(prepared) = exec {
-            syscall::task::start_exec_elsewhere(&thread, prepared, regs);
+        if let Some(exec) = exec {
+            syscall::task::start_exec_elsewhere(&thread, exec, regs);
         }
         process::leave_if_exiting(&thread);
         signal::deliver_pending(regs, &thread);

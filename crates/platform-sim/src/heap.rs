@@ -129,3 +129,10 @@ pub fn create_kernel_heap() -> Result<(), String> {
 pub fn use_kernel_heap() {
     USE_KERNEL_HEAP.store(true, Ordering::SeqCst);
 }
+
+/// Makes this host process allocate from its own host heap again: for a process that forks
+/// while it owns allocations (the zygote), since both sides of a fork would own (and free)
+/// the same blocks of the shared heap.
+pub fn use_host_heap() {
+    USE_KERNEL_HEAP.store(false, Ordering::SeqCst);
+}

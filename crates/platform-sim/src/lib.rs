@@ -15,6 +15,7 @@ mod supervisor;
 mod threads;
 mod trap;
 mod uaccess;
+mod zygote;
 
 pub use heap::VeilAllocator;
 pub use supervisor::launch;

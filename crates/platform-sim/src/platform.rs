@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::AtomicU32;
 use veil_abi::general::timespec;
 use veil_platform::{
-    Backing, ClockId, Errno, Fault, HostCalls, HostCpuTime, Placement, Platform, Prot, UserRegs,
-    WaitResult,
+    Backing, ClockId, Errno, Fault, HostCalls, HostCpuTime, HostFd, Placement, Platform, Prot,
+    TrapHandler, UserRegs, WaitResult,
 };
 
 /// Host CPU clocks of a thread (the low bits of a clock id): user plus system time sampled at
@@ -356,9 +356,30 @@ impl Platform for SimPlatform {
     }
 
     fn fork_on_return(&self, child_thread: usize) {
-        if let Some(block) = trap::current_block() {
-            block.request_fork(child_thread);
+        trap::on_return(trap::OnReturn::Fork {
+            child: child_thread,
+        });
+    }
+
+    fn prepare_clean_spaces(&self, handler: &'static dyn TrapHandler) -> bool {
+        match crate::zygote::start(handler) {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!("no clean address spaces (programs will start in copies): {e}");
+                false
+            }
         }
+    }
+
+    fn move_to_clean_space_on_return(&self, thread: usize, carried: &[HostFd]) -> bool {
+        if trap::current_block().is_none() || !crate::zygote::can_carry(carried.len()) {
+            return false;
+        }
+        trap::on_return(trap::OnReturn::MoveToClean {
+            thread,
+            carried: carried.iter().map(|fd| fd.0).collect(),
+        });
+        true
     }
 
     fn address_space_alive(&self, id: u64) -> bool {

@@ -99,13 +99,24 @@ pub struct ThreadBlock {
     current_uc: *mut libc::ucontext_t,
     /// Forwarded host signals that arrived while LibOS code ran (a bit per signal).
     deferred: std::sync::atomic::AtomicU64,
-    /// Kernel value of the thread a fork at the end of this trap starts (0 = no fork).
-    fork_child: usize,
     /// Where the thread's host stack is free once its LibOS thread ended (below every frame
     /// still in use): the thread parks there (`threads`).
     park_stack_top: usize,
     /// A new LibOS thread handed to this host thread while it is parked.
     hand_over: HandOver,
+}
+
+/// What the platform does to the address space when a trap returns (after every kernel frame
+/// of it is gone).
+#[derive(Default)]
+pub enum OnReturn {
+    #[default]
+    Nothing,
+    /// Copy it; the copy's only thread starts as kernel thread `child`.
+    Fork { child: usize },
+    /// Move this thread (kernel value `thread`) to a clean address space (`zygote`), with the
+    /// host fds `carried`.
+    MoveToClean { thread: usize, carried: Vec<i32> },
 }
 
 /// The hand-over of a new LibOS thread to a parked host thread.
@@ -503,10 +514,13 @@ extern "C" fn veil_signal_handler(
         };
         handler.fault(thread_data, &mut regs, fault);
     }
-    // SAFETY: see above.
-    let fork_child = unsafe { std::mem::take(&mut (*block).fork_child) };
-    if fork_child != 0 {
-        fork_here(*handler, block, thread_data, fork_child, &mut regs);
+    match ON_RETURN.take() {
+        OnReturn::Nothing => {}
+        OnReturn::Fork { child } => fork_here(*handler, block, thread_data, child, &mut regs),
+        OnReturn::MoveToClean { thread, carried } => {
+            let result = crate::zygote::move_to_clean_space(thread, &carried);
+            handler.forked(thread_data, &mut regs, result);
+        }
     }
     // SAFETY: see above.
     unsafe {
@@ -864,7 +878,6 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             stack_size,
             current_uc: std::ptr::null_mut(),
             deferred: std::sync::atomic::AtomicU64::new(0),
-            fork_child: 0,
             park_stack_top,
             hand_over: HandOver {
                 ready: AtomicU32::new(0),
@@ -940,6 +953,9 @@ pub fn after_fork_child() -> std::io::Result<()> {
     let Some(block) = current_block() else {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
     };
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    block.hand_over.tid.store(tid, Relaxed);
     arm_dispatch(block)
 }
 
@@ -1005,7 +1021,7 @@ impl ThreadBlock {
     /// that the next LibOS thread on this host thread starts as on a new one.
     pub fn forget_trap(&mut self) {
         self.current_uc = std::ptr::null_mut();
-        self.fork_child = 0;
+        ON_RETURN.take();
         self.deferred.store(0, Relaxed);
         self.resume_armed = 0;
     }
@@ -1013,7 +1029,7 @@ impl ThreadBlock {
     /// Puts the thread's alternate-stack region into host forks, or leaves it out (all but the
     /// forking thread's are left out). Host stacks stay in: glibc's record of each thread lives
     /// at the top of its stack, and glibc's fork updates them in the child.
-    fn set_fork_inclusion(&self, included: bool) {
+    pub(crate) fn set_fork_inclusion(&self, included: bool) {
         let region = self.stack_base - GUARD;
         let advice = if included {
             libc::MADV_DOFORK
@@ -1098,11 +1114,6 @@ impl ThreadBlock {
         self.thread_data
     }
 
-    /// Asks for a fork at the end of the current trap, starting kernel thread `child`.
-    pub fn request_fork(&mut self, child: usize) {
-        self.fork_child = child;
-    }
-
     /// Sets the kernel's per-thread value.
     pub fn set_thread_data(&mut self, data: usize) {
         self.thread_data = data;
@@ -1141,7 +1152,14 @@ pub fn interrupt(host_thread: u64) {
     }
 }
 
+/// Says what happens to the address space at the end of the calling thread's current trap.
+pub fn on_return(what: OnReturn) {
+    ON_RETURN.set(what);
+}
+
 thread_local! {
+    /// What happens to the address space when this host thread's current trap returns.
+    static ON_RETURN: std::cell::Cell<OnReturn> = const { std::cell::Cell::new(OnReturn::Nothing) };
     /// This host thread's [`ThreadBlock`] (LibOS code runs with the host's own `%fs`, so host
     /// thread-locals are usable on the trap path).
     static CURRENT_BLOCK: std::cell::Cell<*mut ThreadBlock> = const { std::cell::Cell::new(std::ptr::null_mut()) };

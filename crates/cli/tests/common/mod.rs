@@ -49,6 +49,11 @@ pub fn host_children(pid: u32) -> Vec<u32> {
     all
 }
 
+/// Whether host process `pid` is an instance's zygote (the source of clean address spaces).
+pub fn is_zygote(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "veil-zygote")
+}
+
 /// Reads the `ready` line a program under test prints once it is set up.
 pub fn wait_ready(child: &mut std::process::Child) {
     use std::io::Read;

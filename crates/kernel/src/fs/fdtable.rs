@@ -93,6 +93,15 @@ impl FdTable {
         }
     }
 
+    /// The host fds of the files that stay open across an exec (host fds belong to one
+    /// address space: a program exec'd elsewhere needs these there).
+    pub fn host_fds_kept_on_exec(&self) -> Vec<veil_platform::HostFd> {
+        self.iter()
+            .filter(|(_, e)| !e.cloexec)
+            .filter_map(|(_, e)| e.file.ops.host_fd())
+            .collect()
+    }
+
     /// Number of slots in use.
     pub fn count(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()

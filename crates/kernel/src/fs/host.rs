@@ -284,6 +284,9 @@ impl FileOps for HostFile {
     fn stable_contents(&self) -> bool {
         true
     }
+    fn host_fd(&self) -> Option<HostFd> {
+        Some(self.fd)
+    }
     fn shared_backing(&self) -> Option<Result<super::SharedBacking>> {
         Some(Ok(super::SharedBacking::HostFile(self.fd)))
     }

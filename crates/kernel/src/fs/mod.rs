@@ -347,6 +347,11 @@ pub trait FileOps: Send + Sync {
     fn generation(&self) -> Option<u64> {
         None
     }
+    /// The host fd this file reads and writes through, if any (it must be open in whichever
+    /// address space the file is used).
+    fn host_fd(&self) -> Option<veil_platform::HostFd> {
+        None
+    }
     /// What a waiter for `events` must watch besides [`crate::Kernel::readiness`] (which every
     /// kernel object notifies): host fds, and the time the readiness changes by itself.
     fn wait_sources(&self, _events: i16, sources: &mut WaitSources) {

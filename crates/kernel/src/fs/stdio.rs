@@ -82,6 +82,9 @@ fn tty_ioctl_size(request: u32) -> Option<usize> {
 }
 
 impl FileOps for HostStream {
+    fn host_fd(&self) -> Option<HostFd> {
+        Some(self.fd)
+    }
     fn read(&self, _pos: &mut u64, buf: &mut [u8], _flags: u32) -> Result<usize> {
         retry_interrupted(|| host().read(self.fd, buf)).map(|n| n.min(buf.len()))
     }

@@ -188,6 +188,16 @@ pub struct Prepared {
     envp: Vec<Vec<u8>>,
 }
 
+impl Prepared {
+    /// The host fds its files are read through (the program, its interpreter).
+    pub fn host_fds(&self) -> impl Iterator<Item = veil_platform::HostFd> {
+        let interp = self.interp.as_ref().map(|(file, _)| file);
+        core::iter::once(&self.file)
+            .chain(interp)
+            .filter_map(|file| file.ops.host_fd())
+    }
+}
+
 /// Finds and checks the program at `path` (from `base`) without touching any process.
 pub fn prepare(
     base: &Loc,

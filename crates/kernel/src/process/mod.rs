@@ -163,11 +163,19 @@ pub struct Thread {
     pub moving: core::sync::atomic::AtomicBool,
     /// The program this thread runs once it has moved to a new address space (`execve` of a
     /// program that does not fit where it is).
-    pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
+    pub exec_elsewhere: Mutex<Option<ExecElsewhere>>,
     /// CPU time accounting.
     pub cpu: Mutex<cpu::ThreadCpu>,
     /// Whether it waits for a child, and whether a waker pinned it (see `placement`).
     pub placement: placement::Placement,
+}
+
+/// What a thread that moves to an address space of its own runs there.
+pub struct ExecElsewhere {
+    pub prepared: crate::loader::Prepared,
+    /// The address space is a copy of the one it left, not a clean one: the memory of the
+    /// processes that stayed there is released in it first.
+    pub copied_from: Option<u64>,
 }
 
 /// What the thread of a forked child needs to start in its new address space.

@@ -243,28 +243,50 @@ fn finish_exec(thread: &Thread) {
     *thread.robust_list.lock() = (0, 0);
 }
 
-/// Moves the calling vfork child to a copy of this address space (made by the platform when
-/// the trap returns), where it releases everything else and loads `prepared`; its host thread
-/// here ends (see `clone::fork_done`).
+/// Moves the calling vfork child to an address space of its own (made by the platform when
+/// the trap returns), where it loads `prepared`; its host thread here ends (see
+/// `clone::fork_done`). The platform's clean address spaces hold nothing of this one; where
+/// there are none (or too many host fds to carry), a copy of this one is made and everything
+/// else released there.
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
-    *ctx.thread.exec_elsewhere.lock() = Some(prepared);
+    let k = kernel();
+    let tid = ctx.thread.tid as usize;
+    let mut carried = ctx.process.fds.lock().host_fds_kept_on_exec();
+    carried.extend(prepared.host_fds());
+    carried.sort_unstable();
+    carried.dedup();
+    let copied_from = if k.platform.move_to_clean_space_on_return(tid, &carried) {
+        None
+    } else {
+        k.platform.fork_on_return(tid);
+        Some(ctx.process.space.load(Ordering::SeqCst))
+    };
+    *ctx.thread.exec_elsewhere.lock() = Some(crate::process::ExecElsewhere {
+        prepared,
+        copied_from,
+    });
     ctx.thread.moving.store(true, Ordering::SeqCst);
     crate::process::cpu::detach(&ctx.thread);
-    kernel().platform.fork_on_return(ctx.thread.tid as usize);
     Ok(0)
 }
 
 /// The first steps of a thread moved by [`exec_in_new_space`], in its new address space.
-pub fn start_exec_elsewhere(thread: &Thread, prepared: loader::Prepared, regs: &mut UserRegs) {
+pub fn start_exec_elsewhere(
+    thread: &Thread,
+    exec: crate::process::ExecElsewhere,
+    regs: &mut UserRegs,
+) {
     let k = kernel();
     let process = &thread.process;
-    let old_space = process.space.load(Ordering::SeqCst);
     k.leave_space(process);
     k.join_space(process);
     if k.ending.load(Ordering::SeqCst) {
         k.platform.exit_address_space(0);
     }
-    super::clone::release_others(old_space, None, process.pid);
+    if let Some(old_space) = exec.copied_from {
+        super::clone::release_others(old_space, None, process.pid);
+    }
+    let prepared = exec.prepared;
     process.set_vm(Arc::new(crate::sync::Mutex::new(crate::mm::Vm::default())));
     match loader::load(process, &prepared) {
         Ok(loaded) => {
