@@ -264,3 +264,48 @@ fn a_killed_first_address_space_takes_the_others_with_it() {
         "the forked child's address space (host pid {forked}) is still running"
     );
 }
+
+/// The zygote (the source of clean address spaces) killed from outside: the exec that finds it
+/// gone fails with EAGAIN and a log line; later programs that need an address space of their
+/// own start in a copy of their parent's, and the instance goes on.
+#[test]
+fn a_killed_zygote_leaves_the_instance_running() {
+    common::need("/usr/bin/python3");
+    common::need("/bin/busybox");
+    let dir = scratch("killed-zygote");
+    let script = "import subprocess, sys\n\
+                  subprocess.run(['/bin/busybox', 'true'], check=True)\n\
+                  print('ready', flush=True)\n\
+                  sys.stdin.readline()\n\
+                  for attempt in range(2):\n    \
+                      try:\n        \
+                          print(attempt, subprocess.run(['/bin/busybox', 'echo', 'ran'], capture_output=True, text=True).stdout.strip(), flush=True)\n    \
+                      except OSError as e:\n        \
+                          print(attempt, e.errno, flush=True)\n";
+    let mut child = common::python_under_veil(&dir, script)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_ready(&mut child);
+    let first = common::host_children(child.id());
+    let zygotes: Vec<u32> = common::host_children(first[0])
+        .into_iter()
+        .filter(|&p| common::is_zygote(p))
+        .collect();
+    assert_eq!(zygotes.len(), 1, "one zygote");
+    kill9(zygotes[0]);
+    while std::path::Path::new(&format!("/proc/{}", zygotes[0])).exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "0 11\n1 ran\n", "{stderr}");
+    assert!(stderr.contains("no clean address space"), "{stderr}");
+}

@@ -150,7 +150,7 @@ pub fn move_to_clean_space(thread: usize, carried: &[i32]) -> Result<u64, Errno>
     ) {
         // SAFETY: nobody else has seen the reply.
         drop(unsafe { Box::from_raw(reply) });
-        log::warn!("cannot reach the zygote for a new address space: {e}");
+        zygote_gone(&e.to_string());
         return Err(Errno::EAGAIN);
     }
     // SAFETY: the reply stays allocated until it is done (or, if the zygote is gone, forever).
@@ -164,7 +164,7 @@ pub fn move_to_clean_space(thread: usize, carried: &[i32]) -> Result<u64, Errno>
         // SAFETY: signal 0 only checks that the process exists.
         if reply_ref.done.load(Acquire) == 0 && unsafe { libc::kill(ZYGOTE.load(Relaxed), 0) } != 0
         {
-            log::warn!("the zygote ended: no new address space");
+            zygote_gone("it ended");
             return Err(Errno::EAGAIN);
         }
     }
@@ -175,6 +175,15 @@ pub fn move_to_clean_space(thread: usize, carried: &[i32]) -> Result<u64, Errno>
         return Err(Errno((-result) as u16));
     }
     Ok(result as u64)
+}
+
+/// The zygote cannot be reached any more (killed from outside, say): later moves in this
+/// address space are not asked for (the kernel copies address spaces instead).
+fn zygote_gone(why: &str) {
+    CLIENT.store(-1, Relaxed);
+    log::warn!(
+        "no clean address space from the zygote ({why}); from now on programs that need an address space of their own start in a copy of their parent's"
+    );
 }
 
 /// A request as the zygote received it.
