@@ -2,13 +2,16 @@
 //!
 //! Each waiter sleeps on its own word in the kernel heap (through the platform's shared futex),
 //! so a wake-up reaches it in whichever host thread or address space it waits. The queue is
-//! keyed by (process, user address); the user word itself is only read and compared, under the
+//! keyed by (process, user address), or for shared words by where they are in the memory or
+//! host file the processes map ([`FutexKey`]); the user word itself is only read and compared, under the
 //! table lock, which is what makes "check the value, then sleep" atomic against wakers.
 //!
 //! Lock order: `FutexTable::waiters` is a leaf (user memory is read while holding it, which
 //! takes the process's `vm` lock briefly: `vm` is never held while taking this lock).
 
 use crate::error::{Result, err};
+use crate::mm::VmaKind;
+use crate::mm::cache::FileId;
 use crate::root::kernel;
 use crate::sync::{Mutex, SIGNAL_CHECK_SLICE_NS};
 use alloc::sync::Arc;
@@ -17,17 +20,25 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use veil_abi::Errno;
 use veil_platform::WaitResult;
 
-/// Identifies a futex: the process whose memory holds it and the address, or, for a futex in
-/// the instance's shared memory, [`SHARED_MEMORY`] and the offset in it (so processes that map
-/// it at different addresses, in any address space, meet on the same futex).
+/// Identifies a futex: the process whose memory holds it and the address, or, for a word that
+/// processes share (not `FUTEX_PRIVATE_FLAG`), where it is in what they map in common, so that
+/// processes that map it at different addresses, in any address space, meet on the same futex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FutexKey {
-    pub pid: i32,
-    pub addr: u64,
+pub enum FutexKey {
+    Process {
+        pid: i32,
+        addr: u64,
+    },
+    /// At `offset` in the instance's shared memory.
+    SharedMemory {
+        offset: u64,
+    },
+    /// At `offset` in a host file mapped `MAP_SHARED` (the host maps its pages directly).
+    HostFile {
+        file: FileId,
+        offset: u64,
+    },
 }
-
-/// The `pid` of keys of futexes in shared memory.
-pub const SHARED_MEMORY: i32 = -1;
 
 impl FutexKey {
     /// The key of the futex word at `addr` of `process`; `private` futexes (FUTEX_PRIVATE_FLAG)
@@ -36,16 +47,25 @@ impl FutexKey {
         if !private {
             let vm = process.vm();
             let vm = vm.lock();
-            if let Some(vma) = vm.find(addr as usize).filter(|v| v.shared)
-                && let Some(pages) = &vma.pages
-            {
-                return FutexKey {
-                    pid: SHARED_MEMORY,
-                    addr: pages.object.base() + pages.offset + (addr - vma.start as u64),
-                };
+            if let Some(vma) = vm.find(addr as usize).filter(|v| v.shared) {
+                let into = addr - vma.start as u64;
+                if let Some(pages) = &vma.pages {
+                    return FutexKey::SharedMemory {
+                        offset: pages.object.base() + pages.offset + into,
+                    };
+                }
+                if let VmaKind::File { offset, file, .. } = &vma.kind
+                    && file.ops.host_fd().is_some()
+                    && let Some(Ok(st)) = file.ops.stat()
+                {
+                    return FutexKey::HostFile {
+                        file: FileId::of(&st),
+                        offset: offset + into,
+                    };
+                }
             }
         }
-        FutexKey {
+        FutexKey::Process {
             pid: process.pid,
             addr,
         }
