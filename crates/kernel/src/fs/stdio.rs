@@ -6,6 +6,7 @@ use super::{FileOps, Inode, InodeRef};
 use crate::error::{Result, err};
 use crate::root::kernel;
 use crate::user;
+use alloc::ffi::CString;
 use alloc::sync::Arc;
 use core::any::Any;
 use veil_abi::Errno;
@@ -45,11 +46,21 @@ impl Inode for HostStream {
     fn stat(&self) -> Result<stat> {
         Ok(host().fstat(self.fd)?)
     }
-    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
-        Ok(Arc::new(HostStream {
-            fd: self.fd,
-            owned: false,
-        }))
+    /// A regular file reopened (`/dev/stdin` or `/proc/self/fd/0` of a redirected file) gets an
+    /// open file description of its own, with its own offset, as on Linux; streams (pipes,
+    /// terminals) are shared.
+    fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
+        if !self.is_regular() {
+            return Ok(Arc::new(HostStream {
+                fd: self.fd,
+                owned: false,
+            }));
+        }
+        let path = CString::new(alloc::format!("/proc/self/fd/{}", self.fd.0))
+            .expect("no NUL in a number");
+        let pass = g::O_ACCMODE | g::O_APPEND | g::O_NONBLOCK;
+        let fd = host().openat(HostFd::CWD, &path, flags & pass, 0)?;
+        Ok(Arc::new(HostStream { fd, owned: true }))
     }
     fn is_fifo_node(&self) -> bool {
         false
