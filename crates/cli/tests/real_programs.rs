@@ -425,3 +425,27 @@ fn make_builds_a_c_project() {
     assert!(out.contains("\n5 42\n"), "unexpected output:\n{out}");
     assert!(out.contains("is up to date"), "unexpected output:\n{out}");
 }
+
+/// `veil run` inside a shell script whose streams are files: the instance reads and writes
+/// through the shell's own open file descriptions, so its output lands between what the shell
+/// wrote before and after it, and its reads of stdin leave the shell's offset where they
+/// stopped.
+#[test]
+fn redirected_standard_streams_share_the_shells_offsets() {
+    need("/bin/dash");
+    let dir = scratch("shared-offsets");
+    std::fs::write(dir.join("in.txt"), "one\ntwo\nthree\n").unwrap();
+    let veil = format!("{} run --rootfs /", common::veil_bin());
+    let script = format!(
+        "{{ echo before; {veil} /bin/echo inside; echo after; }} > out.txt\n\
+         {{ read a; {veil} /bin/dash -c 'read b; echo $b'; read c; echo $a $c; }} < in.txt >> out.txt\n"
+    );
+    let status = std::process::Command::new("/bin/dash")
+        .args(["-c", &script])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = std::fs::read_to_string(dir.join("out.txt")).unwrap();
+    assert_eq!(out, "before\ninside\nafter\ntwo\none three\n");
+}

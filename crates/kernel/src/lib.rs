@@ -353,8 +353,7 @@ fn install_stdio(process: &Process) {
         let Ok(flags) = host.get_status_flags(hfd) else {
             continue;
         };
-        let inode = fs::stdio::stdio_inode(hfd);
-        let Ok(ops) = inode.open(flags) else { continue };
+        let (inode, ops) = fs::stdio::stdio(hfd);
         let name = match fd {
             0 => "/dev/stdin",
             1 => "/dev/stdout",

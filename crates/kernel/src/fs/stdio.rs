@@ -196,9 +196,12 @@ fn retry_interrupted(
     }
 }
 
-/// The inode for host stdio fd `fd`.
-pub fn stdio_inode(fd: HostFd) -> InodeRef {
-    Arc::new(HostStream { fd, owned: false })
+/// The inode for host stdio fd `fd`, and the file the first process gets: the host's own open
+/// file description (its offset is shared with whoever else has it, as fds a process inherits
+/// are; opening the inode again, through `/dev/stdin` say, may make another).
+pub fn stdio(fd: HostFd) -> (InodeRef, Arc<dyn FileOps>) {
+    let stream = Arc::new(HostStream { fd, owned: false });
+    (stream.clone(), stream)
 }
 
 /// Opens the host's controlling terminal of the instance (ENXIO when there is none).
