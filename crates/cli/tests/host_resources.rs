@@ -166,3 +166,36 @@ fn new_address_spaces_hold_nothing_of_their_parent() {
         .count();
     assert_eq!(with_ballast, 1, "peak virtual sizes (KiB): {peaks:?}");
 }
+
+/// Rounds of 100 threads alive at once, all ending: the host threads they ran on wait for the
+/// next ones (none ends and leaves its host stack mapped), so twenty rounds leave about one
+/// round's worth of host threads and mappings, not twenty.
+#[test]
+fn rounds_of_concurrent_threads_leave_one_round_of_host_threads() {
+    need("/usr/bin/python3");
+    let dir = scratch("thread-rounds");
+    let script = "import sys, threading\n\
+                  for _ in range(20):\n    go = threading.Event()\n    \
+                  workers = [threading.Thread(target=go.wait) for _ in range(100)]\n    \
+                  for w in workers:\n        w.start()\n    \
+                  go.set()\n    \
+                  for w in workers:\n        w.join()\n\
+                  print('ready', flush=True)\n\
+                  sys.stdin.read()\n";
+    let mut cmd = python_under_veil(&dir, script);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    wait_ready(&mut child);
+    let space = host_children(child.id())[0];
+    let threads = fs::read_dir(format!("/proc/{space}/task")).unwrap().count();
+    let mappings = fs::read_to_string(format!("/proc/{space}/maps"))
+        .unwrap()
+        .lines()
+        .count();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    // 100 parked host threads (3 mappings each: host stack, guard page, alternate-stack
+    // region), Python's main thread and the kernel's service thread.
+    assert!(threads <= 110, "{threads} host threads");
+    assert!(mappings <= 500, "{mappings} host mappings");
+}

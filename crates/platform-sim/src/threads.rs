@@ -1,34 +1,49 @@
 //! Host threads of an address-space process: creating them, and parking those whose LibOS
 //! thread ended, so that the next new LibOS thread of the process reuses one (no host thread to
-//! create, no stacks to map, and an ended thread leaves no memory behind).
+//! create, no stacks to map, and an ended thread leaves no memory behind). Every host thread
+//! parks: an address space keeps as many host threads as it once ran LibOS threads at the same
+//! time. Beyond [`KEPT_WARM`] parked ones, a parked thread gives its alternate stack's pages
+//! back to the host (the mapping stays).
 //!
 //! Every LibOS thread's alternate-stack region is left out of host forks (`MADV_DONTFORK`)
 //! except while that thread itself forks: a fork does not copy the regions of the other threads
 //! (parked or not), which its child does not have.
 //!
-//! The pool is a fixed array of slots in this process's own memory (never the heap, which every
-//! address space shares); a forked child empties it, as the parked threads do not exist there.
+//! The pool is a list through the parked threads' blocks, in this process's own memory (never
+//! the heap, which every address space shares); a forked child empties it, as the parked
+//! threads do not exist there. Its lock is a leaf.
 //!
 //! Placement: a thread about to wait for the thread it wakes (a vfork parent, a child waking
 //! its waiting parent) pins the woken host thread to its own CPU first, as Linux's synchronous
 //! wake-ups place the woken task; the woken thread takes back the instance's CPUs at once.
 //! Waking a host thread on an idle CPU instead costs tens of microseconds in a virtual machine.
 
+use crate::futex::SharedRawMutex;
 use crate::trap::{self, ThreadBlock};
 use std::ptr::null_mut;
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use veil_platform::{Errno, UserRegs};
 
 /// Size of a host thread's own stack: it runs the thread's set-up and, once parked, waits;
 /// traps run on the alternate stack.
 const HOST_STACK_SIZE: usize = 256 * 1024;
-/// Most host threads parked at once; a thread that ends beyond that ends its host thread.
-const POOL_SLOTS: usize = 64;
+/// Parked host threads that keep their alternate stack's pages (the next ones to be reused).
+const KEPT_WARM: usize = 64;
 
-static PARKED: [AtomicPtr<ThreadBlock>; POOL_SLOTS] =
-    [const { AtomicPtr::new(null_mut()) }; POOL_SLOTS];
+/// The parked host threads: the most recently parked first, linked through their blocks.
+struct Pool {
+    first: *mut ThreadBlock,
+    count: usize,
+}
+
+// SAFETY: the blocks in the pool belong to parked host threads of this process, which touch
+// only their hand-over until a new LibOS thread is handed to them.
+unsafe impl Send for Pool {}
+
+static PARKED: lock_api::Mutex<SharedRawMutex, Pool> = lock_api::Mutex::new(Pool {
+    first: null_mut(),
+    count: 0,
+});
 
 /// Every CPU the instance may use: `veil run`'s own set (under `taskset`, say), recorded at
 /// launch, before any host thread is pinned.
@@ -93,15 +108,16 @@ pub fn exit_libos_thread() -> ! {
 extern "C" fn park(block: *mut ThreadBlock) -> ! {
     // SAFETY: the calling thread's own block; not yet published, so not shared.
     unsafe { (*block).forget_trap() };
-    let published = PARKED.iter().any(|slot| {
-        slot.compare_exchange(null_mut(), block, AcqRel, Acquire)
-            .is_ok()
-    });
-    if !published {
-        // SAFETY: the calling thread's own block, no longer used by a trap.
-        unsafe { trap::release_thread(&mut *block) };
-        end_host_thread();
+    let mut pool = PARKED.lock();
+    if pool.count >= KEPT_WARM {
+        // SAFETY: as above; the thread runs on its host stack, not the alternate one.
+        unsafe { (*block).release_alternate_stack_pages() };
     }
+    // SAFETY: as above.
+    unsafe { (*block).next_parked = pool.first };
+    pool.first = block;
+    pool.count += 1;
+    drop(pool);
     // SAFETY: our own block; until the hand-over only its hand-over part is shared.
     let (regs, thread_data) = unsafe { (*block).wait_for_hand_over() };
     // SAFETY: handed over: the block is ours alone again.
@@ -112,24 +128,33 @@ extern "C" fn park(block: *mut ThreadBlock) -> ! {
 
 /// A parked host thread's block, taken out of the pool.
 fn take_parked() -> Option<*mut ThreadBlock> {
-    PARKED.iter().find_map(|slot| {
-        let block = slot.load(Acquire);
-        (!block.is_null()
-            && slot
-                .compare_exchange(block, null_mut(), AcqRel, Acquire)
-                .is_ok())
-        .then_some(block)
-    })
+    let mut pool = PARKED.lock();
+    let block = pool.first;
+    if block.is_null() {
+        return None;
+    }
+    // SAFETY: a block in the pool belongs to a parked host thread, which does not touch this
+    // field while parked.
+    pool.first = unsafe { (*block).next_parked };
+    pool.count -= 1;
+    Some(block)
 }
 
 /// Empties the pool in a freshly forked address space (its parked threads stayed behind).
 pub fn forget_parked() {
-    for slot in &PARKED {
-        slot.store(null_mut(), Relaxed);
+    if PARKED.is_locked() {
+        // SAFETY: only the forking thread exists here; the holder was another thread of the
+        // original address space.
+        unsafe { PARKED.force_unlock() };
     }
+    *PARKED.lock() = Pool {
+        first: null_mut(),
+        count: 0,
+    };
 }
 
-/// Ends the calling host thread. Its host stack (and glibc's record of the thread) stays.
+/// Ends the calling host thread (one that never ran a LibOS thread). Its host stack (and
+/// glibc's record of the thread) stays.
 fn end_host_thread() -> ! {
     // SAFETY: SYS_exit ends only the calling host thread; no Rust state of it is used again.
     unsafe {

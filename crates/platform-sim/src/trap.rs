@@ -104,6 +104,8 @@ pub struct ThreadBlock {
     park_stack_top: usize,
     /// A new LibOS thread handed to this host thread while it is parked.
     hand_over: HandOver,
+    /// The next parked host thread's block while this one is parked (`threads`).
+    pub next_parked: *mut ThreadBlock,
 }
 
 /// What the platform does to the address space when a trap returns (after every kernel frame
@@ -879,6 +881,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             current_uc: std::ptr::null_mut(),
             deferred: std::sync::atomic::AtomicU64::new(0),
             park_stack_top,
+            next_parked: std::ptr::null_mut(),
             hand_over: HandOver {
                 ready: AtomicU32::new(0),
                 regs: UnsafeCell::new(UserRegs::default()),
@@ -905,24 +908,6 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     // LibOS code runs with the asynchronous signals blocked (entering user code unblocks them).
     block_async_signals();
     Ok(block)
-}
-
-/// Undoes [`init_thread`] for a host thread that is about to end (off its alternate stack):
-/// no alternate stack any more, and its region unmapped.
-pub fn release_thread(block: &mut ThreadBlock) {
-    let disable = libc::stack_t {
-        ss_sp: std::ptr::null_mut(),
-        ss_flags: libc::SS_DISABLE,
-        ss_size: 0,
-    };
-    let region = block.stack_base - GUARD;
-    CURRENT_BLOCK.with(|c| c.set(std::ptr::null_mut()));
-    // SAFETY: the calling thread no longer runs on (or refers to) its region, which it mapped
-    // in `init_thread`; the block lives in it and is not used after this.
-    unsafe {
-        libc::sigaltstack(&disable, std::ptr::null_mut());
-        libc::munmap(region as *mut libc::c_void, REGION_SIZE);
-    }
 }
 
 /// Arms Syscall User Dispatch for the calling thread with `block`'s selector byte.
@@ -1010,6 +995,20 @@ impl ThreadBlock {
         }
         area.copy_from_slice(data);
         Ok(())
+    }
+
+    /// Gives the pages of the alternate stack back to the host (a parked thread's: it runs on
+    /// its host stack, and the next trap touches them afresh).
+    pub fn release_alternate_stack_pages(&self) {
+        // SAFETY: discarding the contents of this thread's own alternate stack, unused while it
+        // is parked; the mapping stays.
+        unsafe {
+            libc::madvise(
+                self.stack_base as *mut libc::c_void,
+                self.stack_size,
+                libc::MADV_DONTNEED,
+            )
+        };
     }
 
     /// Where the thread's host stack is free once its LibOS thread ended.
