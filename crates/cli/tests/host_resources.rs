@@ -199,3 +199,31 @@ fn rounds_of_concurrent_threads_leave_one_round_of_host_threads() {
     assert!(threads <= 110, "{threads} host threads");
     assert!(mappings <= 500, "{mappings} host mappings");
 }
+
+/// All processes of an address space share one host process's fd table: `veil` raises the
+/// host's soft limit on open fds to the hard one, so a program may open as many host files as
+/// the instance allows (1024 by default) even when `veil` starts with a low soft limit.
+#[test]
+fn a_low_host_fd_soft_limit_is_raised() {
+    need("/usr/bin/python3");
+    need("/usr/bin/prlimit");
+    let dir = scratch("host-fd-limit");
+    std::fs::write(dir.join("f"), "x").unwrap();
+    let script = format!(
+        "import os\nfds = [os.open('{}', os.O_RDONLY) for _ in range(500)]\nprint('opened', len(fds))\n",
+        dir.join("f").display()
+    );
+    let veil = python_under_veil(&dir, &script);
+    let out = std::process::Command::new("prlimit")
+        .arg("--nofile=64:4096")
+        .arg(veil.get_program())
+        .args(veil.get_args())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "opened 500\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

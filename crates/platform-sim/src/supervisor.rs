@@ -19,6 +19,7 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
     }
     let strace_fd = open_strace(spec)?;
     crate::threads::record_instance_cpus();
+    raise_host_fd_limit();
     heap::create_kernel_heap().map_err(LaunchError::Host)?;
     shared_memory::create().map_err(LaunchError::Host)?;
     // Address spaces whose parent address space ended become children of `veil`, not of the
@@ -44,6 +45,23 @@ pub fn launch(spec: &LaunchSpec) -> Result<ExitStatus, LaunchError> {
     let status = wait_for(pid);
     end_remaining_address_spaces();
     status
+}
+
+/// Lets the instance's address spaces open as many host fds as the host allows (soft limit up
+/// to the hard one): every process of an address space, and every host file they open, share
+/// one host process's fd table, whose soft limit is often a mere 1024.
+fn raise_host_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            log::debug!("cannot raise the host fd limit: {e}");
+        }
+    }
 }
 
 /// The address-space process signals are passed on to (0 until it exists).
