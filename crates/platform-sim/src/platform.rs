@@ -220,6 +220,16 @@ impl Platform for SimPlatform {
         shared_memory::write(offset, buf)
     }
 
+    fn shared_fill_from_host(
+        &self,
+        offset: u64,
+        fd: HostFd,
+        file_offset: u64,
+        len: usize,
+    ) -> Result<usize, Errno> {
+        shared_memory::fill_from(offset, fd.0, file_offset, len)
+    }
+
     fn shared_discard(&self, offset: u64, len: u64) {
         shared_memory::discard(offset, len)
     }

@@ -73,6 +73,88 @@ pub fn write(offset: u64, buf: &[u8]) -> Result<(), veil_platform::Errno> {
     Ok(())
 }
 
+thread_local! {
+    /// The calling host thread's pipe for [`fill_from`] (read end, write end), made on first use.
+    static FILL_PIPE: std::cell::Cell<Option<(i32, i32)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Copies `len` bytes of host file `fd_in` from `file_offset` to `offset`, inside the host
+/// (spliced through a pipe: the file's pages are copied once, straight into the memfd's).
+/// Returns the bytes copied, fewer at the file's end.
+pub fn fill_from(
+    offset: u64,
+    fd_in: i32,
+    file_offset: u64,
+    len: usize,
+) -> Result<usize, veil_platform::Errno> {
+    check(offset, len)?;
+    let (pipe_r, pipe_w) = match FILL_PIPE.get() {
+        Some(pipe) => pipe,
+        None => {
+            let mut ends = [0i32; 2];
+            // SAFETY: pipe2 writes two fds into the array.
+            if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                return Err(veil_platform::Errno::EMFILE);
+            }
+            FILL_PIPE.set(Some((ends[0], ends[1])));
+            (ends[0], ends[1])
+        }
+    };
+    let mut done = 0usize;
+    while done < len {
+        let mut from = (file_offset + done as u64) as i64;
+        // SAFETY: splice with an offset of our own; no memory of ours is written but `from`.
+        let got = unsafe {
+            libc::splice(
+                fd_in,
+                &mut from,
+                pipe_w,
+                std::ptr::null_mut(),
+                len - done,
+                libc::SPLICE_F_MOVE,
+            )
+        };
+        if got < 0 {
+            return Err(veil_platform::Errno(
+                std::io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO) as u16,
+            ));
+        }
+        if got == 0 {
+            break;
+        }
+        let mut moved = 0;
+        while moved < got as usize {
+            let mut to = (offset + (done + moved) as u64) as i64;
+            // SAFETY: as above.
+            let n = unsafe {
+                libc::splice(
+                    pipe_r,
+                    std::ptr::null_mut(),
+                    fd(),
+                    &mut to,
+                    got as usize - moved,
+                    libc::SPLICE_F_MOVE,
+                )
+            };
+            if n <= 0 {
+                // The pipe may hold the rest: it is not used again.
+                // SAFETY: closing our own pipe.
+                unsafe {
+                    libc::close(pipe_r);
+                    libc::close(pipe_w);
+                }
+                FILL_PIPE.set(None);
+                return Err(veil_platform::Errno::EIO);
+            }
+            moved += n as usize;
+        }
+        done += got as usize;
+    }
+    Ok(done)
+}
+
 /// Frees the pages of `[offset, offset + len)`.
 pub fn discard(offset: u64, len: u64) {
     if check(offset, len as usize).is_ok() {

@@ -259,6 +259,16 @@ pub trait Platform: Sync {
     fn shared_read(&self, offset: u64, buf: &mut [u8]) -> Result<(), Errno>;
     /// Writes shared memory at `offset`.
     fn shared_write(&self, offset: u64, buf: &[u8]) -> Result<(), Errno>;
+    /// Copies `len` bytes of host file `fd` from `file_offset` into shared memory at `offset`
+    /// without passing them through LibOS memory; returns how many it copied (fewer at the
+    /// file's end). Errors leave the range partly written.
+    fn shared_fill_from_host(
+        &self,
+        offset: u64,
+        fd: HostFd,
+        file_offset: u64,
+        len: usize,
+    ) -> Result<usize, Errno>;
     /// Gives the pages of `[offset, offset + len)` back to the host: they read as zeros again.
     fn shared_discard(&self, offset: u64, len: u64);
 

@@ -118,7 +118,15 @@ impl CachedFile {
                 .saturating_sub(offset) as usize;
             // A file that shrank behind our back reads as zeros past its new end (the pages
             // start as zeros).
-            for at in (offset..offset + len as u64).step_by(BUFFER) {
+            let spliced = ops.host_fd().and_then(|fd| {
+                self.object
+                    .fill_from_host(STUB_AREA + offset, fd, offset, len)
+                    .ok()
+            });
+            for at in (offset..offset + len as u64)
+                .step_by(BUFFER)
+                .filter(|_| spliced.is_none())
+            {
                 let want = ((offset + len as u64 - at) as usize).min(BUFFER);
                 let buf = &mut buffer[..want];
                 let got = crate::fs::read_exact_at(ops, at, buf)?;

@@ -83,6 +83,21 @@ impl SharedObject {
         Ok(kernel().platform.shared_write(self.base + offset, buf)?)
     }
 
+    /// Copies `len` bytes of host file `fd` from `file_offset` to `offset`, inside the host;
+    /// returns how many (fewer at the file's end).
+    pub fn fill_from_host(
+        &self,
+        offset: u64,
+        fd: veil_platform::HostFd,
+        file_offset: u64,
+        len: usize,
+    ) -> Result<usize> {
+        Self::check(offset, len)?;
+        Ok(kernel()
+            .platform
+            .shared_fill_from_host(self.base + offset, fd, file_offset, len)?)
+    }
+
     /// Zeroes `[start, end)` (page-aligned parts go back to the host).
     pub fn zero(&self, start: u64, end: u64) -> Result<()> {
         let end = end.min(WINDOW);
