@@ -265,9 +265,9 @@ fn a_killed_first_address_space_takes_the_others_with_it() {
     );
 }
 
-/// The zygote (the source of clean address spaces) killed from outside: the exec that finds it
-/// gone fails with EAGAIN and a log line; later programs that need an address space of their
-/// own start in a copy of their parent's, and the instance goes on.
+/// The zygote (the source of clean address spaces) killed from outside: programs that need an
+/// address space of their own start in a copy of their parent's instead (with a log line), and
+/// the instance goes on.
 #[test]
 fn a_killed_zygote_leaves_the_instance_running() {
     common::need("/usr/bin/python3");
@@ -306,6 +306,6 @@ fn a_killed_zygote_leaves_the_instance_running() {
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(stdout, "0 11\n1 ran\n", "{stderr}");
+    assert_eq!(stdout, "0 ran\n1 ran\n", "{stderr}");
     assert!(stderr.contains("no clean address space"), "{stderr}");
 }

@@ -366,30 +366,30 @@ impl Platform for SimPlatform {
     }
 
     fn fork_on_return(&self, child_thread: usize) {
-        trap::on_return(trap::OnReturn::Fork {
-            child: child_thread,
-        });
-    }
-
-    fn prepare_clean_spaces(&self, handler: &'static dyn TrapHandler) -> bool {
-        match crate::zygote::start(handler) {
-            Ok(()) => true,
-            Err(e) => {
-                log::warn!("no clean address spaces (programs will start in copies): {e}");
-                false
-            }
+        if trap::current_block().is_some() {
+            trap::on_return(trap::OnReturn::Fork {
+                child: child_thread,
+            });
         }
     }
 
-    fn move_to_clean_space_on_return(&self, thread: usize, carried: &[HostFd]) -> bool {
-        if trap::current_block().is_none() || !crate::zygote::can_carry(carried.len()) {
-            return false;
+    fn prepare_clean_spaces(&self, handler: &'static dyn TrapHandler) {
+        if let Err(e) = crate::zygote::start(handler) {
+            log::warn!("no clean address spaces (programs will start in copies): {e}");
         }
-        trap::on_return(trap::OnReturn::MoveToClean {
-            thread,
-            carried: carried.iter().map(|fd| fd.0).collect(),
-        });
-        true
+    }
+
+    fn move_on_return(&self, thread: usize, carried: &[HostFd]) {
+        if trap::current_block().is_some() {
+            trap::on_return(trap::OnReturn::Move {
+                thread,
+                carried: carried.iter().map(|fd| fd.0).collect(),
+            });
+        }
+    }
+
+    fn address_space_is_clean(&self) -> bool {
+        crate::zygote::is_clean()
     }
 
     fn address_space_alive(&self, id: u64) -> bool {

@@ -2,8 +2,8 @@
 //! thread ended, so that the next new LibOS thread of the process reuses one (no host thread to
 //! create, no stacks to map, and an ended thread leaves no memory behind). Every host thread
 //! parks: an address space keeps as many host threads as it once ran LibOS threads at the same
-//! time. Beyond [`KEPT_WARM`] parked ones, a parked thread gives its alternate stack's pages
-//! back to the host (the mapping stays).
+//! time. Beyond [`KEPT_WARM`] parked ones, a parking thread gives its alternate stack's pages
+//! back to the host (the mapping stays) and goes to the end of the pool.
 //!
 //! Every LibOS thread's alternate-stack region is left out of host forks (`MADV_DONTFORK`)
 //! except while that thread itself forks: a fork does not copy the regions of the other threads
@@ -30,20 +30,27 @@ const HOST_STACK_SIZE: usize = 256 * 1024;
 /// Parked host threads that keep their alternate stack's pages (the next ones to be reused).
 const KEPT_WARM: usize = 64;
 
-/// The parked host threads: the most recently parked first, linked through their blocks.
+/// The parked host threads, linked through their blocks: those parked warm first (the most
+/// recent first), then those that gave back their alternate stack's pages.
 struct Pool {
     first: *mut ThreadBlock,
+    last: *mut ThreadBlock,
     count: usize,
+}
+
+impl Pool {
+    const EMPTY: Pool = Pool {
+        first: null_mut(),
+        last: null_mut(),
+        count: 0,
+    };
 }
 
 // SAFETY: the blocks in the pool belong to parked host threads of this process, which touch
 // only their hand-over until a new LibOS thread is handed to them.
 unsafe impl Send for Pool {}
 
-static PARKED: lock_api::Mutex<SharedRawMutex, Pool> = lock_api::Mutex::new(Pool {
-    first: null_mut(),
-    count: 0,
-});
+static PARKED: lock_api::Mutex<SharedRawMutex, Pool> = lock_api::Mutex::new(Pool::EMPTY);
 
 /// Every CPU the instance may use: `veil run`'s own set (under `taskset`, say), recorded at
 /// launch, before any host thread is pinned.
@@ -108,14 +115,27 @@ pub fn exit_libos_thread() -> ! {
 extern "C" fn park(block: *mut ThreadBlock) -> ! {
     // SAFETY: the calling thread's own block; not yet published, so not shared.
     unsafe { (*block).forget_trap() };
-    let mut pool = PARKED.lock();
-    if pool.count >= KEPT_WARM {
+    // (The count may change meanwhile: the split between warm and cold is a heuristic.)
+    let cold = PARKED.lock().count >= KEPT_WARM;
+    if cold {
         // SAFETY: as above; the thread runs on its host stack, not the alternate one.
         unsafe { (*block).release_alternate_stack_pages() };
     }
+    let mut pool = PARKED.lock();
     // SAFETY: as above.
-    unsafe { (*block).next_parked = pool.first };
-    pool.first = block;
+    unsafe { (*block).next_parked = null_mut() };
+    if pool.first.is_null() {
+        pool.first = block;
+        pool.last = block;
+    } else if cold {
+        // SAFETY: `last` is a parked thread's block; only the pool's lock holder links them.
+        unsafe { (*pool.last).next_parked = block };
+        pool.last = block;
+    } else {
+        // SAFETY: as above.
+        unsafe { (*block).next_parked = pool.first };
+        pool.first = block;
+    }
     pool.count += 1;
     drop(pool);
     // SAFETY: our own block; until the hand-over only its hand-over part is shared.
@@ -136,6 +156,9 @@ fn take_parked() -> Option<*mut ThreadBlock> {
     // SAFETY: a block in the pool belongs to a parked host thread, which does not touch this
     // field while parked.
     pool.first = unsafe { (*block).next_parked };
+    if pool.first.is_null() {
+        pool.last = null_mut();
+    }
     pool.count -= 1;
     Some(block)
 }
@@ -147,10 +170,7 @@ pub fn forget_parked() {
         // original address space.
         unsafe { PARKED.force_unlock() };
     }
-    *PARKED.lock() = Pool {
-        first: null_mut(),
-        count: 0,
-    };
+    *PARKED.lock() = Pool::EMPTY;
 }
 
 /// Ends the calling host thread (one that never ran a LibOS thread). Its host stack (and

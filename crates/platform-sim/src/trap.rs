@@ -105,7 +105,7 @@ pub struct ThreadBlock {
     /// A new LibOS thread handed to this host thread while it is parked.
     hand_over: HandOver,
     /// The next parked host thread's block while this one is parked (`threads`).
-    pub next_parked: *mut ThreadBlock,
+    pub(crate) next_parked: *mut ThreadBlock,
 }
 
 /// What the platform does to the address space when a trap returns (after every kernel frame
@@ -116,9 +116,9 @@ pub enum OnReturn {
     Nothing,
     /// Copy it; the copy's only thread starts as kernel thread `child`.
     Fork { child: usize },
-    /// Move this thread (kernel value `thread`) to a clean address space (`zygote`), with the
-    /// host fds `carried`.
-    MoveToClean { thread: usize, carried: Vec<i32> },
+    /// Move this thread (kernel value `thread`) to a clean address space (`zygote`) with the
+    /// host fds `carried`, or, if there is none, to a copy.
+    Move { thread: usize, carried: Vec<i32> },
 }
 
 /// The hand-over of a new LibOS thread to a parked host thread.
@@ -519,9 +519,12 @@ extern "C" fn veil_signal_handler(
     match ON_RETURN.take() {
         OnReturn::Nothing => {}
         OnReturn::Fork { child } => fork_here(*handler, block, thread_data, child, &mut regs),
-        OnReturn::MoveToClean { thread, carried } => {
-            let result = crate::zygote::move_to_clean_space(thread, &carried);
-            handler.forked(thread_data, &mut regs, result);
+        OnReturn::Move { thread, carried } => {
+            match crate::zygote::move_to_clean_space(thread, &carried) {
+                Some(result) => handler.forked(thread_data, &mut regs, result),
+                // No zygote to ask: a copy of this address space.
+                None => fork_here(*handler, block, thread_data, thread, &mut regs),
+            }
         }
     }
     // SAFETY: see above.
@@ -935,6 +938,7 @@ fn arm_dispatch(block: &mut ThreadBlock) -> std::io::Result<()> {
 /// address space, from the supervisor.)
 pub fn after_fork_child() -> std::io::Result<()> {
     PROCESS_ID.store(0, Relaxed);
+    crate::zygote::forget_clean();
     let Some(block) = current_block() else {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
     };

@@ -117,14 +117,12 @@ pub trait TrapHandler: Sync {
     /// sent to the instance (`SIGINT` from a terminal, `SIGTERM`, ...).
     fn interrupt(&self, thread: usize, regs: &mut UserRegs, host_signal: Option<u32>);
     /// A thread started by [`Platform::spawn_thread`], or the only thread of an address space
-    /// just made by [`Platform::fork_on_return`] or
-    /// [`Platform::move_to_clean_space_on_return`], is about to enter user code with `regs`
+    /// just made by [`Platform::fork_on_return`] or [`Platform::move_on_return`], is about to enter user code with `regs`
     /// (the kernel records its host identity, sets up what the thread starts with, and may
     /// deliver signals that are already pending).
     fn thread_start(&self, thread: usize, regs: &mut UserRegs);
-    /// The address space [`Platform::fork_on_return`] or
-    /// [`Platform::move_to_clean_space_on_return`] asked for was made (`Ok(id)` of the new
-    /// address space) or not; called in the original address space, before `thread` resumes.
+    /// The address space [`Platform::fork_on_return`] or [`Platform::move_on_return`] asked
+    /// for was made (`Ok(id)` of the new address space) or not; called in the original address space, before `thread` resumes.
     fn forked(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, Errno>);
     /// The thread made syscall `regs.rax` through a patched call site (the fast path: no host
     /// signal frame, so no FP state to build a signal frame from). `regs.rip` is the address
@@ -349,20 +347,22 @@ pub trait Platform: Sync {
     /// [`TrapHandler::thread_start`] as `child_thread` and resumes user code. Memory mapped
     /// with `shared` stays shared; the kernel heap is shared by construction.
     fn fork_on_return(&self, child_thread: usize);
-    /// Makes clean address spaces available to [`Platform::move_to_clean_space_on_return`].
-    /// Called once at boot, on the first address space's only thread, once the kernel state
-    /// every address space needs exists (the root object, the mounts' host directories) and
-    /// before any user memory is mapped; `handler` is the kernel. False if there are none
-    /// (the kernel then copies address spaces instead).
-    fn prepare_clean_spaces(&self, handler: &'static dyn TrapHandler) -> bool;
+    /// Makes clean address spaces available to [`Platform::move_on_return`]. Called once at
+    /// boot, on the first address space's only thread, once the kernel state every address
+    /// space needs exists (the root object, the mounts' host directories) and before any user
+    /// memory is mapped; `handler` is the kernel.
+    fn prepare_clean_spaces(&self, handler: &'static dyn TrapHandler);
     /// Moves the calling thread (kernel value `thread`) when its current trap returns to a new
-    /// address space that holds none of this one's memory (unlike [`Platform::fork_on_return`]:
-    /// nothing to release there, and nothing of the others' data copied), with the host fds
-    /// `carried` open at the same numbers there (host fds belong to one address space).
-    /// [`TrapHandler::forked`] reports the result here; there, the thread runs
-    /// [`TrapHandler::thread_start`] with zeroed registers. False if nothing was asked (no
-    /// clean address spaces, or too many fds): the caller may copy this one instead.
-    fn move_to_clean_space_on_return(&self, thread: usize, carried: &[HostFd]) -> bool;
+    /// address space of its own, with the host fds `carried` open at the same numbers there
+    /// (host fds belong to one address space): a clean one, which holds none of this one's
+    /// memory, where the platform can make one, else a copy of this one as
+    /// [`Platform::fork_on_return`] makes ([`Platform::address_space_is_clean`] says which,
+    /// there). [`TrapHandler::forked`] reports the result here; there, the thread runs
+    /// [`TrapHandler::thread_start`] (with zeroed registers in a clean one).
+    fn move_on_return(&self, thread: usize, carried: &[HostFd]);
+    /// Whether the current address space was made clean by [`Platform::move_on_return`]
+    /// (rather than copied from another, whose other processes' memory it then holds).
+    fn address_space_is_clean(&self) -> bool;
     /// Ends another address space of the instance at once (the instance is ending).
     fn kill_address_space(&self, id: u64);
     /// Whether the address space `id` still exists.

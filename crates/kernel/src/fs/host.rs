@@ -287,6 +287,15 @@ impl FileOps for HostFile {
     fn host_fd(&self) -> Option<HostFd> {
         Some(self.fd)
     }
+    fn host_identity(&self) -> Option<Result<FileId>> {
+        Some(match self.written {
+            Some(id) => Ok(id),
+            None => host()
+                .fstat(self.fd)
+                .map(|st| FileId::of(&st))
+                .map_err(Into::into),
+        })
+    }
     fn shared_backing(&self) -> Option<Result<super::SharedBacking>> {
         Some(Ok(super::SharedBacking::HostFile(self.fd)))
     }

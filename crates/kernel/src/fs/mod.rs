@@ -347,6 +347,10 @@ pub trait FileOps: Send + Sync {
     fn generation(&self) -> Option<u64> {
         None
     }
+    /// Which host file this is (device and inode), for files of the host; None for others.
+    fn host_identity(&self) -> Option<Result<crate::mm::cache::FileId>> {
+        None
+    }
     /// The host fd this file reads and writes through, if any (it must be open in whichever
     /// address space the file is used).
     fn host_fd(&self) -> Option<veil_platform::HostFd> {

@@ -58,9 +58,17 @@ impl Inode for HostStream {
         }
         let path = CString::new(alloc::format!("/proc/self/fd/{}", self.fd.0))
             .expect("no NUL in a number");
-        let pass = g::O_ACCMODE | g::O_APPEND | g::O_NONBLOCK;
-        let fd = host().openat(HostFd::CWD, &path, flags & pass, 0)?;
-        Ok(Arc::new(HostStream { fd, owned: true }))
+        let pass = g::O_ACCMODE | g::O_APPEND | g::O_NONBLOCK | g::O_DSYNC | g::O_SYNC;
+        Ok(Arc::new(
+            match host().openat(HostFd::CWD, &path, flags & pass, 0) {
+                Ok(fd) => HostStream { fd, owned: true },
+                // A host without /proc: the stream itself, sharing its offset.
+                Err(_) => HostStream {
+                    fd: self.fd,
+                    owned: false,
+                },
+            },
+        ))
     }
     fn is_fifo_node(&self) -> bool {
         false

@@ -3,8 +3,9 @@
 //! Each waiter sleeps on its own word in the kernel heap (through the platform's shared futex),
 //! so a wake-up reaches it in whichever host thread or address space it waits. The queue is
 //! keyed by (process, user address), or for shared words by where they are in the memory or
-//! host file the processes map ([`FutexKey`]); the user word itself is only read and compared, under the
-//! table lock, which is what makes "check the value, then sleep" atomic against wakers.
+//! host file the processes map ([`FutexKey`]); the user word itself is only read and compared,
+//! under the table lock, which is what makes "check the value, then sleep" atomic against
+//! wakers.
 //!
 //! Lock order: `FutexTable::waiters` is a leaf (user memory is read while holding it, which
 //! takes the process's `vm` lock briefly: `vm` is never held while taking this lock).
@@ -25,19 +26,12 @@ use veil_platform::WaitResult;
 /// processes that map it at different addresses, in any address space, meet on the same futex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FutexKey {
-    Process {
-        pid: i32,
-        addr: u64,
-    },
+    /// At `addr` in the memory of process `pid` alone.
+    Process { pid: i32, addr: u64 },
     /// At `offset` in the instance's shared memory.
-    SharedMemory {
-        offset: u64,
-    },
+    SharedMemory { offset: u64 },
     /// At `offset` in a host file mapped `MAP_SHARED` (the host maps its pages directly).
-    HostFile {
-        file: FileId,
-        offset: u64,
-    },
+    HostFile { file: FileId, offset: u64 },
 }
 
 impl FutexKey {
@@ -54,12 +48,13 @@ impl FutexKey {
                         offset: pages.object.base() + pages.offset + into,
                     };
                 }
+                // (A host that cannot say which file its own fd is leaves the word to this
+                // process alone.)
                 if let VmaKind::File { offset, file, .. } = &vma.kind
-                    && file.ops.host_fd().is_some()
-                    && let Some(Ok(st)) = file.ops.stat()
+                    && let Some(Ok(id)) = file.ops.host_identity()
                 {
                     return FutexKey::HostFile {
-                        file: FileId::of(&st),
+                        file: id,
                         offset: offset + into,
                     };
                 }

@@ -173,9 +173,9 @@ pub struct Thread {
 /// What a thread that moves to an address space of its own runs there.
 pub struct ExecElsewhere {
     pub prepared: crate::loader::Prepared,
-    /// The address space is a copy of the one it left, not a clean one: the memory of the
-    /// processes that stayed there is released in it first.
-    pub copied_from: Option<u64>,
+    /// The address space it leaves (if the new one is a copy of it, the memory of the
+    /// processes that stay there is released in the copy).
+    pub from_space: u64,
 }
 
 /// What the thread of a forked child needs to start in its new address space.

@@ -245,25 +245,18 @@ fn finish_exec(thread: &Thread) {
 
 /// Moves the calling vfork child to an address space of its own (made by the platform when
 /// the trap returns), where it loads `prepared`; its host thread here ends (see
-/// `clone::fork_done`). The platform's clean address spaces hold nothing of this one; where
-/// there are none (or too many host fds to carry), a copy of this one is made and everything
-/// else released there.
+/// `clone::fork_done`). The host fds its files use go with it.
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
-    let k = kernel();
-    let tid = ctx.thread.tid as usize;
     let mut carried = ctx.process.fds.lock().host_fds_kept_on_exec();
     carried.extend(prepared.host_fds());
     carried.sort_unstable();
     carried.dedup();
-    let copied_from = if k.platform.move_to_clean_space_on_return(tid, &carried) {
-        None
-    } else {
-        k.platform.fork_on_return(tid);
-        Some(ctx.process.space.load(Ordering::SeqCst))
-    };
+    kernel()
+        .platform
+        .move_on_return(ctx.thread.tid as usize, &carried);
     *ctx.thread.exec_elsewhere.lock() = Some(crate::process::ExecElsewhere {
         prepared,
-        copied_from,
+        from_space: ctx.process.space.load(Ordering::SeqCst),
     });
     ctx.thread.moving.store(true, Ordering::SeqCst);
     crate::process::cpu::detach(&ctx.thread);
@@ -283,8 +276,9 @@ pub fn start_exec_elsewhere(
     if k.ending.load(Ordering::SeqCst) {
         k.platform.exit_address_space(0);
     }
-    if let Some(old_space) = exec.copied_from {
-        super::clone::release_others(old_space, None, process.pid);
+    // A copy of the address space it left holds the memory of the processes still there.
+    if !k.platform.address_space_is_clean() {
+        super::clone::release_others(exec.from_space, None, process.pid);
     }
     let prepared = exec.prepared;
     process.set_vm(Arc::new(crate::sync::Mutex::new(crate::mm::Vm::default())));
