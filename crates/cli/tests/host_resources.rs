@@ -7,18 +7,10 @@ mod common;
 use common::{host_children, need, python_under_veil, scratch, wait_ready};
 use std::fs;
 
-#[test]
-fn ended_threads_leave_no_host_threads_or_mappings() {
-    need("/usr/bin/python3");
-    let dir = scratch("host-resources");
-    // 300 threads, one after another; then 50 children spawned and reaped (each a LibOS
-    // thread too, in the same address space).
-    let script = "import subprocess, sys, threading\n\
-                  for _ in range(300):\n    t = threading.Thread(target=lambda: None)\n    t.start()\n    t.join()\n\
-                  for _ in range(50):\n    subprocess.run(['/bin/true'], check=True)\n\
-                  print('ready', flush=True)\n\
-                  sys.stdin.read()\n";
-    let mut cmd = python_under_veil(&dir, script);
+/// Runs python3 `script` under Veil until it prints `ready`, and counts the host threads and
+/// host mappings of its (first) address space then.
+fn threads_and_mappings_when_ready(dir: &std::path::Path, script: &str) -> (usize, usize) {
+    let mut cmd = python_under_veil(dir, script);
     cmd.stdin(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     wait_ready(&mut child);
@@ -32,6 +24,21 @@ fn ended_threads_leave_no_host_threads_or_mappings() {
         .count();
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
+    (threads, mappings)
+}
+
+#[test]
+fn ended_threads_leave_no_host_threads_or_mappings() {
+    need("/usr/bin/python3");
+    let dir = scratch("host-resources");
+    // 300 threads, one after another; then 50 children spawned and reaped (each a LibOS
+    // thread too, in the same address space).
+    let script = "import subprocess, sys, threading\n\
+                  for _ in range(300):\n    t = threading.Thread(target=lambda: None)\n    t.start()\n    t.join()\n\
+                  for _ in range(50):\n    subprocess.run(['/bin/true'], check=True)\n\
+                  print('ready', flush=True)\n\
+                  sys.stdin.read()\n";
+    let (threads, mappings) = threads_and_mappings_when_ready(&dir, script);
     // Python's main thread, the kernel's service thread and a few parked host threads (a
     // leak would leave hundreds of each).
     assert!(threads <= 8, "{threads} host threads");
@@ -187,18 +194,7 @@ fn rounds_of_concurrent_threads_leave_one_round_of_host_threads() {
                   for w in workers:\n        w.join()\n\
                   print('ready', flush=True)\n\
                   sys.stdin.read()\n";
-    let mut cmd = python_under_veil(&dir, script);
-    cmd.stdin(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    wait_ready(&mut child);
-    let space = host_children(child.id())[0];
-    let threads = fs::read_dir(format!("/proc/{space}/task")).unwrap().count();
-    let mappings = fs::read_to_string(format!("/proc/{space}/maps"))
-        .unwrap()
-        .lines()
-        .count();
-    drop(child.stdin.take());
-    assert!(child.wait().unwrap().success());
+    let (threads, mappings) = threads_and_mappings_when_ready(&dir, script);
     // 100 parked host threads (3 mappings each: host stack, guard page, alternate-stack
     // region), Python's main thread and the kernel's service thread.
     assert!(threads <= 110, "{threads} host threads");
