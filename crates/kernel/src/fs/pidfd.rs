@@ -16,11 +16,8 @@ pub struct PidFd {
 impl PidFd {
     /// Whether the process has ended (or is gone).
     fn ended(&self) -> bool {
-        kernel()
-            .processes
-            .lock()
-            .get(&self.pid)
-            .is_none_or(|p| p.exit_status.lock().is_some())
+        let process = kernel().processes.lock().get(&self.pid).cloned();
+        process.is_none_or(|p| p.exit_status.lock().is_some())
     }
 }
 

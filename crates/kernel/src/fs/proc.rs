@@ -472,10 +472,8 @@ fn render_cpuinfo() -> Result<Vec<u8>> {
 
 fn render_meminfo() -> Result<Vec<u8>> {
     let total_kb: u64 = 8 << 20;
-    let used_kb: u64 = kernel()
-        .processes
-        .lock()
-        .values()
+    let used_kb: u64 = crate::process::all_processes()
+        .iter()
         .map(|p| {
             p.vm()
                 .lock()

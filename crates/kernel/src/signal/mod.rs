@@ -190,13 +190,9 @@ pub fn send_host_signal(sig: u32) {
         .lock()
         .get(&1)
         .map(|init| init.pgid.load(Ordering::Relaxed));
-    let targets: alloc::vec::Vec<alloc::sync::Arc<crate::process::Process>> = k
-        .processes
-        .lock()
-        .values()
-        .filter(|p| Some(p.pgid.load(Ordering::Relaxed)) == group && p.exit_status.lock().is_none())
-        .cloned()
-        .collect();
+    let targets = crate::process::all_processes().into_iter().filter(|p| {
+        Some(p.pgid.load(Ordering::Relaxed)) == group && p.exit_status.lock().is_none()
+    });
     for p in targets {
         send_to_process(&p, SigInfo::from_process(sig, SI_KERNEL, 0));
     }

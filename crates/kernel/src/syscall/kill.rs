@@ -18,10 +18,12 @@ fn check_signal(sig: u64) -> Result<u32> {
 pub fn sys_kill(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (pid, sig) = (a[0] as i32, check_signal(a[1])?);
     let own_group = ctx.process.pgid.load(Ordering::Relaxed);
-    let live = |p: &Process| p.exit_status.lock().is_none();
+    // A process's `exit_status` is not locked under `Kernel::processes` (an exiting process
+    // takes them the other way round).
+    let live = |p: &&Arc<Process>| p.exit_status.lock().is_none();
     let targets: Vec<Arc<Process>> = {
-        let processes = kernel().processes.lock();
-        let all = processes.values().filter(|p| live(p));
+        let processes = crate::process::all_processes();
+        let all = processes.iter().filter(live);
         match pid {
             i32::MIN => return err(Errno::ESRCH),
             -1 => all.filter(|p| p.pid != 1).cloned().collect(),
@@ -94,12 +96,9 @@ fn queued_info(ctx: &Ctx, target_pid: i32, sig: u32, addr: u64) -> Result<signal
 
 pub fn sys_rt_sigqueueinfo(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (pid, sig) = (a[0] as i32, check_signal(a[1])?);
-    let target = kernel()
-        .processes
-        .lock()
-        .get(&pid)
+    let target = kernel().processes.lock().get(&pid).cloned();
+    let target = target
         .filter(|p| p.exit_status.lock().is_none())
-        .cloned()
         .ok_or(Errno::ESRCH)?;
     let info = queued_info(ctx, pid, sig, a[2])?;
     signal::send_to_process(&target, info);
