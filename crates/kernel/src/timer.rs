@@ -191,7 +191,9 @@ impl Timers {
             match target {
                 Some(t) => signal::send_to_thread(&t, info),
                 None => {
-                    if let Some(p) = kernel().processes.lock().get(&pid).cloned() {
+                    // Not under the process table (a leaf).
+                    let process = kernel().processes.lock().get(&pid).cloned();
+                    if let Some(p) = process {
                         signal::send_to_process(&p, info);
                     }
                 }
