@@ -397,8 +397,8 @@ impl TrapHandler for Kernel {
             syscall::clone::start_forked_child(&thread, start, regs);
         }
         let exec = thread.exec_elsewhere.lock().take();
-        if let Some(exec) = exec {
-            syscall::task::start_exec_elsewhere(&thread, exec, regs);
+        if let Some(prepared) = exec {
+            syscall::task::start_exec_elsewhere(&thread, prepared, regs);
         }
         process::leave_if_exiting(&thread);
         signal::deliver_pending(regs, &thread);

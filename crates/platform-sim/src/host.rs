@@ -11,7 +11,8 @@ use veil_platform::{Errno, HostCalls, HostFd};
 /// The host-call implementation of the simulation platform.
 pub struct SimHost;
 
-fn last_errno() -> Errno {
+/// The calling host thread's errno after a failed libc call.
+pub(crate) fn last_errno() -> Errno {
     Errno(
         std::io::Error::last_os_error()
             .raw_os_error()

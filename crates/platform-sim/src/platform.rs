@@ -1,6 +1,7 @@
 //! [`SimPlatform`]: the `Platform` implementation on a Linux host process.
 
-use crate::{futex, host::SimHost, shared_memory, threads, trap, uaccess};
+use crate::host::{SimHost, last_errno};
+use crate::{futex, shared_memory, threads, trap, uaccess};
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU32;
 use veil_abi::general::timespec;
@@ -22,24 +23,16 @@ pub struct SimPlatform;
 /// The one platform value; the kernel keeps a `&'static` reference to it.
 pub static PLATFORM: SimPlatform = SimPlatform;
 
-fn errno() -> Errno {
-    Errno(
-        std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO) as u16,
-    )
-}
-
 fn mmap_result(ptr: *mut libc::c_void) -> Result<usize, Errno> {
     if ptr == libc::MAP_FAILED {
-        Err(errno())
+        Err(last_errno())
     } else {
         Ok(ptr as usize)
     }
 }
 
 fn unit(ret: libc::c_int) -> Result<(), Errno> {
-    if ret < 0 { Err(errno()) } else { Ok(()) }
+    if ret < 0 { Err(last_errno()) } else { Ok(()) }
 }
 
 /// One more than the largest `AT_*` key kept from the host's auxiliary vector (Linux's keys

@@ -3,6 +3,8 @@
 //! in every address space. The kernel carves it into objects (RAM files mapped shared, shared
 //! anonymous mappings, System V segments); this module only reads, writes, maps and discards.
 
+use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::pipe::{PipeFlags, SpliceFlags, splice};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Size of the memfd: sparse, pages are committed on first touch.
@@ -75,7 +77,8 @@ pub fn write(offset: u64, buf: &[u8]) -> Result<(), veil_platform::Errno> {
 
 thread_local! {
     /// The calling host thread's pipe for [`fill_from`] (read end, write end), made on first use.
-    static FILL_PIPE: std::cell::Cell<Option<(i32, i32)>> = const { std::cell::Cell::new(None) };
+    static FILL_PIPE: std::cell::RefCell<Option<(OwnedFd, OwnedFd)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Copies `len` bytes of host file `fd_in` from `file_offset` to `offset`, inside the host
@@ -88,71 +91,54 @@ pub fn fill_from(
     len: usize,
 ) -> Result<usize, veil_platform::Errno> {
     check(offset, len)?;
-    let (pipe_r, pipe_w) = match FILL_PIPE.get() {
-        Some(pipe) => pipe,
-        None => {
-            let mut ends = [0i32; 2];
-            // SAFETY: pipe2 writes two fds into the array.
-            if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-                return Err(veil_platform::Errno::EMFILE);
-            }
-            FILL_PIPE.set(Some((ends[0], ends[1])));
-            (ends[0], ends[1])
+    let host_errno = |e: rustix::io::Errno| veil_platform::Errno(e.raw_os_error() as u16);
+    FILL_PIPE.with_borrow_mut(|pipe| {
+        if pipe.is_none() {
+            *pipe = Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(host_errno)?);
         }
-    };
-    let mut done = 0usize;
-    while done < len {
-        let mut from = (file_offset + done as u64) as i64;
-        // SAFETY: splice with an offset of our own; no memory of ours is written but `from`.
-        let got = unsafe {
-            libc::splice(
-                fd_in,
-                &mut from,
+        let (pipe_r, pipe_w) = pipe.as_ref().expect("made above");
+        // SAFETY: both fds stay open for the call: `fd_in` is the kernel's, the memfd the
+        // instance's.
+        let (file, memfd) =
+            unsafe { (BorrowedFd::borrow_raw(fd_in), BorrowedFd::borrow_raw(fd())) };
+        let mut done = 0;
+        while done < len {
+            let mut from = file_offset + done as u64;
+            let got = splice(
+                file,
+                Some(&mut from),
                 pipe_w,
-                std::ptr::null_mut(),
+                None,
                 len - done,
-                libc::SPLICE_F_MOVE,
+                SpliceFlags::MOVE,
             )
-        };
-        if got < 0 {
-            return Err(veil_platform::Errno(
-                std::io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::EIO) as u16,
-            ));
-        }
-        if got == 0 {
-            break;
-        }
-        let mut moved = 0;
-        while moved < got as usize {
-            let mut to = (offset + (done + moved) as u64) as i64;
-            // SAFETY: as above.
-            let n = unsafe {
-                libc::splice(
-                    pipe_r,
-                    std::ptr::null_mut(),
-                    fd(),
-                    &mut to,
-                    got as usize - moved,
-                    libc::SPLICE_F_MOVE,
-                )
-            };
-            if n <= 0 {
-                // The pipe may hold the rest: it is not used again.
-                // SAFETY: closing our own pipe.
-                unsafe {
-                    libc::close(pipe_r);
-                    libc::close(pipe_w);
-                }
-                FILL_PIPE.set(None);
-                return Err(veil_platform::Errno::EIO);
+            .map_err(host_errno)?;
+            if got == 0 {
+                break;
             }
-            moved += n as usize;
+            let mut moved = 0;
+            while moved < got {
+                let mut to = offset + (done + moved) as u64;
+                match splice(
+                    pipe_r,
+                    None,
+                    memfd,
+                    Some(&mut to),
+                    got - moved,
+                    SpliceFlags::MOVE,
+                ) {
+                    Ok(n) if n > 0 => moved += n,
+                    _ => {
+                        // The pipe may hold the rest: it is not used again.
+                        *pipe = None;
+                        return Err(veil_platform::Errno::EIO);
+                    }
+                }
+            }
+            done += got;
         }
-        done += got as usize;
-    }
-    Ok(done)
+        Ok(done)
+    })
 }
 
 /// Frees the pages of `[offset, offset + len)`.

@@ -114,11 +114,13 @@ pub fn move_to_clean_space(thread: usize, carried: &[i32]) -> Option<Result<u64,
     for fd in &targets {
         message.extend_from_slice(&fd.to_ne_bytes());
     }
-    // SAFETY: the carried fds are open in this address space for the duration of the call
-    // (the kernel's files keep them open); sendmsg only duplicates them.
     let mut fds: Vec<BorrowedFd<'_>> = targets
         .iter()
-        .map(|&fd| unsafe { BorrowedFd::borrow_raw(fd) })
+        .map(|&fd| {
+            // SAFETY: the carried fds are open in this address space for the duration of the
+            // call (the kernel's files keep them open); sendmsg only duplicates them.
+            unsafe { BorrowedFd::borrow_raw(fd) }
+        })
         .collect();
     fds.push(outcome_tx.as_fd());
     let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
@@ -271,7 +273,7 @@ fn serve(server: OwnedFd, block: &'static mut ThreadBlock, name: [u8; 16]) -> ! 
                 set_host_name(&name);
                 become_address_space(block, request);
             }
-            pid if pid < 0 => report(request.outcome(), -(last_errno() as i64)),
+            pid if pid < 0 => report(request.outcome(), -(crate::host::last_errno().0 as i64)),
             // The child reports; dropping the request closes the zygote's copies.
             _ => {}
         }
@@ -349,12 +351,6 @@ fn host_name() -> [u8; 16] {
 fn set_host_name(name: &[u8]) {
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
     unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
-}
-
-fn last_errno() -> i32 {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EAGAIN)
 }
 
 fn exit(status: i32) -> ! {

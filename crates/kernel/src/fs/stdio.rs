@@ -50,25 +50,20 @@ impl Inode for HostStream {
     /// open file description of its own, with its own offset, as on Linux; streams (pipes,
     /// terminals) are shared.
     fn open(&self, flags: u32) -> Result<Arc<dyn FileOps>> {
-        if !self.is_regular() {
-            return Ok(Arc::new(HostStream {
+        let reopen = || {
+            let path = CString::new(alloc::format!("/proc/self/fd/{}", self.fd.0))
+                .expect("no NUL in a number");
+            let pass = g::O_ACCMODE | g::O_APPEND | g::O_NONBLOCK | g::O_DSYNC | g::O_SYNC;
+            host().openat(HostFd::CWD, &path, flags & pass, 0).ok()
+        };
+        // (A host without /proc: the stream itself, sharing its offset.)
+        Ok(Arc::new(match self.is_regular().then(reopen).flatten() {
+            Some(fd) => HostStream { fd, owned: true },
+            None => HostStream {
                 fd: self.fd,
                 owned: false,
-            }));
-        }
-        let path = CString::new(alloc::format!("/proc/self/fd/{}", self.fd.0))
-            .expect("no NUL in a number");
-        let pass = g::O_ACCMODE | g::O_APPEND | g::O_NONBLOCK | g::O_DSYNC | g::O_SYNC;
-        Ok(Arc::new(
-            match host().openat(HostFd::CWD, &path, flags & pass, 0) {
-                Ok(fd) => HostStream { fd, owned: true },
-                // A host without /proc: the stream itself, sharing its offset.
-                Err(_) => HostStream {
-                    fd: self.fd,
-                    owned: false,
-                },
             },
-        ))
+        }))
     }
     fn is_fifo_node(&self) -> bool {
         false

@@ -87,9 +87,6 @@ impl CachedFile {
 
     /// Fills the pages of `[first, end)` (page numbers) not filled yet from `ops`.
     fn fill(&self, ops: &dyn FileOps, first: u64, end: u64) -> Result<()> {
-        // Small enough to stay in the CPU cache (a large one costs more in fresh pages than
-        // the fewer host calls save).
-        const BUFFER: usize = 64 * 1024;
         let mut filled = self.filled.lock();
         let words = end.div_ceil(64) as usize;
         if filled.len() < words {
@@ -97,43 +94,31 @@ impl CachedFile {
         }
         let is_filled =
             |bits: &[u64], page: u64| bits[(page / 64) as usize] & 1 << (page % 64) != 0;
-        // Allocated only if something is missing (mapping a filled range is the common case).
-        let mut buffer = Vec::new();
         let mut page = first;
         while page < end {
             if is_filled(&filled, page) {
                 page += 1;
                 continue;
             }
-            // A run of missing pages, read through the buffer.
+            // A run of missing pages.
             let mut run_end = page + 1;
             while run_end < end && !is_filled(&filled, run_end) {
                 run_end += 1;
             }
-            buffer.resize(BUFFER, 0);
             let offset = page * PAGE_SIZE as u64;
             let file_end = self.version.size.max(0) as u64;
             let len = (run_end * PAGE_SIZE as u64)
                 .min(file_end)
                 .saturating_sub(offset) as usize;
             // A file that shrank behind our back reads as zeros past its new end (the pages
-            // start as zeros).
-            let spliced = ops.host_fd().and_then(|fd| {
+            // start as zeros). A host file's pages are copied inside the host.
+            let spliced = ops.host_fd().is_some_and(|fd| {
                 self.object
                     .fill_from_host(STUB_AREA + offset, fd, offset, len)
-                    .ok()
+                    .is_ok()
             });
-            for at in (offset..offset + len as u64)
-                .step_by(BUFFER)
-                .filter(|_| spliced.is_none())
-            {
-                let want = ((offset + len as u64 - at) as usize).min(BUFFER);
-                let buf = &mut buffer[..want];
-                let got = crate::fs::read_exact_at(ops, at, buf)?;
-                self.object.write(STUB_AREA + at, &buf[..got])?;
-                if got < want {
-                    break;
-                }
+            if !spliced {
+                self.fill_through_buffer(ops, offset, len)?;
             }
             for p in page..run_end {
                 filled[(p / 64) as usize] |= 1 << (p % 64);
@@ -141,6 +126,24 @@ impl CachedFile {
             self.filled_pages
                 .fetch_add(run_end - page, Ordering::Relaxed);
             page = run_end;
+        }
+        Ok(())
+    }
+
+    /// Copies `len` bytes of the file from `offset` into the object, read by the kernel.
+    fn fill_through_buffer(&self, ops: &dyn FileOps, offset: u64, len: usize) -> Result<()> {
+        // Small enough to stay in the CPU cache (a large one costs more in fresh pages than
+        // the fewer host calls save).
+        const BUFFER: usize = 64 * 1024;
+        let mut buffer = alloc::vec![0u8; BUFFER.min(len)];
+        for at in (offset..offset + len as u64).step_by(BUFFER) {
+            let want = ((offset + len as u64 - at) as usize).min(BUFFER);
+            let buf = &mut buffer[..want];
+            let got = crate::fs::read_exact_at(ops, at, buf)?;
+            self.object.write(STUB_AREA + at, &buf[..got])?;
+            if got < want {
+                break;
+            }
         }
         Ok(())
     }

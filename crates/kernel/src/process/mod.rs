@@ -163,19 +163,11 @@ pub struct Thread {
     pub moving: core::sync::atomic::AtomicBool,
     /// The program this thread runs once it has moved to a new address space (`execve` of a
     /// program that does not fit where it is).
-    pub exec_elsewhere: Mutex<Option<ExecElsewhere>>,
+    pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
     /// CPU time accounting.
     pub cpu: Mutex<cpu::ThreadCpu>,
     /// Whether it waits for a child, and whether a waker pinned it (see `placement`).
     pub placement: placement::Placement,
-}
-
-/// What a thread that moves to an address space of its own runs there.
-pub struct ExecElsewhere {
-    pub prepared: crate::loader::Prepared,
-    /// The address space it leaves (if the new one is a copy of it, the memory of the
-    /// processes that stay there is released in the copy).
-    pub from_space: u64,
 }
 
 /// What the thread of a forked child needs to start in its new address space.

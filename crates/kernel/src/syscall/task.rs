@@ -254,23 +254,17 @@ fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
     kernel()
         .platform
         .move_on_return(ctx.thread.tid as usize, &carried);
-    *ctx.thread.exec_elsewhere.lock() = Some(crate::process::ExecElsewhere {
-        prepared,
-        from_space: ctx.process.space.load(Ordering::SeqCst),
-    });
+    *ctx.thread.exec_elsewhere.lock() = Some(prepared);
     ctx.thread.moving.store(true, Ordering::SeqCst);
     crate::process::cpu::detach(&ctx.thread);
     Ok(0)
 }
 
 /// The first steps of a thread moved by [`exec_in_new_space`], in its new address space.
-pub fn start_exec_elsewhere(
-    thread: &Thread,
-    exec: crate::process::ExecElsewhere,
-    regs: &mut UserRegs,
-) {
+pub fn start_exec_elsewhere(thread: &Thread, prepared: loader::Prepared, regs: &mut UserRegs) {
     let k = kernel();
     let process = &thread.process;
+    let old_space = process.space.load(Ordering::SeqCst);
     k.leave_space(process);
     k.join_space(process);
     if k.ending.load(Ordering::SeqCst) {
@@ -278,9 +272,8 @@ pub fn start_exec_elsewhere(
     }
     // A copy of the address space it left holds the memory of the processes still there.
     if !k.platform.address_space_is_clean() {
-        super::clone::release_others(exec.from_space, None, process.pid);
+        super::clone::release_others(old_space, None, process.pid);
     }
-    let prepared = exec.prepared;
     process.set_vm(Arc::new(crate::sync::Mutex::new(crate::mm::Vm::default())));
     match loader::load(process, &prepared) {
         Ok(loaded) => {
