@@ -81,6 +81,12 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// Forgets the calling thread's fill pipe in a freshly forked address space: the original's
+/// thread still uses the same pipe, and data spliced through it by both would mix.
+pub fn forget_fill_pipe() {
+    FILL_PIPE.set(None);
+}
+
 /// Copies `len` bytes of host file `fd_in` from `file_offset` to `offset`, inside the host
 /// (spliced through a pipe: the file's pages are copied once, straight into the memfd's).
 /// Returns the bytes copied, fewer at the file's end.

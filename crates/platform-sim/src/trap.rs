@@ -939,6 +939,7 @@ fn arm_dispatch(block: &mut ThreadBlock) -> std::io::Result<()> {
 pub fn after_fork_child() -> std::io::Result<()> {
     PROCESS_ID.store(0, Relaxed);
     crate::zygote::forget_clean();
+    crate::shared_memory::forget_fill_pipe();
     let Some(block) = current_block() else {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
     };
