@@ -409,9 +409,17 @@ impl TrapHandler for Kernel {
     }
 
     fn forked(&self, _thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
+        syscall::clone::fork_done(&process::current_thread(), regs, result);
+    }
+
+    fn moved(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
         match process::current_thread_opt() {
-            Some(thread) => syscall::clone::fork_done(&thread, regs, result),
-            // It moved to a new address space and has already ended there.
+            Some(current) if current.tid as usize == thread => {
+                syscall::task::move_done(&current, regs, result)
+            }
+            // The thread that moved gave this host thread back to its vfork parent first.
+            Some(lender) => process::vfork::borrower_moved(&lender, thread as i32, regs, result),
+            // It has already ended there.
             None => self.platform.exit_thread(),
         }
     }

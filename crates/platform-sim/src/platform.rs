@@ -276,6 +276,13 @@ impl Platform for SimPlatform {
         }
     }
 
+    fn leave_trap(&self, regs: &UserRegs) -> ! {
+        match trap::current_block() {
+            Some(block) => block.leave_trap(regs),
+            None => panic!("leave_trap on a thread without a trap block"),
+        }
+    }
+
     fn spawn_thread(
         &self,
         regs: UserRegs,

@@ -418,6 +418,29 @@ fn fatal(message: &str) -> ! {
     }
 }
 
+/// [`fatal`] with a formatted message, built without the heap (whose lock the failing code may
+/// hold); a message too long for the buffer is cut.
+fn fatal_fmt(args: std::fmt::Arguments) -> ! {
+    struct Buffer {
+        bytes: [u8; 512],
+        len: usize,
+    }
+    impl std::fmt::Write for Buffer {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let n = s.len().min(self.bytes.len() - self.len);
+            self.bytes[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.len += n;
+            Ok(())
+        }
+    }
+    let mut buffer = Buffer {
+        bytes: [0; 512],
+        len: 0,
+    };
+    let _ = std::fmt::Write::write_fmt(&mut buffer, args);
+    fatal(std::str::from_utf8(&buffer.bytes[..buffer.len]).unwrap_or("veil: internal error\n"))
+}
+
 /// The Rust half of the signal entry: decides what the trap is and hands it to the kernel.
 extern "C" fn veil_signal_handler(
     sig: i32,
@@ -478,7 +501,7 @@ extern "C" fn veil_signal_handler(
         }
         // SAFETY: si_addr is valid for the fault signals this handler is installed for.
         let addr = unsafe { info.si_addr() } as usize;
-        fatal(&format!(
+        fatal_fmt(format_args!(
             "veil: internal error: signal {sig} in LibOS code at {rip:#x} (address {addr:#x})\n"
         ));
     }
@@ -518,12 +541,22 @@ extern "C" fn veil_signal_handler(
     }
     match ON_RETURN.take() {
         OnReturn::Nothing => {}
-        OnReturn::Fork { child } => fork_here(*handler, block, thread_data, child, &mut regs),
+        OnReturn::Fork { child } => {
+            if let Some(result) = fork_here(*handler, block, child, &mut regs) {
+                handler.forked(thread_data, &mut regs, result);
+            }
+        }
         OnReturn::Move { thread, carried } => {
-            match crate::zygote::move_to_clean_space(thread, &carried) {
-                Some(result) => handler.forked(thread_data, &mut regs, result),
+            let asked = crate::zygote::move_to_clean_space(thread, &carried);
+            // Freed before a fork: the copy shares the heap, so only one side may free it.
+            drop(carried);
+            let result = match asked {
+                Some(result) => Some(result),
                 // No zygote to ask: a copy of this address space.
-                None => fork_here(*handler, block, thread_data, thread, &mut regs),
+                None => fork_here(*handler, block, thread, &mut regs),
+            };
+            if let Some(result) = result {
+                handler.moved(thread, &mut regs, result);
             }
         }
     }
@@ -680,14 +713,14 @@ pub static MAPPINGS: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Copies the address space at the end of a trap (no kernel frame is on the stack any more).
 /// Both sides then resume user code through the same host signal frame, so the child keeps the
-/// thread's FP state; its general registers are the ones the kernel gives it.
+/// thread's FP state; its general registers are the ones the kernel gives it (it starts as
+/// kernel thread `child`). Returns, in the original only, the copy's id or why there is none.
 fn fork_here(
     handler: &'static dyn TrapHandler,
     block: *mut ThreadBlock,
-    thread_data: usize,
     child: usize,
     regs: &mut UserRegs,
-) {
+) -> Option<Result<u64, veil_platform::Errno>> {
     // SAFETY: glibc's fork keeps its own state consistent in the child, where only this thread
     // exists. Kernel state is in the shared heap, so locks other threads hold are released by
     // them for both address spaces.
@@ -705,18 +738,19 @@ fn fork_here(
             // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
             unsafe { (*block).thread_data = child };
             if let Err(e) = after_fork_child() {
-                fatal(&format!(
+                fatal_fmt(format_args!(
                     "veil: cannot set up a forked address space: {e}\n"
                 ));
             }
             handler.thread_start(child, regs);
+            None
         }
-        pid if pid > 0 => handler.forked(thread_data, regs, Ok(pid as u64)),
+        pid if pid > 0 => Some(Ok(pid as u64)),
         _ => {
             let errno = std::io::Error::last_os_error()
                 .raw_os_error()
                 .unwrap_or(libc::EAGAIN);
-            handler.forked(thread_data, regs, Err(veil_platform::Errno(errno as u16)));
+            Some(Err(veil_platform::Errno(errno as u16)))
         }
     }
 }
@@ -1106,6 +1140,28 @@ impl ThreadBlock {
         // SAFETY: `frame` is a complete ucontext for rt_sigreturn, the selector belongs to this
         // thread, and control never returns here.
         unsafe { veil_enter_user(frame, regs.fs_base, &mut self.selector) }
+    }
+
+    /// Ends the current trap at once: user code resumes with `regs` through the trap's own
+    /// signal frame (whose FP state stays), and the trap's frames on the alternate stack are
+    /// abandoned.
+    pub fn leave_trap(&mut self, regs: &UserRegs) -> ! {
+        let uc = self.current_uc;
+        if uc.is_null() {
+            fatal("veil: internal error: leaving a trap that has no signal frame\n");
+        }
+        self.current_uc = std::ptr::null_mut();
+        ON_RETURN.take();
+        // SAFETY: `uc` is the current trap's signal frame on this thread's alternate stack,
+        // above every frame of the trap's handler (which are abandoned here).
+        unsafe { regs_to_context(regs, &mut *uc) };
+        if regs.gs_base != self.app_gs {
+            set_app_gs(self, regs.gs_base);
+        }
+        self.app_fs = regs.fs_base;
+        // SAFETY: `uc` is a complete frame made by the host for this trap; rt_sigreturn reads
+        // it before anything else uses the alternate stack, and control never returns here.
+        unsafe { veil_enter_user(uc, regs.fs_base, &mut self.selector) }
     }
 
     /// Takes the forwarded host signals noted while LibOS code ran.

@@ -121,9 +121,15 @@ pub trait TrapHandler: Sync {
     /// (the kernel records its host identity, sets up what the thread starts with, and may
     /// deliver signals that are already pending).
     fn thread_start(&self, thread: usize, regs: &mut UserRegs);
-    /// The address space [`Platform::fork_on_return`] or [`Platform::move_on_return`] asked
-    /// for was made (`Ok(id)` of the new address space) or not; called in the original address space, before `thread` resumes.
+    /// The copy of the address space [`Platform::fork_on_return`] asked for was made (`Ok(id)`
+    /// of the new address space) or not; called in the original address space before the trap
+    /// of `thread` returns.
     fn forked(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, Errno>);
+    /// The move of thread `thread` that [`Platform::move_on_return`] asked for was done (`Ok(id)`
+    /// of its new address space) or not; called in the original address space before the trap
+    /// returns. The calling host thread may run another LibOS thread by now (see
+    /// [`Platform::set_thread_data`]).
+    fn moved(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, Errno>);
     /// The thread made syscall `regs.rax` through a patched call site (the fast path: no host
     /// signal frame, so no FP state to build a signal frame from). `regs.rip` is the address
     /// after the site's `syscall` instruction. See [`FastExit`] for what the kernel may do.
@@ -293,9 +299,14 @@ pub trait Platform: Sync {
     /// Starts running user code on the calling thread with `regs`. Never returns: later traps
     /// arrive through the [`TrapHandler`].
     fn enter_user(&self, regs: &UserRegs) -> !;
+    /// Ends the calling thread's current trap at once and resumes user code with `regs` and the
+    /// trap's floating-point state (as [`Platform::set_fp_state`] left it). The trap's kernel
+    /// frames are abandoned, so the caller holds no lock and nothing it must drop.
+    fn leave_trap(&self, regs: &UserRegs) -> !;
     /// Starts a new thread in the current address space that enters user code with `regs`;
     /// its traps carry `thread_data`. `beside_caller`: the caller is about to wait for the new
-    /// thread (a vfork parent), so it is best started on the caller's CPU.
+    /// thread (a vfork parent whose child starts its new program), so it is best started on
+    /// the caller's CPU.
     fn spawn_thread(
         &self,
         regs: UserRegs,
@@ -352,12 +363,12 @@ pub trait Platform: Sync {
     /// space needs exists (the root object, the mounts' host directories) and before any user
     /// memory is mapped; `handler` is the kernel.
     fn prepare_clean_spaces(&self, handler: &'static dyn TrapHandler);
-    /// Moves the calling thread (kernel value `thread`) when its current trap returns to a new
-    /// address space of its own, with the host fds `carried` open at the same numbers there
-    /// (host fds belong to one address space): a clean one, which holds none of this one's
-    /// memory, where the platform can make one, else a copy of this one as
-    /// [`Platform::fork_on_return`] makes ([`Platform::address_space_is_clean`] says which,
-    /// there). [`TrapHandler::forked`] reports the result here; there, the thread runs
+    /// Moves thread `thread` (the calling host thread's LibOS thread when the trap began) when
+    /// the current trap returns to a new address space of its own, with the host fds `carried`
+    /// open at the same numbers there (host fds belong to one address space): a clean one,
+    /// which holds none of this one's memory, where the platform can make one, else a copy of
+    /// this one as [`Platform::fork_on_return`] makes ([`Platform::address_space_is_clean`]
+    /// says which, there). [`TrapHandler::moved`] reports the result here; there, the thread runs
     /// [`TrapHandler::thread_start`] (with zeroed registers in a clean one).
     fn move_on_return(&self, thread: usize, carried: &[HostFd]);
     /// Whether the current address space was made clean by [`Platform::move_on_return`]

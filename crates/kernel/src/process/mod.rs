@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod identity;
 pub mod limits;
 pub mod placement;
+pub mod vfork;
 
 use crate::fs::Loc;
 use crate::fs::fdtable::FdTable;
@@ -113,8 +114,6 @@ pub struct Process {
     pub job_event: Mutex<Option<JobEvent>>,
     /// SEM_UNDO adjustments by (semaphore set id, semaphore number), applied at exit.
     pub sem_undo: Mutex<alloc::collections::BTreeMap<(i32, u16), i32>>,
-    /// A vfork child has exec'd or ended: its parent may go on.
-    pub vfork_done: core::sync::atomic::AtomicBool,
     /// CPU time of its ended threads and of its reaped children.
     pub cpu: Mutex<cpu::ProcessCpu>,
 }
@@ -158,9 +157,6 @@ pub struct Thread {
     /// The pid of a child this thread is forking (its address space is made when the trap
     /// returns), 0 if none.
     pub forking: AtomicI32,
-    /// Set while this thread moves to a new address space itself (read and cleared by its host
-    /// thread in the old one, which then ends).
-    pub moving: core::sync::atomic::AtomicBool,
     /// The program this thread runs once it has moved to a new address space (`execve` of a
     /// program that does not fit where it is).
     pub exec_elsewhere: Mutex<Option<crate::loader::Prepared>>,
@@ -168,6 +164,8 @@ pub struct Thread {
     pub cpu: Mutex<cpu::ThreadCpu>,
     /// Whether it waits for a child, and whether a waker pinned it (see `placement`).
     pub placement: placement::Placement,
+    /// Its host thread lent to its vfork child, or its vfork parent's borrowed (see `vfork`).
+    pub lending: vfork::Lending,
 }
 
 /// What the thread of a forked child needs to start in its new address space.
@@ -209,7 +207,6 @@ impl Process {
             host_threads: AtomicU32::new(0),
             stopped: core::sync::atomic::AtomicBool::new(false),
             job_event: Mutex::new(None),
-            vfork_done: core::sync::atomic::AtomicBool::new(false),
             cpu: Mutex::new(cpu::ProcessCpu::default()),
         })
     }
@@ -289,10 +286,10 @@ impl Thread {
             host: AtomicU64::new(0),
             fork_start: Mutex::new(None),
             forking: AtomicI32::new(0),
-            moving: core::sync::atomic::AtomicBool::new(false),
             exec_elsewhere: Mutex::new(None),
             cpu: Mutex::new(cpu::ThreadCpu::default()),
             placement: placement::Placement::default(),
+            lending: vfork::Lending::default(),
         })
     }
 
@@ -350,16 +347,19 @@ pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
         exit_process(Exit::Code(code));
     }
     k.threads.lock().remove(&thread.tid);
-    end_host_thread(&thread.process)
+    end_host_thread(thread)
 }
 
-/// Ends the calling host thread once it holds no kernel lock and will take none: the last
-/// thing it does is to count itself out of its process (see `Process::host_threads`).
-fn end_host_thread(process: &Process) -> ! {
+/// Ends the calling host thread's run of `thread` once it holds no kernel lock: it counts
+/// itself out of its process (see `Process::host_threads`), then goes back to the vfork parent
+/// it was lent by, or parks.
+fn end_host_thread(thread: &Thread) -> ! {
+    let process = &thread.process;
     process.host_threads.fetch_sub(1, Ordering::SeqCst);
     kernel()
         .platform
         .futex_wake(&process.host_threads, u32::MAX);
+    vfork::resume_lender(thread);
     kernel().platform.exit_thread()
 }
 
@@ -503,7 +503,6 @@ pub fn exit_process(how: Exit) -> ! {
     // the same lock a wait reads it with), as on Linux: a parent that reaps and then installs
     // a new SIGCHLD handler never gets this child's signal late.
     let mut exit_status = process.exit_status.lock();
-    process.vfork_done.store(true, Ordering::SeqCst);
     let parent = k.processes.lock().get(&process.ppid()).cloned();
     let signo = process.exit_signal.load(Ordering::Relaxed);
     if let Some(parent) = parent.filter(|_| signo != 0) {
@@ -577,7 +576,7 @@ pub fn leave_thread(thread: &Thread) -> ! {
     thread.process.threads.lock().retain(|&t| t != thread.tid);
     k.threads.lock().remove(&thread.tid);
     k.children.notify_all();
-    end_host_thread(&thread.process)
+    end_host_thread(thread)
 }
 
 /// Makes every other thread of the caller's process leave, and waits until they have (execve).

@@ -1,10 +1,10 @@
-//! Where a woken parent runs. A process that execs (ending its vfork parent's wait) or ends
-//! (ending its parent's wait4) wakes a parent that then runs briefly while the child goes on or
-//! goes away. Linux wakes such a parent synchronously, on the waker's CPU; a host futex wake
-//! instead sends the parent's host thread back to the CPU it slept on, and if that CPU is idle
-//! (as it is while the parent waits) waking it costs tens of microseconds in a virtual machine,
-//! three times per spawn. So the waker pins the waiting parent's host thread to its own CPU
-//! before the wake, and the parent, once awake, takes back every CPU of the instance.
+//! Where a woken parent runs. A process that ends wakes its parent waiting in wait4, which then
+//! runs while the child goes away. Linux wakes such a parent synchronously, on the waker's CPU;
+//! a host futex wake instead sends the parent's host thread back to the CPU it slept on, and if
+//! that CPU is idle (as it is while the parent waits) waking it costs tens of microseconds in a
+//! virtual machine. So the waker pins the waiting parent's host thread to its own CPU before the
+//! wake, and the parent, once awake, takes back every CPU of the instance. (A vfork parent does
+//! not wait on a host thread of its own: see `vfork`.)
 //!
 //! Each thread's `placement` word says whether it waits for a child, or whether a waker is
 //! pinning it or has pinned it. A thread is only pinned while it waits, and it undoes the pin

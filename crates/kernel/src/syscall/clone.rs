@@ -4,7 +4,8 @@
 //! the platform starts a host thread that enters user code with the parent's registers, a new
 //! stack and TLS, and rax = 0. A vfork-style child (CLONE_VM | CLONE_VFORK: `vfork`, glibc's
 //! `posix_spawn`, Python's `subprocess`) is a new process in the same address space that borrows
-//! its parent's memory until it execs or exits, while the parent waits. `fork` (and clone
+//! its parent's memory, and its host thread, until it execs or exits, while the parent waits
+//! (`process::vfork`). `fork` (and clone
 //! without CLONE_VM) makes a new process in a copy of the caller's address space: the platform
 //! copies the host process (copy-on-write), and in the copy the kernel releases the memory of
 //! the other processes that shared the original. Kernel objects (open files, pipes, the
@@ -158,22 +159,8 @@ fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     Ok(pid as u64)
 }
 
-/// The platform made (or failed to make) the address space `thread` asked for: for the child
-/// it is forking, or for itself (an exec in a new address space, after which this host thread
-/// has nothing left to do here).
+/// The platform made (or failed to make) the copy of the address space `thread` asked for.
 pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
-    if thread.moving.swap(false, Ordering::SeqCst) {
-        match result {
-            Ok(_) => kernel().platform.exit_thread(),
-            Err(e) => {
-                thread.exec_elsewhere.lock().take();
-                // It stays on this host thread: its CPU time is counted here again.
-                thread.bind_host_thread();
-                regs.rax = e.as_syscall_return();
-            }
-        }
-        return;
-    }
     match result {
         Err(e) => {
             abandon_fork(thread);
@@ -185,9 +172,7 @@ pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Res
 
 /// Forgets the address space `thread` asked for: it will not be made.
 pub fn abandon_fork(thread: &Thread) {
-    if thread.moving.swap(false, Ordering::SeqCst) {
-        thread.exec_elsewhere.lock().take();
-    }
+    thread.exec_elsewhere.lock().take();
     let pid = thread.forking.swap(0, Ordering::SeqCst);
     if pid != 0 {
         let k = kernel();
@@ -236,7 +221,8 @@ pub fn release_others(space: u64, kept: Option<&Arc<crate::sync::Mutex<crate::mm
 }
 
 /// A vfork-style child: a new process sharing the caller's memory; the caller waits until the
-/// child execs or ends.
+/// child execs or ends. The child runs on the caller's host thread meanwhile (see
+/// `process::vfork`): `ctx` is the child's when this returns.
 fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     let k = kernel();
     let pid = k.alloc_id();
@@ -259,18 +245,9 @@ fn create_vfork_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
         undo();
         return Err(Errno::EINTR.into());
     }
-    start_task(ctx, &args, thread, true, undo)?;
-    // The parent's memory is the child's until it execs or ends (not interruptible, as on Linux).
-    while !child.vfork_done.load(Ordering::SeqCst) {
-        let seen = k.children.current();
-        if child.vfork_done.load(Ordering::SeqCst) {
-            break;
-        }
-        crate::process::placement::waiting_for_child(&ctx.thread, || {
-            k.children.wait_service(seen, Some(100_000_000))
-        });
-    }
-    Ok(pid as u64)
+    let regs = register_task(ctx, &args, &thread, undo)?;
+    crate::process::vfork::lend_to_child(ctx, thread, regs);
+    Ok(0)
 }
 
 fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
@@ -280,9 +257,18 @@ fn create_thread(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     // A new thread also starts with its creator's affinity (and no alternate stack).
     *thread.affinity.lock() = ctx.thread.affinity.lock().clone();
     let process = ctx.process.clone();
-    start_task(ctx, &args, thread, false, || {
+    let undo = || {
         process.threads.lock().retain(|&t| t != tid);
-    })
+    };
+    let regs = register_task(ctx, &args, &thread, undo)?;
+    let k = kernel();
+    if let Err(e) = k.platform.spawn_thread(regs, tid as usize, false) {
+        process.host_threads.fetch_sub(1, Ordering::SeqCst);
+        k.threads.lock().remove(&tid);
+        undo();
+        return Err(e.into());
+    }
+    Ok(tid as u64)
 }
 
 /// What every new thread takes from its creator and from `args`: the signal mask, the
@@ -309,19 +295,18 @@ fn inherit(ctx: &Ctx, args: &CloneArgs, thread: &Thread) -> UserRegs {
     regs
 }
 
-/// Starts the new `thread` (of a new thread or process) in this address space: what it
-/// inherits, and the tid published as `args` ask; `beside_caller` when the caller waits for it.
-/// If it cannot start, `undo` forgets what the caller registered.
-fn start_task(
+/// Registers the new `thread` (of a new thread or process) of this address space: what it
+/// inherits, and the tid published as `args` ask. Returns the registers it starts with. If it
+/// cannot be registered, `undo` forgets what the caller registered.
+fn register_task(
     ctx: &Ctx,
     args: &CloneArgs,
-    thread: Arc<Thread>,
-    beside_caller: bool,
+    thread: &Arc<Thread>,
     undo: impl Fn(),
-) -> Result<u64> {
+) -> Result<UserRegs> {
     let k = kernel();
     let tid = thread.tid;
-    let regs = inherit(ctx, args, &thread);
+    let regs = inherit(ctx, args, thread);
     for (flag, addr) in [
         (CLONE_PARENT_SETTID, args.parent_tid),
         (CLONE_CHILD_SETTID, args.child_tid),
@@ -330,16 +315,9 @@ fn start_task(
             user::write_bytes(addr, &tid.to_ne_bytes()).inspect_err(|_| undo())?;
         }
     }
-    let process = thread.process.clone();
-    k.threads.lock().insert(tid, thread);
-    process.host_threads.fetch_add(1, Ordering::SeqCst);
-    if let Err(e) = k.platform.spawn_thread(regs, tid as usize, beside_caller) {
-        process.host_threads.fetch_sub(1, Ordering::SeqCst);
-        k.threads.lock().remove(&tid);
-        undo();
-        return Err(e.into());
-    }
-    Ok(tid as u64)
+    k.threads.lock().insert(tid, thread.clone());
+    thread.process.host_threads.fetch_add(1, Ordering::SeqCst);
+    Ok(regs)
 }
 
 pub fn sys_clone(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

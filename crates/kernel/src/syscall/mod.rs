@@ -77,6 +77,7 @@ pub fn dispatch(regs: &mut UserRegs) {
     {
         strace::emit(*fd, call, "?");
     }
+    let caller = thread.tid;
     let mut ctx = Ctx {
         regs,
         thread,
@@ -85,7 +86,17 @@ pub fn dispatch(regs: &mut UserRegs) {
     let result = run(&mut ctx, nr, entry, args);
     set_return(ctx.regs, nr, result);
     if let Some((fd, call)) = trace {
-        let ret = strace::format_result(entry, &args, ctx.regs.rax);
+        let ret = if ctx.thread.tid == caller {
+            strace::format_result(entry, &args, ctx.regs.rax)
+        } else {
+            // The host thread went to another LibOS thread (a vfork child, or back to its parent).
+            let own = if table::is_exec(nr) { "0" } else { "?" };
+            alloc::format!(
+                "{own} <pid {} returns {}>",
+                ctx.thread.tid,
+                ctx.regs.rax as i64
+            )
+        };
         strace::emit(fd, &call, &ret);
     }
     crate::process::leave_if_exiting(&ctx.thread);

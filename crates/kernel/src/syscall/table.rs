@@ -822,6 +822,11 @@ pub fn maps_memory(nr: u64) -> bool {
     MAPS_MEMORY.contains(&nr)
 }
 
+/// Whether syscall `nr` is `execve` or `execveat`.
+pub fn is_exec(nr: u64) -> bool {
+    nr == 59 || nr == 322
+}
+
 /// Whether syscall `nr` needs the full trap path (see [`FULL_CONTEXT`]).
 pub fn needs_full_context(nr: u64) -> bool {
     FULL_CONTEXT.contains(&nr)

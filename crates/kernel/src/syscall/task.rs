@@ -219,7 +219,7 @@ fn do_execve(
         Ok(loaded) => {
             *ctx.regs = loaded.regs;
             finish_exec(&ctx.thread);
-            Ok(0)
+            Ok(crate::process::vfork::after_exec(ctx))
         }
         Err(e) if e.no_room => exec_in_new_space(ctx, prepared),
         Err(e) => Err(failed(e)),
@@ -232,11 +232,6 @@ fn finish_exec(thread: &Thread) {
     process.fds.lock().close_on_exec();
     // POSIX timers end at exec; a pending alarm carries over.
     kernel().timers.delete_all(process.pid, true);
-    // A vfork parent may go on once its child runs its own program.
-    if !process.vfork_done.swap(true, Ordering::SeqCst) {
-        crate::process::placement::pull_waiting_parent(process);
-        kernel().children.notify_all();
-    }
     reset_signal_handlers(process);
     *thread.altstack.lock() = (0, g::SS_DISABLE as i32, 0);
     thread.clear_child_tid.store(0, Ordering::Relaxed);
@@ -244,8 +239,8 @@ fn finish_exec(thread: &Thread) {
 }
 
 /// Moves the calling vfork child to an address space of its own (made by the platform when
-/// the trap returns), where it loads `prepared`; its host thread here ends (see
-/// `clone::fork_done`). The host fds its files use go with it.
+/// the trap returns), where it loads `prepared`; its host thread here ends (see [`move_done`]),
+/// or goes back to its vfork parent. The host fds its files use go with it.
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
     let mut carried = ctx.process.fds.lock().host_fds_kept_on_exec();
     carried.extend(prepared.host_fds());
@@ -255,9 +250,22 @@ fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
         .platform
         .move_on_return(ctx.thread.tid as usize, &carried);
     *ctx.thread.exec_elsewhere.lock() = Some(prepared);
-    ctx.thread.moving.store(true, Ordering::SeqCst);
     crate::process::cpu::detach(&ctx.thread);
-    Ok(0)
+    Ok(crate::process::vfork::before_move(ctx))
+}
+
+/// The platform moved the calling `thread` as [`exec_in_new_space`] asked (its host thread here
+/// then ends), or failed to: it stays, and its execve fails.
+pub fn move_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
+    match result {
+        Ok(_) => kernel().platform.exit_thread(),
+        Err(e) => {
+            thread.exec_elsewhere.lock().take();
+            // It stays on this host thread: its CPU time is counted here again.
+            thread.bind_host_thread();
+            regs.rax = e.as_syscall_return();
+        }
+    }
 }
 
 /// The first steps of a thread moved by [`exec_in_new_space`], in its new address space.
