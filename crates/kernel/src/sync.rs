@@ -103,13 +103,27 @@ pub const SIGNAL_CHECK_SLICE_NS: u64 = 200_000_000;
 #[derive(Default)]
 pub struct Event {
     seq: AtomicU32,
+    /// Threads about to sleep or sleeping on `seq`: a notification with none makes no host call.
+    sleepers: AtomicU32,
 }
 
 impl Event {
     pub const fn new() -> Event {
         Event {
             seq: AtomicU32::new(0),
+            sleepers: AtomicU32::new(0),
         }
+    }
+
+    /// Sleeps on the counter while it is `seen`, for at most `timeout_ns`. Counted as a sleeper
+    /// before the check (both sides order their two accesses with SeqCst): a notifier either
+    /// sees the sleeper or the sleeper sees the new count.
+    fn sleep(&self, seen: u32, timeout_ns: Option<u64>) {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        if self.seq.load(Ordering::SeqCst) == seen {
+            kernel().platform.futex_wait(&self.seq, seen, timeout_ns);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// The notification count, to pass to [`Event::wait`].
@@ -128,12 +142,10 @@ impl Event {
         if crate::signal::interrupted() {
             return Err(veil_abi::Errno::ERESTARTSYS.into());
         }
-        if self.seq.load(Ordering::Acquire) == seen {
-            // A signal's wake-up may slip in between the check above and the sleep: sleeping
-            // in bounded slices bounds that rare delay.
-            let slice = timeout_ns.map_or(SIGNAL_CHECK_SLICE_NS, |t| t.min(SIGNAL_CHECK_SLICE_NS));
-            kernel().platform.futex_wait(&self.seq, seen, Some(slice));
-        }
+        // A signal's wake-up may slip in between the check above and the sleep: sleeping in
+        // bounded slices bounds that rare delay.
+        let slice = timeout_ns.map_or(SIGNAL_CHECK_SLICE_NS, |t| t.min(SIGNAL_CHECK_SLICE_NS));
+        self.sleep(seen, Some(slice));
         if crate::signal::interrupted() {
             return Err(veil_abi::Errno::ERESTARTSYS.into());
         }
@@ -143,14 +155,14 @@ impl Event {
     /// For kernel service threads (which receive no signals): sleeps until a notification after
     /// `seen` or `timeout_ns`.
     pub fn wait_service(&self, seen: u32, timeout_ns: Option<u64>) {
-        if self.seq.load(Ordering::Acquire) == seen {
-            kernel().platform.futex_wait(&self.seq, seen, timeout_ns);
-        }
+        self.sleep(seen, timeout_ns);
     }
 
     /// Wakes every waiter.
     pub fn notify_all(&self) {
-        self.seq.fetch_add(1, Ordering::Release);
-        kernel().platform.futex_wake(&self.seq, u32::MAX);
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) != 0 {
+            kernel().platform.futex_wake(&self.seq, u32::MAX);
+        }
     }
 }

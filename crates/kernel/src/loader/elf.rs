@@ -215,6 +215,9 @@ fn copy_file_to_memory(
     len: usize,
 ) -> Result<(), String> {
     const CHUNK: usize = 256 * 1024;
+    if len == 0 {
+        return Ok(());
+    }
     kernel().platform.populate(
         page_align_down(addr),
         page_align_up(addr + len) - page_align_down(addr),

@@ -16,8 +16,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use veil_abi::Errno;
 use veil_abi::general as g;
+use veil_abi::{Errno, PAGE_SIZE};
 use veil_platform::UserRegs;
 
 /// How many `#!` scripts may lead to the program (Linux's exec follows 5: a sixth fails with
@@ -94,6 +94,9 @@ pub(crate) struct ExecFile {
     pub size: u64,
     /// The file's status when opened (the page cache's key).
     pub stat: veil_abi::general::stat,
+    /// Its first page (all of it if shorter), read once: the `#!` line, the ELF header and
+    /// usually the program headers lie there.
+    head: Arc<Vec<u8>>,
 }
 
 impl ExecFile {
@@ -113,21 +116,34 @@ impl ExecFile {
             ));
         }
         let ops = loc.inode().open(g::O_RDONLY)?;
+        let head = read_at(&*ops, 0, PAGE_SIZE)?;
         Ok(ExecFile {
             loc,
             ops,
             size: st.st_size.max(0) as u64,
             stat: st,
+            head: Arc::new(head),
         })
     }
 
     /// Reads up to `len` bytes at `offset` (short at end of file).
     pub fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let mut buf = alloc::vec![0u8; len];
-        let done = crate::fs::read_exact_at(&*self.ops, offset, &mut buf)?;
-        buf.truncate(done);
-        Ok(buf)
+        let start = offset as usize;
+        let whole_head = self.head.len() < PAGE_SIZE;
+        if offset < PAGE_SIZE as u64 && (start + len <= self.head.len() || whole_head) {
+            let end = (start + len).min(self.head.len());
+            return Ok(self.head.get(start..end).unwrap_or_default().to_vec());
+        }
+        read_at(&*self.ops, offset, len)
     }
+}
+
+/// Reads up to `len` bytes of `file` at `offset` (short at end of file).
+fn read_at(file: &dyn FileOps, offset: u64, len: usize) -> Result<Vec<u8>> {
+    let mut buf = alloc::vec![0u8; len];
+    let done = crate::fs::read_exact_at(file, offset, &mut buf)?;
+    buf.truncate(done);
+    Ok(buf)
 }
 
 /// Unmaps and forgets every mapping of `process`.
