@@ -2,7 +2,8 @@
 // registers and FP control state (the child ran on its parent's host thread under Veil), signals
 // sent to it meanwhile (handled as vfork returns), and its other threads still running. Children
 // that end by _exit after a failed exec, by a signal or by a fault; a nested vfork; getpid and
-// getppid in the child; a vfork from a second thread.
+// getppid in the child; a vfork from a second thread. While a thread's vfork child runs: its
+// parent killed (the child still execs), another thread calling exit, another thread execing.
 #include "common.h"
 #include <pthread.h>
 #include <signal.h>
@@ -79,6 +80,59 @@ static void *vfork_from_thread(void *arg)
     }
     int st = wait_status(pid);
     return (void *)(long)(WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/* A forked process whose thread waits for its vfork child while another thread, after 0.1 s,
+ * exits (`exit_code`) or execs a shell that exits 5; the child ends after 0.3 s. */
+static int second_thread_exits;
+static void *end_meanwhile(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    if (second_thread_exits) exit(3);
+    execl("/bin/sh", "sh", "-c", "exit 5", (char *)NULL);
+    return NULL;
+}
+
+static int process_status_while_lent(int exits)
+{
+    second_thread_exits = exits;
+    pid_t p = fork();
+    if (p == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, end_meanwhile, NULL);
+        if (vfork() == 0) {
+            usleep(300000);
+            _exit(7);
+        }
+        for (;;) pause();
+    }
+    return wait_status(p);
+}
+
+/* A vfork child kills its parent, then execs a program that leaves a file behind. */
+static int runs_after_parent_killed(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/vfork_lend_%d", (int)getpid());
+    unlink(path);
+    pid_t p = fork();
+    if (p == 0) {
+        if (vfork() == 0) {
+            kill(getppid(), SIGTERM);
+            execl("/bin/sh", "sh", "-c", "echo ran > \"$0\"", path, (char *)NULL);
+            _exit(127);
+        }
+        for (;;) pause();
+    }
+    int st = wait_status(p);
+    int ran = 0;
+    for (int i = 0; i < 500 && !ran; i++) {
+        ran = access(path, F_OK) == 0;
+        if (!ran) usleep(10000);
+    }
+    unlink(path);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM && ran;
 }
 
 int main(void)
@@ -166,5 +220,11 @@ int main(void)
     pthread_create(&t, NULL, vfork_from_thread, NULL);
     pthread_join(t, &code);
     CHECK("vfork_from_second_thread", (long)code == 9);
+
+    st = process_status_while_lent(1);
+    CHECK("exit_while_lent", WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    st = process_status_while_lent(0);
+    CHECK("exec_while_lent", WIFEXITED(st) && WEXITSTATUS(st) == 5);
+    CHECK("child_runs_after_parent_killed", runs_after_parent_killed());
     return finish();
 }

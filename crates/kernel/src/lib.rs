@@ -48,6 +48,9 @@ pub struct Kernel {
     pub mounts: Mounts,
     pub processes: Mutex<BTreeMap<i32, Arc<Process>>>,
     pub threads: Mutex<BTreeMap<i32, Arc<Thread>>>,
+    /// Threads moving to an address space of their own (`execve`), until their host thread here
+    /// has heard how the move went: they may end there first.
+    pub moving: Mutex<BTreeMap<i32, Arc<Thread>>>,
     /// Futex wait queues of every process.
     pub futexes: ipc::futex::FutexTable,
     /// Signal-raising timers of every process.
@@ -244,6 +247,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         mounts: Mounts::default(),
         processes: Mutex::new(BTreeMap::new()),
         threads: Mutex::new(BTreeMap::new()),
+        moving: Mutex::new(BTreeMap::new()),
         futexes: Default::default(),
         timers: Default::default(),
         locks: Default::default(),
@@ -413,13 +417,10 @@ impl TrapHandler for Kernel {
     }
 
     fn moved(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
-        match process::current_thread_opt() {
-            Some(current) if current.tid as usize == thread => {
-                syscall::task::move_done(&current, regs, result)
-            }
-            // The thread that moved gave this host thread back to its vfork parent first.
-            Some(lender) => process::vfork::borrower_moved(&lender, thread as i32, regs, result),
-            // It has already ended there.
+        let moved = self.moving.lock().remove(&(thread as i32));
+        match moved {
+            Some(moved) => syscall::task::move_done(&moved, regs, result),
+            // Only a thread that asked to move gets here.
             None => self.platform.exit_thread(),
         }
     }

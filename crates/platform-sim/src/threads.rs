@@ -13,10 +13,10 @@
 //! the heap, which every address space shares); a forked child empties it, as the parked
 //! threads do not exist there. Its lock is a leaf.
 //!
-//! Placement: a thread about to wait for the thread it wakes (a vfork parent starting its
-//! child's new program, a child waking its waiting parent) pins the woken host thread to its own
-//! CPU first, as Linux's synchronous
-//! wake-ups place the woken task; the woken thread takes back the instance's CPUs at once.
+//! Placement: a thread that wakes another one that will soon be waited for (the program a vfork
+//! child execs, a child waking its waiting parent) pins the woken host thread to its own CPU
+//! first, as Linux's synchronous wake-ups place the woken task; the woken thread takes back the
+//! instance's CPUs at once.
 //! Waking a host thread on an idle CPU instead costs tens of microseconds in a virtual machine.
 
 use crate::futex::SharedRawMutex;

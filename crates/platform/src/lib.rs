@@ -304,9 +304,9 @@ pub trait Platform: Sync {
     /// frames are abandoned, so the caller holds no lock and nothing it must drop.
     fn leave_trap(&self, regs: &UserRegs) -> !;
     /// Starts a new thread in the current address space that enters user code with `regs`;
-    /// its traps carry `thread_data`. `beside_caller`: the caller is about to wait for the new
-    /// thread (a vfork parent whose child starts its new program), so it is best started on
-    /// the caller's CPU.
+    /// its traps carry `thread_data`. `beside_caller`: the new thread is best started on the
+    /// caller's CPU, where someone will soon wait for it (the program a vfork child execs: its
+    /// parent resumes on the calling host thread and usually waits for it).
     fn spawn_thread(
         &self,
         regs: UserRegs,

@@ -486,6 +486,10 @@ pub fn exit_process(how: Exit) -> ! {
         if !k.alone_in_space(&process) {
             crate::mm::unmap_ranges(old.iter().map(|v| (v.start, v.end)));
         }
+    } else {
+        // A vfork child that ends before it execs: its zombie keeps no share of the parent's
+        // memory (which would look shared to the parent's next exec).
+        process.set_vm(Arc::new(Mutex::new(Vm::default())));
     }
     let orphans: Vec<Arc<Process>> = k
         .processes

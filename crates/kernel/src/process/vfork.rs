@@ -8,13 +8,13 @@
 //! the trap returns into the child. When the child execs, its new program starts on a host
 //! thread of its own (a parked one, on the parent's CPU) and the execve trap returns into the
 //! parent; when the child ends first, its last trap leaves into the parent. A child that execs
-//! into an address space of its own gives the host thread back before it moves, and takes it
-//! again if the move fails.
+//! into an address space of its own gives the host thread back once the platform has moved it
+//! (`TrapHandler::moved`).
 //!
 //! While its host thread is lent, the parent has none (`Thread::host` is 0): signals sent to it
 //! stay pending and are acted on when it resumes, as after Linux's vfork wait. Its CPU time goes
 //! on counting on the host thread, so the time a vfork child runs before it execs counts as its
-//! parent's. Another thread of the parent's process that execs waits for the lent thread until
+//! parent's (and advances the parent's CPU-time timers). Another thread of the parent's process that execs waits for the lent thread until
 //! it is back (it has to leave, and it can only leave from its own host thread).
 //!
 //! Lock order: a thread's `lending` locks are leaves.
@@ -96,6 +96,7 @@ fn give_back(regs: &mut UserRegs, borrower: &Thread) -> Option<(Arc<Thread>, Use
         .take()
         .expect("a lender's state is set aside while its host thread is lent");
     let left = switch(regs, borrower, &lender, resume);
+    crate::syscall::strace::resumed(lender.tid, regs.rax);
     Some((lender, left))
 }
 
@@ -132,50 +133,29 @@ pub fn after_exec(ctx: &mut crate::syscall::Ctx) -> u64 {
     }
 }
 
-/// Before a borrowing thread (`ctx.thread`) moves to an address space of its own to exec there:
-/// the lender gets this host thread back now (see [`borrower_moved`]). Returns the syscall's
-/// result for whoever `ctx` then stands for.
-pub fn before_move(ctx: &mut crate::syscall::Ctx) -> u64 {
-    let child = ctx.thread.clone();
-    let Some((lender, left)) = give_back(ctx.regs, &child) else {
-        return 0;
+/// `borrower` leaves the calling host thread (it moved to an address space of its own, or it
+/// ends): if it was lent, it goes back to the lender, which resumes with `regs` when the trap
+/// returns, its pending signals acted on first. False if `borrower` borrowed nothing.
+pub fn give_back_as_it_leaves(borrower: &Thread, regs: &mut UserRegs) -> bool {
+    let Some((lender, _)) = give_back(regs, borrower) else {
+        return false;
     };
-    *child.lending.suspended.lock() = Some(left);
-    resume_in(ctx, lender)
-}
-
-/// The platform moved thread `moved`, which gave the calling host thread back to `lender` first
-/// ([`before_move`]), or failed to (`Err`): then the thread stays here and takes the host thread
-/// again, its execve failing with that error.
-pub fn borrower_moved(
-    lender: &Arc<Thread>,
-    moved: i32,
-    regs: &mut UserRegs,
-    result: Result<u64, veil_abi::Errno>,
-) {
-    let Err(e) = result else { return };
-    let Some(borrower) = kernel().threads.lock().get(&moved).cloned() else {
-        return;
-    };
-    borrower.exec_elsewhere.lock().take();
-    let Some(mut state) = borrower.lending.suspended.lock().take() else {
-        return;
-    };
-    state.regs.rax = e.as_syscall_return();
-    lend(regs, lender, &borrower, state);
+    super::leave_if_exiting(&lender);
+    crate::signal::collect_host_signals();
+    crate::signal::deliver_pending(regs, &lender);
+    true
 }
 
 /// The ending `borrower` gives its host thread back: the lender resumes at once (this trap's
 /// frames are abandoned). Returns if it borrowed none.
 pub fn resume_lender(borrower: &Thread) {
     let mut regs = UserRegs::default();
-    let Some((lender, _)) = give_back(&mut regs, borrower) else {
-        return;
-    };
-    super::leave_if_exiting(&lender);
-    crate::signal::collect_host_signals();
-    crate::signal::deliver_pending(&mut regs, &lender);
-    // Nothing of this trap is dropped once it is left.
-    drop(lender);
-    kernel().platform.leave_trap(&regs)
+    if give_back_as_it_leaves(borrower, &mut regs) {
+        kernel().platform.leave_trap(&regs)
+    }
+}
+
+/// Whether `thread` runs on a host thread lent by its vfork parent.
+pub fn is_borrowing(thread: &Thread) -> bool {
+    thread.lending.lender.lock().is_some()
 }

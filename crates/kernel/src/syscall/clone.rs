@@ -172,10 +172,11 @@ pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Res
 
 /// Forgets the address space `thread` asked for: it will not be made.
 pub fn abandon_fork(thread: &Thread) {
+    let k = kernel();
     thread.exec_elsewhere.lock().take();
+    let _moving = k.moving.lock().remove(&thread.tid);
     let pid = thread.forking.swap(0, Ordering::SeqCst);
     if pid != 0 {
-        let k = kernel();
         k.threads.lock().remove(&pid);
         k.processes.lock().remove(&pid);
     }

@@ -27,7 +27,7 @@ pub mod shm;
 mod sigaction;
 mod signalfd;
 mod stat;
-mod strace;
+pub mod strace;
 pub mod task;
 mod time;
 mod timer;
@@ -88,14 +88,12 @@ pub fn dispatch(regs: &mut UserRegs) {
     if let Some((fd, call)) = trace {
         let ret = if ctx.thread.tid == caller {
             strace::format_result(entry, &args, ctx.regs.rax)
+        } else if table::is_exec(nr) {
+            // The exec'd program goes on elsewhere; this host thread went back to the parent.
+            String::from("0")
         } else {
-            // The host thread went to another LibOS thread (a vfork child, or back to its parent).
-            let own = if table::is_exec(nr) { "0" } else { "?" };
-            alloc::format!(
-                "{own} <pid {} returns {}>",
-                ctx.thread.tid,
-                ctx.regs.rax as i64
-            )
+            // The host thread was lent to a vfork child (see `strace::resumed`).
+            String::from("?")
         };
         strace::emit(fd, &call, &ret);
     }

@@ -126,6 +126,18 @@ pub fn format_result(entry: Option<&Entry>, args: &[u64; 6], ret: u64) -> String
 }
 
 /// Writes one trace line.
+/// With `--strace`, the line of thread `tid` resuming from the vfork that lent its host thread
+/// (the syscall's own line ended with `= ?`).
+pub fn resumed(tid: i32, result: u64) {
+    if let Some(fd) = kernel().strace {
+        emit(
+            fd,
+            &format!("[pid {tid}] <... resumed>"),
+            &format!("{}", result as i64),
+        );
+    }
+}
+
 pub fn emit(fd: HostFd, call: &str, result: &str) {
     let line = format!("{call} = {result}\n");
     let _ = kernel().platform.host().write(fd, line.as_bytes());

@@ -239,9 +239,11 @@ fn finish_exec(thread: &Thread) {
 }
 
 /// Moves the calling vfork child to an address space of its own (made by the platform when
-/// the trap returns), where it loads `prepared`; its host thread here ends (see [`move_done`]),
-/// or goes back to its vfork parent. The host fds its files use go with it.
+/// the trap returns), where it loads `prepared`; its host thread here ends, or goes back to its
+/// vfork parent (see [`move_done`]). The host fds its files use go with it.
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
+    // The program starts with this thread alone; the others leave here, in their address space.
+    crate::process::end_other_threads();
     let mut carried = ctx.process.fds.lock().host_fds_kept_on_exec();
     carried.extend(prepared.host_fds());
     carried.sort_unstable();
@@ -251,18 +253,31 @@ fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
         .move_on_return(ctx.thread.tid as usize, &carried);
     *ctx.thread.exec_elsewhere.lock() = Some(prepared);
     crate::process::cpu::detach(&ctx.thread);
-    Ok(crate::process::vfork::before_move(ctx))
+    kernel()
+        .moving
+        .lock()
+        .insert(ctx.thread.tid, ctx.thread.clone());
+    Ok(0)
 }
 
-/// The platform moved the calling `thread` as [`exec_in_new_space`] asked (its host thread here
-/// then ends), or failed to: it stays, and its execve fails.
+/// The platform moved `thread` as [`exec_in_new_space`] asked, or failed to: then it stays,
+/// and its execve fails. Its host thread here goes back to the vfork parent that lent it, or
+/// ends.
 pub fn move_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
+    use crate::process::vfork;
     match result {
-        Ok(_) => kernel().platform.exit_thread(),
+        Ok(_) => {
+            if !vfork::give_back_as_it_leaves(thread, regs) {
+                kernel().platform.exit_thread()
+            }
+        }
         Err(e) => {
             thread.exec_elsewhere.lock().take();
-            // It stays on this host thread: its CPU time is counted here again.
-            thread.bind_host_thread();
+            // It stays on this host thread: its CPU time is counted here again (unless the
+            // host thread is lent: then it counts as the lender's).
+            if !vfork::is_borrowing(thread) {
+                thread.bind_host_thread();
+            }
             regs.rax = e.as_syscall_return();
         }
     }
