@@ -466,6 +466,10 @@ impl Platform for SimPlatform {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 
+    fn yield_now(&self) {
+        std::thread::yield_now();
+    }
+
     fn log_write(&self, bytes: &[u8]) {
         let mut rest = bytes;
         while !rest.is_empty() {

@@ -396,6 +396,8 @@ pub trait Platform: Sync {
     fn host_aux(&self, key: u64) -> u64;
     /// Number of CPUs the instance may use.
     fn cpu_count(&self) -> usize;
+    /// Lets the host run another thread on the calling thread's CPU, if one is waiting.
+    fn yield_now(&self);
     /// Writes a diagnostic line (logs, strace) to the instance's log output.
     fn log_write(&self, bytes: &[u8]);
     /// Host calls on host files.

@@ -256,7 +256,7 @@ pub fn sys_sched_rr_get_interval(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sys_sched_yield(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
-    // The trap itself gives the host scheduler a chance to run something else.
+    kernel().platform.yield_now();
     Ok(0)
 }
 
