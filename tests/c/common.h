@@ -50,7 +50,7 @@ static UNUSED const char *errname(int e)
     E_(EPIPE) E_(EDOM) E_(ERANGE) E_(EDEADLK) E_(ENAMETOOLONG) E_(ENOLCK)
     E_(ENOSYS) E_(ENOTEMPTY) E_(ELOOP) E_(ENOMSG) E_(EIDRM) E_(ENODATA)
     E_(EOVERFLOW) E_(EBADFD) E_(EOPNOTSUPP) E_(ETIMEDOUT) E_(ENOTSOCK)
-    E_(ECANCELED) E_(EOWNERDEAD)
+    E_(ECANCELED) E_(EOWNERDEAD) E_(EMSGSIZE)
 #undef E_
     default:
         snprintf(buf, sizeof buf, "E%d", e);

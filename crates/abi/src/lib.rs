@@ -15,8 +15,8 @@ mod errno_type;
 mod structs;
 pub use errno_type::Errno;
 pub use structs::{
-    IpcPerm, MsgInfo, MsqidDs, SemBuf, SemInfo, SemidDs, ShmInfo, ShmUsage, ShmidDs, SysInfo, Tms,
-    Utsname,
+    IpcPerm, MqAttr, MsgInfo, MsqidDs, SemBuf, SemInfo, SemidDs, ShmInfo, ShmUsage, ShmidDs,
+    SysInfo, Tms, Utsname,
 };
 
 /// Size of a page on x86-64.

@@ -174,3 +174,14 @@ pub struct SemInfo {
     pub semvmx: i32,
     pub semaem: i32,
 }
+
+/// `struct mq_attr` (`mq_open`, `mq_getsetattr`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct MqAttr {
+    pub mq_flags: i64,
+    pub mq_maxmsg: i64,
+    pub mq_msgsize: i64,
+    pub mq_curmsgs: i64,
+    pub reserved: [i64; 4],
+}

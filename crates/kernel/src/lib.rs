@@ -61,6 +61,8 @@ pub struct Kernel {
     pub sysv_shm: ipc::sysv::Registry<syscall::shm::Segment>,
     pub sysv_sem: ipc::sysv::Registry<syscall::sem::SemSet>,
     pub sysv_msg: ipc::sysv::Registry<syscall::msg::MsgQueue>,
+    /// POSIX message queues by name.
+    pub mqueues: syscall::mqueue::Namespace,
     /// The internal RAM file system memfds live in (made on first use).
     memfd_fs: Mutex<Option<Arc<fs::ram::RamFs>>>,
     /// Which parts of the platform's shared memory are in use.
@@ -257,6 +259,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         sysv_shm: Default::default(),
         sysv_sem: Default::default(),
         sysv_msg: Default::default(),
+        mqueues: Default::default(),
         children: sync::Event::new(),
         fifos: Mutex::new(BTreeMap::new()),
         readiness: fs::epoll::Readiness::new(),

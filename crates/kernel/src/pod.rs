@@ -38,6 +38,7 @@ pod!(
     g::rlimit64,
     g::rlimit,
     g::rusage,
+    veil_abi::MqAttr,
     g::kernel_sigaction,
     g::timezone,
     veil_abi::Utsname,

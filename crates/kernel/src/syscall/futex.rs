@@ -29,7 +29,7 @@ fn key(ctx: &Ctx, addr: u64, op: u32) -> Result<FutexKey> {
 
 /// Decodes a timeout: relative for FUTEX_WAIT, absolute for FUTEX_WAIT_BITSET (on the realtime
 /// clock with FUTEX_CLOCK_REALTIME, else the monotonic clock).
-fn deadline(addr: u64, absolute: bool, realtime: bool) -> Result<Deadline> {
+pub(super) fn deadline(addr: u64, absolute: bool, realtime: bool) -> Result<Deadline> {
     if addr == 0 {
         return Ok(Deadline::Forever);
     }

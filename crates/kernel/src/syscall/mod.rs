@@ -15,6 +15,7 @@ mod io;
 mod kill;
 mod memfd;
 mod mmap;
+pub mod mqueue;
 pub mod msg;
 mod namespace;
 mod open;

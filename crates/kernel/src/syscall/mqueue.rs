@@ -1,0 +1,452 @@
+//! POSIX message queues: mq_open, mq_unlink, mq_timedsend, mq_timedreceive, mq_notify and
+//! mq_getsetattr (mq_overview(7)). A queue is a kernel object named in the instance's queue
+//! namespace (glibc and musl strip the name's leading slash); a queue descriptor is a file
+//! descriptor, readable for a status line and pollable (POLLIN: a message waits; POLLOUT: room
+//! for one). Messages are received highest priority first, oldest first within a priority. A
+//! full queue makes senders wait and an empty one receivers (interruptible, with an absolute
+//! CLOCK_REALTIME timeout), unless the description is O_NONBLOCK. A process may register to be
+//! told with a signal (`mq_notify`) when a message arrives in the empty queue while nobody waits
+//! to receive one; the registration then ends. `SIGEV_THREAD` notification (a netlink socket
+//! for glibc's helper thread) is not supported.
+//!
+//! Lock order: `Kernel::mqueues` and a queue's `state` are leaves (signals are sent, and the
+//! notification's owner looked up, with neither held).
+
+use super::*;
+use crate::fs::{FileOps, Inode, InodeRef};
+use crate::ipc::futex::Deadline;
+use crate::sync::{Event, Mutex};
+use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
+use core::sync::atomic::{AtomicU64, Ordering};
+use veil_abi::MqAttr;
+use veil_abi::general::{stat, statfs64};
+
+/// `MQ_PRIO_MAX`: priorities are below it.
+const MQ_PRIO_MAX: u32 = 32768;
+/// Defaults for a queue created without attributes (`/proc/sys/fs/mqueue/*_default`).
+const DEFAULT_MAXMSG: i64 = 10;
+const DEFAULT_MSGSIZE: i64 = 8192;
+/// Largest attributes (Linux's hard limits, which a privileged process may reach; the
+/// instance's user is root).
+const HARD_MAXMSG: i64 = 65536;
+const HARD_MSGSIZE: i64 = 16 * 1024 * 1024;
+/// Longest queue name (NAME_MAX).
+const NAME_MAX: usize = 255;
+/// The mqueue file system's magic (`statfs`).
+const MQUEUE_MAGIC: i64 = 0x1980_0202;
+/// `si_code` of a message-queue notification.
+const SI_MESGQ: i32 = -3;
+const SIGEV_SIGNAL: u32 = 0;
+const SIGEV_NONE: u32 = 1;
+const SIGEV_THREAD: u32 = 2;
+
+/// The instance's named queues.
+pub type Namespace = Mutex<BTreeMap<Vec<u8>, Arc<MessageQueue>>>;
+
+/// A message queue (also the inode of its descriptors).
+pub struct MessageQueue {
+    maxmsg: i64,
+    msgsize: i64,
+    mode: u32,
+    state: Mutex<QueueState>,
+    /// Notified when a message is sent or received.
+    changed: Event,
+    /// Bumped with `changed`, for epoll.
+    generation: AtomicU64,
+}
+
+struct QueueState {
+    /// Messages by priority; each priority's in arrival order.
+    messages: BTreeMap<u32, VecDeque<Vec<u8>>>,
+    count: i64,
+    /// Receivers waiting for a message (a notification is not sent while there are any).
+    receivers: u32,
+    notification: Option<Notification>,
+}
+
+/// A process's `mq_notify` registration.
+struct Notification {
+    pid: i32,
+    /// The signal and `sigev_value`, or None for `SIGEV_NONE`.
+    signal: Option<(u32, u64)>,
+}
+
+impl MessageQueue {
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+        self.changed.notify_all();
+        kernel().readiness.notify();
+    }
+}
+
+impl Inode for MessageQueue {
+    fn stat(&self) -> Result<stat> {
+        // Each queue its own inode number: its address.
+        let ino = self as *const MessageQueue as u64 >> 3;
+        let mut st = crate::fs::synthetic_stat(g::S_IFREG | self.mode, ino, 0, MQUEUE_MAGIC as u64);
+        st.st_blksize = 4096;
+        Ok(st)
+    }
+    fn open(&self, _flags: u32) -> Result<Arc<dyn FileOps>> {
+        err(Errno::ENXIO)
+    }
+    fn statfs(&self) -> Result<statfs64> {
+        Ok(crate::fs::synthetic_statfs(MQUEUE_MAGIC))
+    }
+    fn fs_id(&self) -> usize {
+        MQUEUE_MAGIC as usize
+    }
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// The file operations of a queue descriptor.
+struct QueueFile(Arc<MessageQueue>);
+
+impl FileOps for QueueFile {
+    /// The queue's status line, as Linux's mqueue file system shows it.
+    fn read(&self, pos: &mut u64, buf: &mut [u8], _flags: u32) -> Result<usize> {
+        let line = {
+            let state = self.0.state.lock();
+            let bytes: usize = state.messages.values().flatten().map(Vec::len).sum();
+            let (notify, signo, pid) = match &state.notification {
+                Some(n) => match n.signal {
+                    Some((signo, _)) => (SIGEV_SIGNAL, signo, n.pid),
+                    None => (SIGEV_NONE, 0, n.pid),
+                },
+                None => (0, 0, 0),
+            };
+            alloc::format!(
+                "QSIZE:{bytes:<10} NOTIFY:{notify:<5} SIGNO:{signo:<5} NOTIFY_PID:{pid:<6}\n"
+            )
+        };
+        let start = (*pos as usize).min(line.len());
+        let n = buf.len().min(line.len() - start);
+        buf[..n].copy_from_slice(&line.as_bytes()[start..start + n]);
+        *pos += n as u64;
+        Ok(n)
+    }
+
+    fn stat(&self) -> Option<Result<stat>> {
+        Some(self.0.stat())
+    }
+
+    fn poll(&self, events: i16) -> i16 {
+        let count = self.0.state.lock().count;
+        let mut ready = 0;
+        if count > 0 {
+            ready |= g::POLLIN | g::POLLRDNORM;
+        }
+        if count < self.0.maxmsg {
+            ready |= g::POLLOUT | g::POLLWRNORM;
+        }
+        ready as i16 & events
+    }
+
+    fn can_poll(&self) -> bool {
+        true
+    }
+
+    fn generation(&self) -> Option<u64> {
+        Some(self.0.generation.load(Ordering::Acquire))
+    }
+}
+
+/// Reads a queue name (without glibc's leading slash).
+fn read_name(addr: u64) -> Result<Vec<u8>> {
+    let name = user::read_cstr(addr, NAME_MAX)?;
+    // Linux looks the name up in the mqueue file system's root: no slashes, no dot entries.
+    if name.is_empty() {
+        return err(Errno::ENOENT);
+    }
+    if name.contains(&b'/') || name == b"." || name == b".." {
+        return err(Errno::EACCES);
+    }
+    Ok(name)
+}
+
+/// The open file of queue descriptor `fd` (EBADF if it is no queue).
+fn queue_file(ctx: &Ctx, fd: u64) -> Result<Arc<crate::fs::OpenFile>> {
+    let file = ctx.file(fd_arg(fd))?;
+    queue(&file)?;
+    Ok(file)
+}
+
+/// The queue of a queue descriptor's open file.
+fn queue(file: &crate::fs::OpenFile) -> Result<&MessageQueue> {
+    file.inode()
+        .as_any()
+        .downcast_ref::<MessageQueue>()
+        .ok_or(Errno::EBADF.into())
+}
+
+pub fn sys_mq_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (name_addr, oflag, mode, attr_addr) = (a[0], a[1] as u32, a[2] as u32, a[3]);
+    let name = read_name(name_addr)?;
+    let allowed = g::O_ACCMODE | g::O_CREAT | g::O_EXCL | g::O_NONBLOCK | g::O_CLOEXEC;
+    if oflag & g::O_ACCMODE == g::O_ACCMODE {
+        return err(Errno::EINVAL);
+    }
+    // Read before the namespace is locked (validated only if the queue is made).
+    let attr: Option<MqAttr> = match attr_addr {
+        0 => None,
+        addr => Some(user::read_val(addr)?),
+    };
+    let mode = mode & 0o7777 & !ctx.umask();
+    let k = kernel();
+    let queue = {
+        let mut queues = k.mqueues.lock();
+        match queues.get(&name) {
+            Some(_) if oflag & (g::O_CREAT | g::O_EXCL) == g::O_CREAT | g::O_EXCL => {
+                return err(Errno::EEXIST);
+            }
+            Some(queue) => queue.clone(),
+            None if oflag & g::O_CREAT == 0 => return err(Errno::ENOENT),
+            None => {
+                let (maxmsg, msgsize) = match attr {
+                    None => (DEFAULT_MAXMSG, DEFAULT_MSGSIZE),
+                    Some(attr)
+                        if (1..=HARD_MAXMSG).contains(&attr.mq_maxmsg)
+                            && (1..=HARD_MSGSIZE).contains(&attr.mq_msgsize) =>
+                    {
+                        (attr.mq_maxmsg, attr.mq_msgsize)
+                    }
+                    Some(_) => return err(Errno::EINVAL),
+                };
+                let queue = Arc::new(MessageQueue {
+                    maxmsg,
+                    msgsize,
+                    mode,
+                    state: Mutex::new(QueueState {
+                        messages: BTreeMap::new(),
+                        count: 0,
+                        receivers: 0,
+                        notification: None,
+                    }),
+                    changed: Event::new(),
+                    generation: AtomicU64::new(0),
+                });
+                queues.insert(name.clone(), queue.clone());
+                queue
+            }
+        }
+    };
+    let inode: InodeRef = queue.clone();
+    let loc =
+        crate::fs::Loc::detached(alloc::format!("/{}", String::from_utf8_lossy(&name)), inode);
+    let status = oflag & allowed & !(g::O_CREAT | g::O_EXCL | g::O_CLOEXEC);
+    let file = crate::fs::OpenFile::new(Arc::new(QueueFile(queue)), loc, status);
+    ctx.install(file, oflag & g::O_CLOEXEC != 0)
+}
+
+pub fn sys_mq_unlink(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let name = read_name(a[0])?;
+    let removed = kernel().mqueues.lock().remove(&name);
+    match removed {
+        Some(_) => Ok(0),
+        None => err(Errno::ENOENT),
+    }
+}
+
+/// An absolute CLOCK_REALTIME timeout (0: none), checked up front as Linux does.
+fn timeout(addr: u64) -> Result<Deadline> {
+    super::futex::deadline(addr, true, true)
+}
+
+/// Waits for `queue` to change after `seen`, until `deadline` (ETIMEDOUT after it).
+fn wait(queue: &MessageQueue, seen: u32, deadline: Deadline) -> Result<()> {
+    let remaining = match deadline {
+        Deadline::Forever => None,
+        Deadline::At(at) => match at.checked_sub(kernel().monotonic_ns()) {
+            Some(ns) if ns > 0 => Some(ns),
+            _ => return err(Errno::ETIMEDOUT),
+        },
+    };
+    queue.changed.wait_timeout(seen, remaining)
+}
+
+pub fn sys_mq_timedsend(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (fd, msg_addr, len, prio, timeout_addr) = (a[0], a[1], a[2], a[3] as u32, a[4]);
+    if prio >= MQ_PRIO_MAX {
+        return err(Errno::EINVAL);
+    }
+    let deadline = timeout(timeout_addr)?;
+    let file = queue_file(ctx, fd)?;
+    let queue = queue(&file)?;
+    if !file.can_write() {
+        return err(Errno::EBADF);
+    }
+    if len > queue.msgsize as u64 {
+        return err(Errno::EMSGSIZE);
+    }
+    let message = user::read_bytes(msg_addr, len as usize)?;
+    loop {
+        let seen = queue.changed.current();
+        let mut state = queue.state.lock();
+        if state.count < queue.maxmsg {
+            let was_empty = state.count == 0;
+            state.messages.entry(prio).or_default().push_back(message);
+            state.count += 1;
+            // Told only of a message arriving in an empty queue that nobody waits on.
+            let notification = if was_empty && state.receivers == 0 {
+                state.notification.take()
+            } else {
+                None
+            };
+            drop(state);
+            queue.changed();
+            if let Some(Notification {
+                signal: Some((signo, value)),
+                pid,
+            }) = notification
+            {
+                notify(pid, signo, value, ctx.process.pid);
+            }
+            return Ok(0);
+        }
+        drop(state);
+        if file.is_nonblocking() {
+            return err(Errno::EAGAIN);
+        }
+        wait(queue, seen, deadline)?;
+    }
+}
+
+/// Sends a registered process its notification signal.
+fn notify(pid: i32, signo: u32, value: u64, sender: i32) {
+    let process = kernel().processes.lock().get(&pid).cloned();
+    if let Some(process) = process {
+        let mut info = crate::signal::SigInfo::from_process(signo, SI_MESGQ, sender);
+        info.fields[1] = value;
+        crate::signal::send_to_process(&process, info);
+    }
+}
+
+pub fn sys_mq_timedreceive(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (fd, msg_addr, len, prio_addr, timeout_addr) = (a[0], a[1], a[2], a[3], a[4]);
+    let deadline = timeout(timeout_addr)?;
+    let file = queue_file(ctx, fd)?;
+    let queue = queue(&file)?;
+    if !file.can_read() {
+        return err(Errno::EBADF);
+    }
+    if len < queue.msgsize as u64 {
+        return err(Errno::EMSGSIZE);
+    }
+    loop {
+        let seen = queue.changed.current();
+        let mut state = queue.state.lock();
+        if let Some(mut highest) = state.messages.last_entry() {
+            let message = highest
+                .get_mut()
+                .pop_front()
+                .expect("no empty priority lists");
+            let prio = *highest.key();
+            if highest.get().is_empty() {
+                highest.remove();
+            }
+            state.count -= 1;
+            drop(state);
+            queue.changed();
+            user::write_bytes(msg_addr, &message)?;
+            if prio_addr != 0 {
+                user::write_val(prio_addr, &prio)?;
+            }
+            return Ok(message.len() as u64);
+        }
+        if file.is_nonblocking() {
+            return err(Errno::EAGAIN);
+        }
+        state.receivers += 1;
+        drop(state);
+        let waited = wait(queue, seen, deadline);
+        queue.state.lock().receivers -= 1;
+        waited?;
+    }
+}
+
+pub fn sys_mq_notify(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (fd, sevp) = (a[0], a[1]);
+    let signal = if sevp == 0 {
+        None
+    } else {
+        // struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4).
+        let raw = user::read_bytes(sevp, 16)?;
+        let value = u64::from_ne_bytes(raw[0..8].try_into().expect("8 bytes"));
+        let signo = u32::from_ne_bytes(raw[8..12].try_into().expect("4 bytes"));
+        match u32::from_ne_bytes(raw[12..16].try_into().expect("4 bytes")) {
+            SIGEV_NONE => Some(None),
+            // Linux accepts signal 0 (and then sends nothing).
+            SIGEV_SIGNAL if signo <= 64 => Some(Some((signo, value))),
+            SIGEV_THREAD => {
+                return Err(Error::unsupported(
+                    Errno::ENOSYS,
+                    "mq_notify SIGEV_THREAD (netlink notification)",
+                ));
+            }
+            _ => return err(Errno::EINVAL),
+        }
+    };
+    let file = queue_file(ctx, fd)?;
+    let queue = queue(&file)?;
+    let pid = ctx.process.pid;
+    // A registration by a process that has ended is gone (Linux drops it when its owner
+    // closes the descriptor; here, when the owner ends).
+    let owner = queue.state.lock().notification.as_ref().map(|n| n.pid);
+    let owner_ended = owner.is_some_and(|owner| owner != pid && !process_lives(owner));
+    let mut state = queue.state.lock();
+    if owner_ended && state.notification.as_ref().map(|n| n.pid) == owner {
+        state.notification = None;
+    }
+    match signal {
+        None => {
+            if state.notification.as_ref().is_some_and(|n| n.pid == pid) {
+                state.notification = None;
+            }
+        }
+        Some(signal) => {
+            if state.notification.is_some() {
+                return err(Errno::EBUSY);
+            }
+            state.notification = Some(Notification { pid, signal });
+        }
+    }
+    Ok(0)
+}
+
+/// Whether process `pid` exists and has not ended (a zombie has).
+fn process_lives(pid: i32) -> bool {
+    let process = kernel().processes.lock().get(&pid).cloned();
+    process.is_some_and(|p| p.exit_status.lock().is_none())
+}
+
+pub fn sys_mq_getsetattr(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let (fd, new_addr, old_addr) = (a[0], a[1], a[2]);
+    let new = if new_addr == 0 {
+        None
+    } else {
+        let attr: MqAttr = user::read_val(new_addr)?;
+        if attr.mq_flags & !(g::O_NONBLOCK as i64) != 0 {
+            return err(Errno::EINVAL);
+        }
+        Some(attr)
+    };
+    let file = queue_file(ctx, fd)?;
+    let queue = queue(&file)?;
+    if old_addr != 0 {
+        let old = MqAttr {
+            mq_flags: (file.flags() & g::O_NONBLOCK) as i64,
+            mq_maxmsg: queue.maxmsg,
+            mq_msgsize: queue.msgsize,
+            mq_curmsgs: queue.state.lock().count,
+            reserved: [0; 4],
+        };
+        user::write_val(old_addr, &old)?;
+    }
+    if let Some(attr) = new {
+        file.set_status_flags(file.flags() & !g::O_NONBLOCK | attr.mq_flags as u32)?;
+    }
+    Ok(0)
+}
