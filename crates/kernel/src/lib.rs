@@ -50,7 +50,7 @@ pub struct Kernel {
     pub threads: Mutex<BTreeMap<i32, Arc<Thread>>>,
     /// Threads moving to an address space of their own (`execve`), until their host thread here
     /// has heard how the move went: they may end there first.
-    pub moving: Mutex<BTreeMap<i32, Arc<Thread>>>,
+    pub moving: Mutex<BTreeMap<i32, syscall::task::Moving>>,
     /// Futex wait queues of every process.
     pub futexes: ipc::futex::FutexTable,
     /// Signal-raising timers of every process.
@@ -420,9 +420,9 @@ impl TrapHandler for Kernel {
     }
 
     fn moved(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
-        let moved = self.moving.lock().remove(&(thread as i32));
-        match moved {
-            Some(moved) => syscall::task::move_done(&moved, regs, result),
+        let moving = self.moving.lock().remove(&(thread as i32));
+        match moving {
+            Some(moving) => syscall::task::move_done(moving, regs, result),
             // Only a thread that asked to move gets here.
             None => self.platform.exit_thread(),
         }

@@ -36,16 +36,23 @@ pub struct Lending {
     lender: Mutex<Option<Arc<Thread>>>,
 }
 
-/// A LibOS thread's user state set aside: its registers, and its FP state (None: whatever the
-/// trap has, which a vfork child inherits).
+/// A LibOS thread's user state set aside: its registers, its FP state (None: whatever the trap
+/// has, which a vfork child inherits), and the host thread it ran on.
 struct UserState {
     regs: UserRegs,
     fp: Option<Vec<u8>>,
+    host: u64,
 }
 
-/// Makes the calling host thread run `to` instead of `from` when the current trap returns:
-/// `regs` (and the trap's FP state) become `to`'s `resume`; `from`'s are returned.
-fn switch(regs: &mut UserRegs, from: &Thread, to: &Thread, resume: UserState) -> UserState {
+/// Makes the calling host thread (`host`) run `to` instead of `from` when the current trap
+/// returns: `regs` (and the trap's FP state) become `to`'s `resume`; `from`'s are returned.
+fn switch(
+    regs: &mut UserRegs,
+    from: &Thread,
+    to: &Thread,
+    resume: UserState,
+    host: u64,
+) -> UserState {
     let k = kernel();
     let fp = k.platform.fp_state();
     if let Some(state) = &resume.fp {
@@ -55,9 +62,13 @@ fn switch(regs: &mut UserRegs, from: &Thread, to: &Thread, resume: UserState) ->
     let left = UserState {
         regs: core::mem::replace(regs, resume.regs),
         fp: Some(fp),
+        host,
     };
-    to.host
-        .store(from.host.swap(0, Ordering::SeqCst), Ordering::SeqCst);
+    // `from` may already run elsewhere (a thread that moved to another address space).
+    let _ = from
+        .host
+        .compare_exchange(host, 0, Ordering::SeqCst, Ordering::SeqCst);
+    to.host.store(host, Ordering::SeqCst);
     k.platform.set_thread_data(to.tid as usize);
     left
 }
@@ -67,7 +78,8 @@ fn switch(regs: &mut UserRegs, from: &Thread, to: &Thread, resume: UserState) ->
 /// `regs`, whose rax is the result of its clone.
 fn lend(regs: &mut UserRegs, parent: &Arc<Thread>, child: &Arc<Thread>, child_regs: UserState) {
     *child.lending.lender.lock() = Some(parent.clone());
-    let state = switch(regs, parent, child, child_regs);
+    let host = parent.host.load(Ordering::SeqCst);
+    let state = switch(regs, parent, child, child_regs, host);
     *parent.lending.suspended.lock() = Some(state);
 }
 
@@ -79,25 +91,49 @@ pub fn lend_to_child(ctx: &mut crate::syscall::Ctx, child: Arc<Thread>, child_re
     let resume = UserState {
         regs: child_regs,
         fp: None,
+        host: 0,
     };
     lend(ctx.regs, &ctx.thread, &child, resume);
     ctx.process = child.process.clone();
     ctx.thread = child;
 }
 
-/// If `borrower` runs on a lent host thread, gives it back: `regs` become the lender's, which is
-/// returned with `borrower`'s state as it leaves.
-fn give_back(regs: &mut UserRegs, borrower: &Thread) -> Option<(Arc<Thread>, UserState)> {
-    let lender = borrower.lending.lender.lock().take()?;
+/// The host thread `borrower` ran on goes back to `lender`: `regs` become the lender's.
+/// Returns `borrower`'s state as it leaves.
+fn give_back_to(regs: &mut UserRegs, borrower: &Thread, lender: &Thread) -> UserState {
     let resume = lender
         .lending
         .suspended
         .lock()
         .take()
         .expect("a lender's state is set aside while its host thread is lent");
-    let left = switch(regs, borrower, &lender, resume);
+    let host = resume.host;
+    let left = switch(regs, borrower, lender, resume, host);
     crate::syscall::strace::resumed(lender.tid, regs.rax);
+    left
+}
+
+/// If `borrower` runs on a lent host thread, gives it back: `regs` become the lender's, which is
+/// returned with `borrower`'s state as it leaves.
+fn give_back(regs: &mut UserRegs, borrower: &Thread) -> Option<(Arc<Thread>, UserState)> {
+    let lender = borrower.lending.lender.lock().take()?;
+    let left = give_back_to(regs, borrower, &lender);
     Some((lender, left))
+}
+
+/// Takes `borrower`'s lender away before it moves to another address space, where it must not
+/// find one (its host thread there is its own); the lender gets the host thread here back when
+/// the move is done ([`give_back_after_move`]), or the borrower takes its lender back
+/// ([`restore_lender`]).
+pub fn take_lender(borrower: &Thread) -> Option<Arc<Thread>> {
+    borrower.lending.lender.lock().take()
+}
+
+/// Gives `borrower` back the lender [`take_lender`] took (its move did not happen).
+pub fn restore_lender(borrower: &Thread, lender: Option<Arc<Thread>>) {
+    if lender.is_some() {
+        *borrower.lending.lender.lock() = lender;
+    }
 }
 
 /// Makes `ctx` the lender's after a give-back; the syscall's result is the lender's.
@@ -133,29 +169,30 @@ pub fn after_exec(ctx: &mut crate::syscall::Ctx) -> u64 {
     }
 }
 
-/// `borrower` leaves the calling host thread (it moved to an address space of its own, or it
-/// ends): if it was lent, it goes back to the lender, which resumes with `regs` when the trap
-/// returns, its pending signals acted on first. False if `borrower` borrowed nothing.
-pub fn give_back_as_it_leaves(borrower: &Thread, regs: &mut UserRegs) -> bool {
-    let Some((lender, _)) = give_back(regs, borrower) else {
-        return false;
-    };
-    super::leave_if_exiting(&lender);
+/// After `moved` moved to an address space of its own: the host thread it ran on here goes back
+/// to `lender`, which resumes with `regs` when the trap returns.
+pub fn give_back_after_move(moved: &Thread, lender: Arc<Thread>, regs: &mut UserRegs) {
+    give_back_to(regs, moved, &lender);
+    resume_here(&lender, regs);
+}
+
+/// A lender that got its host thread back, about to resume with `regs`: it leaves if its process
+/// is ending, and its pending signals are acted on.
+fn resume_here(lender: &Thread, regs: &mut UserRegs) {
+    super::leave_if_exiting(lender);
     crate::signal::collect_host_signals();
-    crate::signal::deliver_pending(regs, &lender);
-    true
+    crate::signal::deliver_pending(regs, lender);
 }
 
 /// The ending `borrower` gives its host thread back: the lender resumes at once (this trap's
 /// frames are abandoned). Returns if it borrowed none.
 pub fn resume_lender(borrower: &Thread) {
     let mut regs = UserRegs::default();
-    if give_back_as_it_leaves(borrower, &mut regs) {
-        kernel().platform.leave_trap(&regs)
-    }
-}
-
-/// Whether `thread` runs on a host thread lent by its vfork parent.
-pub fn is_borrowing(thread: &Thread) -> bool {
-    thread.lending.lender.lock().is_some()
+    let Some((lender, _)) = give_back(&mut regs, borrower) else {
+        return;
+    };
+    resume_here(&lender, &mut regs);
+    // Nothing of this trap is dropped once it is left.
+    drop(lender);
+    kernel().platform.leave_trap(&regs)
 }

@@ -174,7 +174,11 @@ pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Res
 pub fn abandon_fork(thread: &Thread) {
     let k = kernel();
     thread.exec_elsewhere.lock().take();
-    let _moving = k.moving.lock().remove(&thread.tid);
+    let moving = k.moving.lock().remove(&thread.tid);
+    if let Some(moving) = moving {
+        // It leaves here after all: so does a host thread it borrowed (see `vfork`).
+        crate::process::vfork::restore_lender(thread, moving.lender);
+    }
     let pid = thread.forking.swap(0, Ordering::SeqCst);
     if pid != 0 {
         k.threads.lock().remove(&pid);

@@ -253,31 +253,42 @@ fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
         .move_on_return(ctx.thread.tid as usize, &carried);
     *ctx.thread.exec_elsewhere.lock() = Some(prepared);
     crate::process::cpu::detach(&ctx.thread);
-    kernel()
-        .moving
-        .lock()
-        .insert(ctx.thread.tid, ctx.thread.clone());
+    let moving = Moving {
+        thread: ctx.thread.clone(),
+        lender: crate::process::vfork::take_lender(&ctx.thread),
+    };
+    kernel().moving.lock().insert(ctx.thread.tid, moving);
     Ok(0)
 }
 
-/// The platform moved `thread` as [`exec_in_new_space`] asked, or failed to: then it stays,
-/// and its execve fails. Its host thread here goes back to the vfork parent that lent it, or
-/// ends.
-pub fn move_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
+/// A thread moving to an address space of its own (`Kernel::moving`).
+pub struct Moving {
+    pub thread: Arc<Thread>,
+    /// The vfork parent whose host thread it runs on here, which gets it back after the move.
+    pub lender: Option<Arc<Thread>>,
+}
+
+/// The platform moved `moving.thread` as [`exec_in_new_space`] asked, or failed to: then it
+/// stays, and its execve fails. Its host thread here goes back to the vfork parent that lent
+/// it, or ends.
+pub fn move_done(moving: Moving, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
     use crate::process::vfork;
-    match result {
-        Ok(_) => {
-            if !vfork::give_back_as_it_leaves(thread, regs) {
-                kernel().platform.exit_thread()
-            }
+    let Moving { thread, lender } = moving;
+    match (result, lender) {
+        (Ok(_), Some(lender)) => vfork::give_back_after_move(&thread, lender, regs),
+        (Ok(_), None) => {
+            // Nothing of this trap is dropped once the host thread ends.
+            drop(thread);
+            kernel().platform.exit_thread()
         }
-        Err(e) => {
+        (Err(e), lender) => {
             thread.exec_elsewhere.lock().take();
             // It stays on this host thread: its CPU time is counted here again (unless the
             // host thread is lent: then it counts as the lender's).
-            if !vfork::is_borrowing(thread) {
+            if lender.is_none() {
                 thread.bind_host_thread();
             }
+            vfork::restore_lender(&thread, lender);
             regs.rax = e.as_syscall_return();
         }
     }
