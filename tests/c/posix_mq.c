@@ -2,7 +2,8 @@
 // only), priority order (highest first, FIFO within a priority), size/full/empty errors,
 // absolute timeouts, blocking receive and send across processes (by name and through an
 // inherited descriptor), mq_notify with SIGEV_SIGNAL (EBUSY, SI_MESGQ, one shot, only on an
-// empty queue, dropped when the owner closes), poll/select on a queue, and mq_unlink.
+// empty queue, dropped when the owner closes), poll/select on a queue, mq_unlink, access mode 3
+// and messages handed straight to a waiting receiver.
 // Name checks use the raw syscall where the libcs differ: glibc rejects a name without a
 // leading '/' itself (EINVAL) while musl strips an optional '/' and passes anything on; the
 // kernel takes the name without the slash and refuses any '/' in it (EACCES).
@@ -14,7 +15,7 @@
 #include <time.h>
 
 #define PFX "/veil_mq_test_"
-static const char *const names[] = {PFX "a", PFX "b", PFX "d", PFX "n", PFX "p", PFX "r"};
+static const char *const names[] = {PFX "a", PFX "b", PFX "d", PFX "h", PFX "n", PFX "p", PFX "r"};
 
 static mqd_t create(const char *name, int flags, long maxmsg, long msgsize)
 {
@@ -382,6 +383,44 @@ static void test_unlink(void)
     EXPECT_ERR("unlink_missing", mq_unlink(PFX "missing"), ENOENT);
 }
 
+/* Where Linux's own rules decide: access mode 3 (a queue that can be made but neither sent to
+ * nor received from, and not reopened), a registration dropped when its owner closes any
+ * descriptor of the queue, and a message handed straight to a waiting receiver (the queue stays
+ * empty: no notification then, and the next message notifies). */
+static void test_linux_rules(void)
+{
+    char buf[64];
+    mqd_t q = mq_open(PFX "h", O_CREAT | O_EXCL | 3, 0600, NULL);
+    CHECK("accmode3_create", q != (mqd_t)-1);
+    EXPECT_ERR("accmode3_send", mq_send(q, "x", 1, 0), EBADF);
+    EXPECT_ERR("accmode3_receive", mq_receive(q, buf, sizeof buf, NULL), EBADF);
+    EXPECT_ERR("accmode3_reopen", mq_open(PFX "h", 3), EINVAL);
+    mq_close(q);
+    mq_unlink(PFX "h");
+
+    q = create(PFX "h", O_RDWR, 4, 64);
+    mqd_t second = mq_open(PFX "h", O_RDWR);
+    struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1};
+    sev.sigev_value.sival_int = 7;
+    EXPECT_OK("notify_before_close", mq_notify(q, &sev));
+    mq_close(second);
+    EXPECT_OK("notify_after_own_close", mq_notify(q, &sev));
+
+    pid_t child = fork_flushed();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(mq_receive(q, buf, sizeof buf, NULL) == 5 ? 0 : 1);
+    usleep(200000);
+    EXPECT_OK("send_to_waiting_receiver", mq_send(q, "first", 5, 0));
+    int st;
+    waitpid(child, &st, 0);
+    CHECK("waiting_receiver_got_it", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    take_signal("no_signal_when_handed", getpid());
+    EXPECT_OK("send_to_empty", mq_send(q, "again", 5, 0));
+    take_signal("signal_after_handed", getpid());
+    mq_close(q);
+    EXPECT_OK("unlink_rules_queue", mq_unlink(PFX "h"));
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) mq_unlink(names[i]); /* leftovers */
@@ -396,5 +435,6 @@ int main(void)
     test_notify();
     test_poll();
     test_unlink();
+    test_linux_rules();
     return finish();
 }

@@ -361,6 +361,9 @@ pub trait FileOps: Send + Sync {
     fn wait_sources(&self, _events: i16, sources: &mut WaitSources) {
         sources.kernel = true;
     }
+    /// Process `pid` closed a descriptor of this description (any one of them: Linux's
+    /// `flush`, run for every close).
+    fn closed_by(&self, _pid: i32) {}
 }
 
 /// What a wait for readiness (poll, select, epoll_wait) must watch.

@@ -48,7 +48,7 @@ fn dup_to(ctx: &Ctx, old: i32, new: i32, cloexec: bool) -> Result<u64> {
     };
     // Closing the replaced description may do host I/O: only now that the table is unlocked.
     if let Some(entry) = &replaced {
-        release_posix_locks(ctx, &entry.file);
+        file_closed(ctx, &entry.file);
     }
     drop(replaced);
     Ok(slot as u64)
@@ -248,11 +248,13 @@ pub fn sys_flock(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Closing any fd of a file drops the process's POSIX record locks on it.
-pub fn release_posix_locks(ctx: &Ctx, file: &OpenFile) {
+/// What closing any fd of a file does besides: the process's POSIX record locks on the file go,
+/// and the file hears of it (`FileOps::closed_by`).
+pub fn file_closed(ctx: &Ctx, file: &OpenFile) {
     if let Ok(key) = file.lock_key() {
         kernel().locks.release_process_file(ctx.process.pid, key);
     }
+    file.ops.closed_by(ctx.process.pid);
 }
 
 pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

@@ -4,10 +4,13 @@
 //! descriptor, readable for a status line and pollable (POLLIN: a message waits; POLLOUT: room
 //! for one). Messages are received highest priority first, oldest first within a priority. A
 //! full queue makes senders wait and an empty one receivers (interruptible, with an absolute
-//! CLOCK_REALTIME timeout), unless the description is O_NONBLOCK. A process may register to be
-//! told with a signal (`mq_notify`) when a message arrives in the empty queue while nobody waits
-//! to receive one; the registration then ends. `SIGEV_THREAD` notification (a netlink socket
-//! for glibc's helper thread) is not supported.
+//! CLOCK_REALTIME timeout), unless the description is O_NONBLOCK; messages pass to waiters as
+//! on Linux (see `QueueState`). A process may register to be told with a signal (`mq_notify`)
+//! when a message arrives in the empty queue while nobody waits to receive one; the
+//! registration then ends, as it does when its process closes a descriptor of the queue or
+//! ends. Limits are Linux's defaults for an unprivileged process (10 messages of 8192 bytes at
+//! most, 256 queues), and queues are charged to RLIMIT_MSGQUEUE (EMFILE beyond it). `SIGEV_THREAD` notification
+//! (a netlink socket for glibc's helper thread) is not supported.
 //!
 //! Lock order: `Kernel::mqueues` and a queue's `state` are leaves (signals are sent, and the
 //! notification's owner looked up, with neither held).
@@ -27,10 +30,13 @@ const MQ_PRIO_MAX: u32 = 32768;
 /// Defaults for a queue created without attributes (`/proc/sys/fs/mqueue/*_default`).
 const DEFAULT_MAXMSG: i64 = 10;
 const DEFAULT_MSGSIZE: i64 = 8192;
-/// Largest attributes (Linux's hard limits, which a privileged process may reach; the
-/// instance's user is root).
-const HARD_MAXMSG: i64 = 65536;
-const HARD_MSGSIZE: i64 = 16 * 1024 * 1024;
+/// Largest attributes and most queues (Linux's `/proc/sys/fs/mqueue` defaults, which bind
+/// processes without CAP_SYS_RESOURCE: the instance gives none).
+const MSG_MAX: i64 = 10;
+const MSGSIZE_MAX: i64 = 8192;
+const QUEUES_MAX: usize = 256;
+/// `st_size` of a queue (Linux's FILENT_SIZE).
+const QUEUE_FILE_SIZE: u64 = 80;
 /// Longest queue name (NAME_MAX).
 const NAME_MAX: usize = 255;
 /// The mqueue file system's magic (`statfs`).
@@ -41,8 +47,20 @@ const SIGEV_SIGNAL: u32 = 0;
 const SIGEV_NONE: u32 = 1;
 const SIGEV_THREAD: u32 = 2;
 
-/// The instance's named queues.
-pub type Namespace = Mutex<BTreeMap<Vec<u8>, Arc<MessageQueue>>>;
+/// The instance's named queues, and the bytes every queue may hold (RLIMIT_MSGQUEUE is
+/// charged to the instance's one user, as Linux charges a queue's creator).
+#[derive(Default)]
+pub struct Namespace {
+    queues: Mutex<BTreeMap<Vec<u8>, Arc<MessageQueue>>>,
+    charged: AtomicU64,
+}
+
+/// What a queue charges against RLIMIT_MSGQUEUE: its messages plus Linux's bookkeeping
+/// (`struct msg_msg` per message, a tree node per priority it may use).
+fn charge(maxmsg: i64, msgsize: i64) -> u64 {
+    let maxmsg = maxmsg as u64;
+    maxmsg * 48 + maxmsg.min(MQ_PRIO_MAX as u64) * 40 + maxmsg * msgsize as u64
+}
 
 /// A message queue (also the inode of its descriptors).
 pub struct MessageQueue {
@@ -56,13 +74,51 @@ pub struct MessageQueue {
     generation: AtomicU64,
 }
 
+/// Messages move as on Linux: a message sent while receivers wait goes straight to the first of
+/// them (the queue stays empty, so no notification), and a receive from a full queue with
+/// senders waiting takes the first waiting sender's message into the queue. A waiter whose wait
+/// fails (timeout, signal) still succeeds if its message was handed over meanwhile.
 struct QueueState {
     /// Messages by priority; each priority's in arrival order.
     messages: BTreeMap<u32, VecDeque<Vec<u8>>>,
     count: i64,
-    /// Receivers waiting for a message (a notification is not sent while there are any).
-    receivers: u32,
+    /// Receivers waiting, in arrival order (by waiter id).
+    receivers: VecDeque<u64>,
+    /// Messages handed to waiting receivers, by waiter id: (priority, text).
+    handed: BTreeMap<u64, (u32, Vec<u8>)>,
+    /// Senders waiting for room, in arrival order, with their messages.
+    senders: VecDeque<(u64, u32, Vec<u8>)>,
+    /// Waiting senders whose message is in the queue now.
+    sent: alloc::collections::BTreeSet<u64>,
+    next_waiter: u64,
     notification: Option<Notification>,
+}
+
+impl QueueState {
+    fn push(&mut self, prio: u32, message: Vec<u8>) {
+        self.messages.entry(prio).or_default().push_back(message);
+        self.count += 1;
+    }
+
+    /// The highest-priority message, oldest first.
+    fn pop(&mut self) -> Option<(u32, Vec<u8>)> {
+        let mut highest = self.messages.last_entry()?;
+        let message = highest
+            .get_mut()
+            .pop_front()
+            .expect("no empty priority lists");
+        let prio = *highest.key();
+        if highest.get().is_empty() {
+            highest.remove();
+        }
+        self.count -= 1;
+        Some((prio, message))
+    }
+
+    fn new_waiter(&mut self) -> u64 {
+        self.next_waiter += 1;
+        self.next_waiter
+    }
 }
 
 /// A process's `mq_notify` registration.
@@ -70,6 +126,15 @@ struct Notification {
     pid: i32,
     /// The signal and `sigev_value`, or None for `SIGEV_NONE`.
     signal: Option<(u32, u64)>,
+}
+
+impl Drop for MessageQueue {
+    fn drop(&mut self) {
+        kernel()
+            .mqueues
+            .charged
+            .fetch_sub(charge(self.maxmsg, self.msgsize), Ordering::SeqCst);
+    }
 }
 
 impl MessageQueue {
@@ -84,7 +149,12 @@ impl Inode for MessageQueue {
     fn stat(&self) -> Result<stat> {
         // Each queue its own inode number: its address.
         let ino = self as *const MessageQueue as u64 >> 3;
-        let mut st = crate::fs::synthetic_stat(g::S_IFREG | self.mode, ino, 0, MQUEUE_MAGIC as u64);
+        let mut st = crate::fs::synthetic_stat(
+            g::S_IFREG | self.mode,
+            ino,
+            QUEUE_FILE_SIZE,
+            MQUEUE_MAGIC as u64,
+        );
         st.st_blksize = 4096;
         Ok(st)
     }
@@ -152,6 +222,25 @@ impl FileOps for QueueFile {
     fn generation(&self) -> Option<u64> {
         Some(self.0.generation.load(Ordering::Acquire))
     }
+
+    /// Linux drops a process's notification registration when it closes any descriptor of the
+    /// queue.
+    fn closed_by(&self, pid: i32) {
+        let mut state = self.0.state.lock();
+        if state.notification.as_ref().is_some_and(|n| n.pid == pid) {
+            state.notification = None;
+        }
+    }
+}
+
+/// Whether a queue descriptor was opened for sending (access mode 3 is neither way).
+fn can_send(file: &crate::fs::OpenFile) -> bool {
+    matches!(file.flags() & g::O_ACCMODE, g::O_WRONLY | g::O_RDWR)
+}
+
+/// Whether a queue descriptor was opened for receiving.
+fn can_receive(file: &crate::fs::OpenFile) -> bool {
+    matches!(file.flags() & g::O_ACCMODE, g::O_RDONLY | g::O_RDWR)
 }
 
 /// Reads a queue name (without glibc's leading slash).
@@ -186,35 +275,49 @@ pub fn sys_mq_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (name_addr, oflag, mode, attr_addr) = (a[0], a[1] as u32, a[2] as u32, a[3]);
     let name = read_name(name_addr)?;
     let allowed = g::O_ACCMODE | g::O_CREAT | g::O_EXCL | g::O_NONBLOCK | g::O_CLOEXEC;
-    if oflag & g::O_ACCMODE == g::O_ACCMODE {
-        return err(Errno::EINVAL);
-    }
     // Read before the namespace is locked (validated only if the queue is made).
     let attr: Option<MqAttr> = match attr_addr {
         0 => None,
         addr => Some(user::read_val(addr)?),
     };
     let mode = mode & 0o7777 & !ctx.umask();
+    let limit = ctx.process.limits.lock().0[g::RLIMIT_MSGQUEUE as usize].rlim_cur;
     let k = kernel();
+    let mut created = false;
     let queue = {
-        let mut queues = k.mqueues.lock();
+        let mut queues = k.mqueues.queues.lock();
         match queues.get(&name) {
             Some(_) if oflag & (g::O_CREAT | g::O_EXCL) == g::O_CREAT | g::O_EXCL => {
                 return err(Errno::EEXIST);
             }
+            // Access mode 3 (neither way) is refused only for an existing queue, as on Linux.
+            Some(_) if oflag & g::O_ACCMODE == g::O_ACCMODE => return err(Errno::EINVAL),
             Some(queue) => queue.clone(),
             None if oflag & g::O_CREAT == 0 => return err(Errno::ENOENT),
             None => {
                 let (maxmsg, msgsize) = match attr {
                     None => (DEFAULT_MAXMSG, DEFAULT_MSGSIZE),
                     Some(attr)
-                        if (1..=HARD_MAXMSG).contains(&attr.mq_maxmsg)
-                            && (1..=HARD_MSGSIZE).contains(&attr.mq_msgsize) =>
+                        if (1..=MSG_MAX).contains(&attr.mq_maxmsg)
+                            && (1..=MSGSIZE_MAX).contains(&attr.mq_msgsize) =>
                     {
                         (attr.mq_maxmsg, attr.mq_msgsize)
                     }
                     Some(_) => return err(Errno::EINVAL),
                 };
+                if queues.len() >= QUEUES_MAX {
+                    return err(Errno::ENOSPC);
+                }
+                let bytes = charge(maxmsg, msgsize);
+                let charged = &k.mqueues.charged;
+                if charged
+                    .load(Ordering::SeqCst)
+                    .checked_add(bytes)
+                    .is_none_or(|total| total > limit)
+                {
+                    return err(Errno::EMFILE);
+                }
+                charged.fetch_add(bytes, Ordering::SeqCst);
                 let queue = Arc::new(MessageQueue {
                     maxmsg,
                     msgsize,
@@ -222,13 +325,18 @@ pub fn sys_mq_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
                     state: Mutex::new(QueueState {
                         messages: BTreeMap::new(),
                         count: 0,
-                        receivers: 0,
+                        receivers: VecDeque::new(),
+                        handed: BTreeMap::new(),
+                        senders: VecDeque::new(),
+                        sent: Default::default(),
+                        next_waiter: 0,
                         notification: None,
                     }),
                     changed: Event::new(),
                     generation: AtomicU64::new(0),
                 });
                 queues.insert(name.clone(), queue.clone());
+                created = true;
                 queue
             }
         }
@@ -238,12 +346,17 @@ pub fn sys_mq_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         crate::fs::Loc::detached(alloc::format!("/{}", String::from_utf8_lossy(&name)), inode);
     let status = oflag & allowed & !(g::O_CREAT | g::O_EXCL | g::O_CLOEXEC);
     let file = crate::fs::OpenFile::new(Arc::new(QueueFile(queue)), loc, status);
-    ctx.install(file, oflag & g::O_CLOEXEC != 0)
+    let installed = ctx.install(file, oflag & g::O_CLOEXEC != 0);
+    if installed.is_err() && created {
+        // Linux takes the descriptor first: a queue it could not open is not left behind.
+        let _unmade = k.mqueues.queues.lock().remove(&name);
+    }
+    installed
 }
 
 pub fn sys_mq_unlink(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let name = read_name(a[0])?;
-    let removed = kernel().mqueues.lock().remove(&name);
+    let removed = kernel().mqueues.queues.lock().remove(&name);
     match removed {
         Some(_) => Ok(0),
         None => err(Errno::ENOENT),
@@ -269,48 +382,62 @@ fn wait(queue: &MessageQueue, seen: u32, deadline: Deadline) -> Result<()> {
 
 pub fn sys_mq_timedsend(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let (fd, msg_addr, len, prio, timeout_addr) = (a[0], a[1], a[2], a[3] as u32, a[4]);
+    let deadline = timeout(timeout_addr)?;
     if prio >= MQ_PRIO_MAX {
         return err(Errno::EINVAL);
     }
-    let deadline = timeout(timeout_addr)?;
     let file = queue_file(ctx, fd)?;
     let queue = queue(&file)?;
-    if !file.can_write() {
+    if !can_send(&file) {
         return err(Errno::EBADF);
     }
     if len > queue.msgsize as u64 {
         return err(Errno::EMSGSIZE);
     }
     let message = user::read_bytes(msg_addr, len as usize)?;
+    let mut state = queue.state.lock();
+    if let Some(receiver) = state.receivers.pop_front() {
+        state.handed.insert(receiver, (prio, message));
+        drop(state);
+        queue.changed();
+        return Ok(0);
+    }
+    if state.count < queue.maxmsg {
+        state.push(prio, message);
+        // Told only of a message arriving in an empty queue.
+        let notification = if state.count == 1 {
+            state.notification.take()
+        } else {
+            None
+        };
+        drop(state);
+        queue.changed();
+        if let Some(Notification {
+            signal: Some((signo, value)),
+            pid,
+        }) = notification
+        {
+            notify(pid, signo, value, ctx.process.pid);
+        }
+        return Ok(0);
+    }
+    if file.is_nonblocking() {
+        return err(Errno::EAGAIN);
+    }
+    let me = state.new_waiter();
+    state.senders.push_back((me, prio, message));
     loop {
         let seen = queue.changed.current();
-        let mut state = queue.state.lock();
-        if state.count < queue.maxmsg {
-            let was_empty = state.count == 0;
-            state.messages.entry(prio).or_default().push_back(message);
-            state.count += 1;
-            // Told only of a message arriving in an empty queue that nobody waits on.
-            let notification = if was_empty && state.receivers == 0 {
-                state.notification.take()
-            } else {
-                None
-            };
-            drop(state);
-            queue.changed();
-            if let Some(Notification {
-                signal: Some((signo, value)),
-                pid,
-            }) = notification
-            {
-                notify(pid, signo, value, ctx.process.pid);
-            }
+        drop(state);
+        let waited = wait(queue, seen, deadline);
+        state = queue.state.lock();
+        if state.sent.remove(&me) {
             return Ok(0);
         }
-        drop(state);
-        if file.is_nonblocking() {
-            return err(Errno::EAGAIN);
+        if let Err(e) = waited {
+            state.senders.retain(|(waiter, _, _)| *waiter != me);
+            return Err(e);
         }
-        wait(queue, seen, deadline)?;
     }
 }
 
@@ -329,42 +456,51 @@ pub fn sys_mq_timedreceive(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let deadline = timeout(timeout_addr)?;
     let file = queue_file(ctx, fd)?;
     let queue = queue(&file)?;
-    if !file.can_read() {
+    if !can_receive(&file) {
         return err(Errno::EBADF);
     }
     if len < queue.msgsize as u64 {
         return err(Errno::EMSGSIZE);
     }
-    loop {
-        let seen = queue.changed.current();
-        let mut state = queue.state.lock();
-        if let Some(mut highest) = state.messages.last_entry() {
-            let message = highest
-                .get_mut()
-                .pop_front()
-                .expect("no empty priority lists");
-            let prio = *highest.key();
-            if highest.get().is_empty() {
-                highest.remove();
+    let mut state = queue.state.lock();
+    let (prio, message) = match state.pop() {
+        Some(taken) => {
+            // Room for the first waiting sender's message.
+            if let Some((sender, prio, message)) = state.senders.pop_front() {
+                state.push(prio, message);
+                state.sent.insert(sender);
             }
-            state.count -= 1;
             drop(state);
             queue.changed();
-            user::write_bytes(msg_addr, &message)?;
-            if prio_addr != 0 {
-                user::write_val(prio_addr, &prio)?;
-            }
-            return Ok(message.len() as u64);
+            taken
         }
-        if file.is_nonblocking() {
-            return err(Errno::EAGAIN);
+        None if file.is_nonblocking() => return err(Errno::EAGAIN),
+        None => {
+            let me = state.new_waiter();
+            state.receivers.push_back(me);
+            let handed = loop {
+                let seen = queue.changed.current();
+                drop(state);
+                let waited = wait(queue, seen, deadline);
+                state = queue.state.lock();
+                if let Some(handed) = state.handed.remove(&me) {
+                    break handed;
+                }
+                if let Err(e) = waited {
+                    state.receivers.retain(|waiter| *waiter != me);
+                    return Err(e);
+                }
+            };
+            drop(state);
+            handed
         }
-        state.receivers += 1;
-        drop(state);
-        let waited = wait(queue, seen, deadline);
-        queue.state.lock().receivers -= 1;
-        waited?;
+    };
+    // Linux writes the priority first; a fault loses the message, as there.
+    if prio_addr != 0 {
+        user::write_val(prio_addr, &prio)?;
     }
+    user::write_bytes(msg_addr, &message)?;
+    Ok(message.len() as u64)
 }
 
 pub fn sys_mq_notify(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
@@ -435,18 +571,19 @@ pub fn sys_mq_getsetattr(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     };
     let file = queue_file(ctx, fd)?;
     let queue = queue(&file)?;
-    if old_addr != 0 {
-        let old = MqAttr {
-            mq_flags: (file.flags() & g::O_NONBLOCK) as i64,
-            mq_maxmsg: queue.maxmsg,
-            mq_msgsize: queue.msgsize,
-            mq_curmsgs: queue.state.lock().count,
-            reserved: [0; 4],
-        };
-        user::write_val(old_addr, &old)?;
-    }
+    let old = MqAttr {
+        mq_flags: (file.flags() & g::O_NONBLOCK) as i64,
+        mq_maxmsg: queue.maxmsg,
+        mq_msgsize: queue.msgsize,
+        mq_curmsgs: queue.state.lock().count,
+        reserved: [0; 4],
+    };
+    // The new flags apply even if the old attributes cannot be written back (as on Linux).
     if let Some(attr) = new {
         file.set_status_flags(file.flags() & !g::O_NONBLOCK | attr.mq_flags as u32)?;
+    }
+    if old_addr != 0 {
+        user::write_val(old_addr, &old)?;
     }
     Ok(0)
 }
