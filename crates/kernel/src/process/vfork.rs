@@ -8,14 +8,16 @@
 //! the trap returns into the child. When the child execs, its new program starts on a host
 //! thread of its own (a parked one, on the parent's CPU) and the execve trap returns into the
 //! parent; when the child ends first, its last trap leaves into the parent. A child that execs
-//! into an address space of its own gives the host thread back once the platform has moved it
-//! (`TrapHandler::moved`).
+//! into an address space of its own leaves its lender with the move record (`Kernel::moving`:
+//! there it must not find one) and the host thread goes back to it once the platform has moved
+//! the child (`TrapHandler::moved`).
 //!
 //! While its host thread is lent, the parent has none (`Thread::host` is 0): signals sent to it
 //! stay pending and are acted on when it resumes, as after Linux's vfork wait. Its CPU time goes
 //! on counting on the host thread, so the time a vfork child runs before it execs counts as its
-//! parent's (and advances the parent's CPU-time timers). Another thread of the parent's process that execs waits for the lent thread until
-//! it is back (it has to leave, and it can only leave from its own host thread).
+//! parent's (and advances the parent's CPU-time timers). Another thread of the parent's process
+//! that execs waits for the lent thread until it is back (it has to leave, and it can only leave
+//! from its own host thread).
 //!
 //! Lock order: a thread's `lending` locks are leaves.
 
