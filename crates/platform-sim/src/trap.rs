@@ -561,15 +561,7 @@ extern "C" fn veil_signal_handler(
         }
     }
     // SAFETY: see above.
-    unsafe {
-        (*block).current_uc = std::ptr::null_mut();
-        regs_to_context(&regs, &mut *uc);
-        (*block).app_fs = regs.fs_base;
-    }
-    if regs.gs_base != gs_base {
-        // SAFETY: see above.
-        unsafe { set_app_gs(&mut *block, regs.gs_base) };
-    }
+    unsafe { (*block).put_user_state(uc, &regs) };
 }
 
 /// Records the application's `%gs` base and loads the register user code runs with: the
@@ -1150,18 +1142,28 @@ impl ThreadBlock {
         if uc.is_null() {
             fatal("veil: internal error: leaving a trap that has no signal frame\n");
         }
-        self.current_uc = std::ptr::null_mut();
         ON_RETURN.take();
         // SAFETY: `uc` is the current trap's signal frame on this thread's alternate stack,
         // above every frame of the trap's handler (which are abandoned here).
-        unsafe { regs_to_context(regs, &mut *uc) };
-        if regs.gs_base != self.app_gs {
-            set_app_gs(self, regs.gs_base);
-        }
-        self.app_fs = regs.fs_base;
+        unsafe { self.put_user_state(uc, regs) };
         // SAFETY: `uc` is a complete frame made by the host for this trap; rt_sigreturn reads
         // it before anything else uses the alternate stack, and control never returns here.
         unsafe { veil_enter_user(uc, regs.fs_base, &mut self.selector) }
+    }
+
+    /// Ends the current trap's use of its signal frame `uc`: user code resumes from it with
+    /// `regs`, and this block records the application's `%fs` and `%gs` bases.
+    ///
+    /// # Safety
+    /// `uc` is the current trap's host signal frame.
+    unsafe fn put_user_state(&mut self, uc: *mut libc::ucontext_t, regs: &UserRegs) {
+        self.current_uc = std::ptr::null_mut();
+        // SAFETY: the caller's promise; no other reference to the frame is live.
+        unsafe { regs_to_context(regs, &mut *uc) };
+        self.app_fs = regs.fs_base;
+        if regs.gs_base != self.app_gs {
+            set_app_gs(self, regs.gs_base);
+        }
     }
 
     /// Takes the forwarded host signals noted while LibOS code ran.

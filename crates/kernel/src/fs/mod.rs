@@ -362,7 +362,7 @@ pub trait FileOps: Send + Sync {
         sources.kernel = true;
     }
     /// Process `pid` closed a descriptor of this description (any one of them: Linux's
-    /// `flush`, run for every close).
+    /// `flush`, run for every close, and for each of an ending process's descriptors).
     fn closed_by(&self, _pid: i32) {}
 }
 

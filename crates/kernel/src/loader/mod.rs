@@ -128,11 +128,11 @@ impl ExecFile {
 
     /// Reads up to `len` bytes at `offset` (short at end of file).
     pub fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let start = offset as usize;
-        let whole_head = self.head.len() < PAGE_SIZE;
-        if offset < PAGE_SIZE as u64 && (start + len <= self.head.len() || whole_head) {
-            let end = (start + len).min(self.head.len());
-            return Ok(self.head.get(start..end).unwrap_or_default().to_vec());
+        let (start, end) = (offset as usize, (offset as usize).saturating_add(len));
+        // A head shorter than a page is the whole file.
+        if end <= self.head.len() || self.head.len() < PAGE_SIZE {
+            let clamp = |at: usize| at.min(self.head.len());
+            return Ok(self.head[clamp(start)..clamp(end)].to_vec());
         }
         read_at(&*self.ops, offset, len)
     }

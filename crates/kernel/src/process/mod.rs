@@ -473,6 +473,9 @@ pub fn exit_process(how: Exit) -> ! {
         thread.interrupt();
     }
     let files = core::mem::take(&mut *process.fds.lock());
+    for (_, entry) in files.iter() {
+        entry.file.ops.closed_by(process.pid);
+    }
     drop(files);
     k.locks.release_process(process.pid);
     crate::syscall::sem::undo_on_exit(&process);

@@ -118,7 +118,7 @@ fn give_back_to(regs: &mut UserRegs, borrower: &Thread, lender: &Thread) -> User
 /// If `borrower` runs on a lent host thread, gives it back: `regs` become the lender's, which is
 /// returned with `borrower`'s state as it leaves.
 fn give_back(regs: &mut UserRegs, borrower: &Thread) -> Option<(Arc<Thread>, UserState)> {
-    let lender = borrower.lending.lender.lock().take()?;
+    let lender = take_lender(borrower)?;
     let left = give_back_to(regs, borrower, &lender);
     Some((lender, left))
 }

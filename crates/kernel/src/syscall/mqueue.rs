@@ -528,14 +528,7 @@ pub fn sys_mq_notify(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let file = queue_file(ctx, fd)?;
     let queue = queue(&file)?;
     let pid = ctx.process.pid;
-    // A registration by a process that has ended is gone (Linux drops it when its owner
-    // closes the descriptor; here, when the owner ends).
-    let owner = queue.state.lock().notification.as_ref().map(|n| n.pid);
-    let owner_ended = owner.is_some_and(|owner| owner != pid && !process_lives(owner));
     let mut state = queue.state.lock();
-    if owner_ended && state.notification.as_ref().map(|n| n.pid) == owner {
-        state.notification = None;
-    }
     match signal {
         None => {
             if state.notification.as_ref().is_some_and(|n| n.pid == pid) {
@@ -550,12 +543,6 @@ pub fn sys_mq_notify(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         }
     }
     Ok(0)
-}
-
-/// Whether process `pid` exists and has not ended (a zombie has).
-fn process_lives(pid: i32) -> bool {
-    let process = kernel().processes.lock().get(&pid).cloned();
-    process.is_some_and(|p| p.exit_status.lock().is_none())
 }
 
 pub fn sys_mq_getsetattr(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
