@@ -84,13 +84,14 @@ impl FdTable {
             .filter_map(|(i, s)| s.as_ref().map(|e| (i as i32, e)))
     }
 
-    /// Closes every close-on-exec fd (at execve).
-    pub fn close_on_exec(&mut self) {
-        for slot in &mut self.slots {
-            if slot.as_ref().is_some_and(|e| e.cloexec) {
-                *slot = None;
-            }
-        }
+    /// Closes every close-on-exec fd (at execve); returns their entries, for the close hooks
+    /// (run without the table's lock).
+    pub fn close_on_exec(&mut self) -> Vec<FdEntry> {
+        self.slots
+            .iter_mut()
+            .filter(|slot| slot.as_ref().is_some_and(|e| e.cloexec))
+            .filter_map(Option::take)
+            .collect()
     }
 
     /// The host fds of the files that stay open across an exec (host fds belong to one

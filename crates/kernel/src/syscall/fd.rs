@@ -48,7 +48,7 @@ fn dup_to(ctx: &Ctx, old: i32, new: i32, cloexec: bool) -> Result<u64> {
     };
     // Closing the replaced description may do host I/O: only now that the table is unlocked.
     if let Some(entry) = &replaced {
-        file_closed(ctx, &entry.file);
+        file_closed(ctx.process.pid, &entry.file);
     }
     drop(replaced);
     Ok(slot as u64)
@@ -248,13 +248,14 @@ pub fn sys_flock(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// What closing any fd of a file does besides: the process's POSIX record locks on the file go,
-/// and the file hears of it (`FileOps::closed_by`).
-pub fn file_closed(ctx: &Ctx, file: &OpenFile) {
+/// What closing any fd of a file (by `close`, `dup2` over it, or close-on-exec) does besides:
+/// process `pid`'s POSIX record locks on the file go, and the file hears of it
+/// (`FileOps::closed_by`).
+pub fn file_closed(pid: i32, file: &OpenFile) {
     if let Ok(key) = file.lock_key() {
-        kernel().locks.release_process_file(ctx.process.pid, key);
+        kernel().locks.release_process_file(pid, key);
     }
-    file.ops.closed_by(ctx.process.pid);
+    file.ops.closed_by(pid);
 }
 
 pub fn sys_fcntl(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {

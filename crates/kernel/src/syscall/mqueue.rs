@@ -346,7 +346,8 @@ pub fn sys_mq_open(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         crate::fs::Loc::detached(alloc::format!("/{}", String::from_utf8_lossy(&name)), inode);
     let status = oflag & allowed & !(g::O_CREAT | g::O_EXCL | g::O_CLOEXEC);
     let file = crate::fs::OpenFile::new(Arc::new(QueueFile(queue)), loc, status);
-    let installed = ctx.install(file, oflag & g::O_CLOEXEC != 0);
+    // Linux makes every message queue descriptor close-on-exec.
+    let installed = ctx.install(file, true);
     if installed.is_err() && created {
         // Linux takes the descriptor first: a queue it could not open is not left behind.
         let _unmade = k.mqueues.queues.lock().remove(&name);

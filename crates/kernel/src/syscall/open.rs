@@ -163,7 +163,7 @@ pub fn sys_creat(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 
 pub fn sys_close(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
     let entry: FdEntry = ctx.process.fds.lock().remove(fd_arg(a[0]))?;
-    super::fd::file_closed(ctx, &entry.file);
+    super::fd::file_closed(ctx.process.pid, &entry.file);
     // The description (and a host fd behind it) goes away outside the fd-table lock.
     drop(entry);
     Ok(0)
@@ -193,7 +193,7 @@ pub fn sys_close_range(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         }
     }
     for entry in &closed {
-        super::fd::file_closed(ctx, &entry.file);
+        super::fd::file_closed(ctx.process.pid, &entry.file);
     }
     drop(closed);
     Ok(0)

@@ -229,7 +229,10 @@ fn do_execve(
 /// What is left of `execve` once the new program is in place.
 fn finish_exec(thread: &Thread) {
     let process = &thread.process;
-    process.fds.lock().close_on_exec();
+    let closed = process.fds.lock().close_on_exec();
+    for entry in closed {
+        super::fd::file_closed(process.pid, &entry.file);
+    }
     // POSIX timers end at exec; a pending alarm carries over.
     kernel().timers.delete_all(process.pid, true);
     reset_signal_handlers(process);
