@@ -398,8 +398,12 @@ impl TrapHandler for Kernel {
 
     fn thread_start(&self, _thread: usize, regs: &mut UserRegs) {
         let thread = process::current_thread();
-        thread.bind_host_thread();
         let fork_start = thread.fork_start.lock().take();
+        if fork_start.is_some() {
+            thread.bind_forked_host_thread();
+        } else {
+            thread.bind_host_thread();
+        }
         if let Some(start) = fork_start {
             syscall::clone::start_forked_child(&thread, start, regs);
         }

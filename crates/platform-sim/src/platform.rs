@@ -261,7 +261,7 @@ impl Platform for SimPlatform {
     }
 
     fn hold_mappings(&self, f: &mut dyn FnMut()) {
-        let _held = trap::MAPPINGS.read().unwrap_or_else(|e| e.into_inner());
+        let _held = trap::FORK_FENCE.read().unwrap_or_else(|e| e.into_inner());
         f();
     }
 
@@ -366,8 +366,8 @@ impl Platform for SimPlatform {
     }
 
     fn fork_on_return(&self, child_thread: usize) {
-        if trap::current_block().is_some() {
-            trap::on_return(trap::OnReturn::Fork {
+        if let Some(block) = trap::current_block() {
+            block.on_return(trap::OnReturn::Fork {
                 child: child_thread,
             });
         }
@@ -380,8 +380,8 @@ impl Platform for SimPlatform {
     }
 
     fn move_on_return(&self, thread: usize, carried: &[HostFd]) {
-        if trap::current_block().is_some() {
-            trap::on_return(trap::OnReturn::Move {
+        if let Some(block) = trap::current_block() {
+            block.on_return(trap::OnReturn::Move {
                 thread,
                 carried: carried.iter().map(|fd| fd.0).collect(),
             });

@@ -3,7 +3,7 @@
 //! in every address space. The kernel carves it into objects (RAM files mapped shared, shared
 //! anonymous mappings, System V segments); this module only reads, writes, maps and discards.
 
-use rustix::fd::{BorrowedFd, OwnedFd};
+use rustix::fd::{BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::pipe::{PipeFlags, SpliceFlags, splice};
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -77,14 +77,44 @@ pub fn write(offset: u64, buf: &[u8]) -> Result<(), veil_platform::Errno> {
 
 thread_local! {
     /// The calling host thread's pipe for [`fill_from`] (read end, write end), made on first use.
-    static FILL_PIPE: std::cell::RefCell<Option<(OwnedFd, OwnedFd)>> =
-        const { std::cell::RefCell::new(None) };
+    /// Raw fds: a thread-local that needs dropping makes the host's allocator register a
+    /// destructor, and a fork must find that allocator unlocked (see `trap::fork_here`).
+    static FILL_PIPE: std::cell::Cell<Option<(RawFd, RawFd)>> = const { std::cell::Cell::new(None) };
 }
 
-/// Forgets the calling thread's fill pipe in a freshly forked address space: the original's
+/// Closes the calling thread's fill pipe. In a freshly forked address space: the original's
 /// thread still uses the same pipe, and data spliced through it by both would mix.
 pub fn forget_fill_pipe() {
-    FILL_PIPE.set(None);
+    if let Some((read_end, write_end)) = FILL_PIPE.take() {
+        // SAFETY: the pipe's fds belong to FILL_PIPE alone, which no longer has them.
+        drop(unsafe {
+            (
+                OwnedFd::from_raw_fd(read_end),
+                OwnedFd::from_raw_fd(write_end),
+            )
+        });
+    }
+}
+
+/// The calling thread's fill pipe, made on first use.
+fn fill_pipe() -> Result<(BorrowedFd<'static>, BorrowedFd<'static>), rustix::io::Errno> {
+    let (read_end, write_end) = match FILL_PIPE.get() {
+        Some(pipe) => pipe,
+        None => {
+            let (read_end, write_end) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
+            let pipe = (read_end.into_raw_fd(), write_end.into_raw_fd());
+            FILL_PIPE.set(Some(pipe));
+            pipe
+        }
+    };
+    // SAFETY: the fds stay open until `forget_fill_pipe`, which the calling thread runs only
+    // between fills.
+    Ok(unsafe {
+        (
+            BorrowedFd::borrow_raw(read_end),
+            BorrowedFd::borrow_raw(write_end),
+        )
+    })
 }
 
 /// Copies `len` bytes of host file `fd_in` from `file_offset` to `offset`, inside the host
@@ -98,11 +128,8 @@ pub fn fill_from(
 ) -> Result<usize, veil_platform::Errno> {
     check(offset, len)?;
     let host_errno = |e: rustix::io::Errno| veil_platform::Errno(e.raw_os_error() as u16);
-    FILL_PIPE.with_borrow_mut(|pipe| {
-        if pipe.is_none() {
-            *pipe = Some(rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(host_errno)?);
-        }
-        let (pipe_r, pipe_w) = pipe.as_ref().expect("made above");
+    {
+        let (pipe_r, pipe_w) = fill_pipe().map_err(host_errno)?;
         // SAFETY: both fds stay open for the call: `fd_in` is the kernel's, the memfd the
         // instance's.
         let (file, memfd) =
@@ -136,7 +163,7 @@ pub fn fill_from(
                     Ok(n) if n > 0 => moved += n,
                     _ => {
                         // The pipe may hold the rest: it is not used again.
-                        *pipe = None;
+                        forget_fill_pipe();
                         return Err(veil_platform::Errno::EIO);
                     }
                 }
@@ -144,7 +171,7 @@ pub fn fill_from(
             done += got;
         }
         Ok(done)
-    })
+    }
 }
 
 /// Frees the pages of `[offset, offset + len)`.

@@ -105,7 +105,7 @@ pub fn exit_libos_thread() -> ! {
             // SAFETY: `top` lies in this thread's host stack below every live frame of it (see
             // `ThreadBlock::park_stack_top`); we are on the alternate stack (in a trap), so
             // nothing there is in use, and `park` never returns.
-            unsafe { trap::veil_switch_stack(top, park, block as *mut ThreadBlock) }
+            unsafe { trap::veil_switch_stack(top, park, (block as *mut ThreadBlock).cast()) }
         }
         _ => end_host_thread(),
     }
@@ -113,7 +113,8 @@ pub fn exit_libos_thread() -> ! {
 
 /// A parked host thread: on its own host stack, out of the trap it ended in (whose frame on the
 /// alternate stack is abandoned; its signal mask, everything but faults blocked, stays).
-extern "C" fn park(block: *mut ThreadBlock) -> ! {
+extern "C" fn park(block: *mut libc::c_void) -> ! {
+    let block = block.cast::<ThreadBlock>();
     // SAFETY: the calling thread's own block; not yet published, so not shared.
     unsafe { (*block).forget_trap() };
     // (The count may change meanwhile: the split between warm and cold is a heuristic.)
@@ -219,7 +220,9 @@ fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> 
         libc::pthread_attr_setstack(&mut attr, stack, HOST_STACK_SIZE);
         libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
         let mut thread: libc::pthread_t = 0;
+        let fenced = trap::FORK_FENCE.read().unwrap_or_else(|e| e.into_inner());
         let r = libc::pthread_create(&mut thread, &attr, start, arg.cast());
+        drop(fenced);
         libc::pthread_attr_destroy(&mut attr);
         if r != 0 {
             drop(Box::from_raw(arg));

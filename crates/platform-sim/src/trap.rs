@@ -106,6 +106,10 @@ pub struct ThreadBlock {
     hand_over: HandOver,
     /// The next parked host thread's block while this one is parked (`threads`).
     pub(crate) next_parked: *mut ThreadBlock,
+    /// What happens to the address space when the current trap returns. Kept here, not in a
+    /// host thread-local: a thread-local that needs dropping makes the host's allocator
+    /// register a destructor, and a fork must find that allocator unlocked (see `fork_here`).
+    on_return: OnReturn,
 }
 
 /// What the platform does to the address space when a trap returns (after every kernel frame
@@ -332,6 +336,8 @@ std::arch::global_asm!(
 );
 
 unsafe extern "C" {
+    /// glibc's fork without fork handlers (since glibc 2.34).
+    fn _Fork() -> libc::pid_t;
     fn veil_signal_entry();
     fn veil_restorer();
     fn veil_restorer_end();
@@ -343,8 +349,8 @@ unsafe extern "C" {
     /// Calls `f(arg)` with the stack pointer at `top` (16-byte aligned down); never returns.
     pub fn veil_switch_stack(
         top: usize,
-        f: extern "C" fn(*mut ThreadBlock) -> !,
-        arg: *mut ThreadBlock,
+        f: extern "C" fn(*mut libc::c_void) -> !,
+        arg: *mut libc::c_void,
     ) -> !;
 }
 
@@ -539,7 +545,8 @@ extern "C" fn veil_signal_handler(
         };
         handler.fault(thread_data, &mut regs, fault);
     }
-    match ON_RETURN.take() {
+    // SAFETY: `block` is this thread's own ThreadBlock (see above).
+    match std::mem::take(unsafe { &mut (*block).on_return }) {
         OnReturn::Nothing => {}
         OnReturn::Fork { child } => {
             if let Some(result) = fork_here(*handler, block, child, &mut regs) {
@@ -697,11 +704,14 @@ pub fn fast_entry_address() -> usize {
     veil_fast_entry as *const () as usize
 }
 
-/// Held shared while LibOS code maps user memory and records it (see
-/// `Platform::hold_mappings`), exclusively across a host fork of the address space: a copy then
-/// never holds a mapping that no process's record has (another thread's mmap or exec half
-/// done), which nothing would release and which would block fixed-address mappings there.
-pub static MAPPINGS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+/// Held exclusively across a host fork of the address space, and shared by the host operations
+/// a fork must not copy half done:
+/// - LibOS code mapping user memory and recording it (`Platform::hold_mappings`): a copy then
+///   never holds a mapping that no process's record has (another thread's mmap or exec half
+///   done), which nothing would release and which would block fixed-address mappings there;
+/// - creating a host thread (`threads`): glibc's `pthread_create` allocates from glibc's malloc,
+///   whose locks the fork leaves as they are (it is glibc's `_Fork`, not `fork`).
+pub static FORK_FENCE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Copies the address space at the end of a trap (no kernel frame is on the stack any more).
 /// Both sides then resume user code through the same host signal frame, so the child keeps the
@@ -713,15 +723,19 @@ fn fork_here(
     child: usize,
     regs: &mut UserRegs,
 ) -> Option<Result<u64, veil_platform::Errno>> {
-    // SAFETY: glibc's fork keeps its own state consistent in the child, where only this thread
-    // exists. Kernel state is in the shared heap, so locks other threads hold are released by
-    // them for both address spaces.
     // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
     unsafe { (*block).set_fork_inclusion(true) };
-    let stable = MAPPINGS.write().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: as above.
-    let forked = unsafe { libc::fork() };
-    drop(stable);
+    let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: glibc's `_Fork` is the async-signal-safe fork: no fork handlers, and glibc's
+    // malloc, stdio and thread-list locks stay as they are. The copy's only thread then uses
+    // none of them: glibc's malloc serves only `pthread_create`, which FORK_FENCE keeps out of
+    // a fork; host threads end with a raw exit and LibOS code makes no host set*id call (the
+    // glibc calls that walk the thread list). `fork` would instead write to every other host
+    // thread's descriptor and glibc's lock words in both processes: pages each side copies.
+    // Kernel state is in the shared heap, so locks other threads hold are released by them for
+    // both address spaces.
+    let forked = unsafe { _Fork() };
+    drop(fenced);
     // SAFETY: as above.
     unsafe { (*block).set_fork_inclusion(false) };
     match forked {
@@ -911,6 +925,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             deferred: std::sync::atomic::AtomicU64::new(0),
             park_stack_top,
             next_parked: std::ptr::null_mut(),
+            on_return: OnReturn::Nothing,
             hand_over: HandOver {
                 ready: AtomicU32::new(0),
                 regs: UnsafeCell::new(UserRegs::default()),
@@ -1047,11 +1062,16 @@ impl ThreadBlock {
         self.park_stack_top
     }
 
+    /// Says what happens to the address space at the end of this thread's current trap.
+    pub fn on_return(&mut self, what: OnReturn) {
+        self.on_return = what;
+    }
+
     /// Forgets the state of the trap the LibOS thread ended in (its frame is abandoned), so
     /// that the next LibOS thread on this host thread starts as on a new one.
     pub fn forget_trap(&mut self) {
         self.current_uc = std::ptr::null_mut();
-        ON_RETURN.take();
+        self.on_return = OnReturn::Nothing;
         self.deferred.store(0, Relaxed);
         self.resume_armed = 0;
     }
@@ -1142,7 +1162,7 @@ impl ThreadBlock {
         if uc.is_null() {
             fatal("veil: internal error: leaving a trap that has no signal frame\n");
         }
-        ON_RETURN.take();
+        self.on_return = OnReturn::Nothing;
         // SAFETY: `uc` is the current trap's signal frame on this thread's alternate stack,
         // above every frame of the trap's handler (which are abandoned here).
         unsafe { self.put_user_state(uc, regs) };
@@ -1214,14 +1234,7 @@ pub fn interrupt(host_thread: u64) {
     }
 }
 
-/// Says what happens to the address space at the end of the calling thread's current trap.
-pub fn on_return(what: OnReturn) {
-    ON_RETURN.set(what);
-}
-
 thread_local! {
-    /// What happens to the address space when this host thread's current trap returns.
-    static ON_RETURN: std::cell::Cell<OnReturn> = const { std::cell::Cell::new(OnReturn::Nothing) };
     /// This host thread's [`ThreadBlock`] (LibOS code runs with the host's own `%fs`, so host
     /// thread-locals are usable on the trap path).
     static CURRENT_BLOCK: std::cell::Cell<*mut ThreadBlock> = const { std::cell::Cell::new(std::ptr::null_mut()) };

@@ -114,10 +114,9 @@ fn refresh(cpu: &mut ThreadCpu) -> CpuTime {
     cpu.reported
 }
 
-/// `thread` starts (or goes on) on the calling host thread `host`: its time from now on is
-/// that host thread's, on top of what it has used so far.
-pub fn start(thread: &Thread, host: u64) {
-    let now = kernel().platform.thread_cpu_time(host).unwrap_or_default();
+/// `thread` starts (or goes on) on the calling host thread `host`, whose CPU time is `now`: its
+/// time from now on is that host thread's, on top of what it has used so far.
+pub fn start(thread: &Thread, host: u64, now: HostCpuTime) {
     let mut cpu = thread.cpu.lock();
     let so_far = cpu.reported;
     cpu.carried = HostCpuTime {

@@ -297,7 +297,19 @@ impl Thread {
     pub fn bind_host_thread(&self) {
         let host = kernel().platform.current_host_thread();
         self.host.store(host, Ordering::SeqCst);
-        cpu::start(self, host);
+        cpu::start(
+            self,
+            host,
+            kernel().platform.thread_cpu_time(host).unwrap_or_default(),
+        );
+    }
+
+    /// [`Self::bind_host_thread`] for the only thread of a host process just forked for it:
+    /// all of that host thread's CPU time is this thread's (no host clocks to read).
+    pub fn bind_forked_host_thread(&self) {
+        let host = kernel().platform.current_host_thread();
+        self.host.store(host, Ordering::SeqCst);
+        cpu::start(self, host, veil_platform::HostCpuTime::default());
     }
 
     /// Makes the thread notice pending work soon (see `Platform::interrupt_thread`). A thread
