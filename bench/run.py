@@ -22,14 +22,26 @@ def build_c(src, out, static=False, pie=False):
     subprocess.run(cmd, check=True)
 
 
-def wall(cmd, runs):
-    """Median wall time of `runs` executions of cmd, in milliseconds."""
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+def elapsed(cmd):
+    """Wall time of one execution of cmd, in milliseconds."""
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t0) * 1000
+
+
+def printed(cmd):
+    """The figure cmd prints (the benchmark programs measure themselves)."""
+    return float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+
+
+def paired(cmd, veil, rounds, sample=printed):
+    """Medians of `rounds` samples of cmd natively and under Veil, taken in turn (native, Veil,
+    native, ...) so that a slow stretch of a shared machine weighs on both sides alike."""
+    native, veiled = [], []
+    for _ in range(rounds):
+        native.append(sample(cmd))
+        veiled.append(sample(veil + cmd))
+    return statistics.median(native), statistics.median(veiled)
 
 
 def row(name, native, veil, unit):
@@ -64,27 +76,21 @@ def measure(args, work, runs, calls):
     loop = os.path.join(work, "getppid_loop")
     build_c(os.path.join(ROOT, "bench", "getppid_loop.c"), loop, static=True)
     veil = [args.veil, "run", "--rootfs", "/"]
-
-    def per_call(cmd):
-        return statistics.median(float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-                                 for _ in range(3))
+    rounds = 3 if args.quick else 7
 
     print(f"veil: {args.veil}")
-    row("syscall round trip (getppid(), patched site)", per_call([loop, str(calls)]),
-        per_call(veil + [loop, str(calls)]), "ns")
-    row("syscall round trip (syscall(SYS_getppid), trap)", per_call([loop, str(calls), "generic"]),
-        per_call(veil + [loop, str(calls), "generic"]), "ns")
-    true = "/bin/true"
-    row("run /bin/true (wall)", wall([true], runs), wall(veil + [true], runs), "ms")
+    print(f"(medians of {rounds} alternating native/Veil samples; wall times of {runs})")
+    row("syscall round trip (getppid(), patched site)", *paired([loop, str(calls)], veil, rounds), "ns")
+    row("syscall round trip (syscall(SYS_getppid), trap)", *paired([loop, str(calls), "generic"], veil, rounds), "ns")
+    row("run /bin/true (wall)", *paired(["/bin/true"], veil, runs, elapsed), "ms")
     threads = os.path.join(work, "threads")
     build_c(os.path.join(ROOT, "bench", "threads.c"), threads, static=True)
     mb = "64" if args.quick else "512"
-    throughput_row("pipe between threads (64 KiB)", per_call([threads, "pipe", mb]),
-                   per_call(veil + [threads, "pipe", mb]))
-    rounds = "5000" if args.quick else "20000"
-    row("futex ping-pong (round trip)", per_call([threads, "futex", rounds]), per_call(veil + [threads, "futex", rounds]), "us")
+    throughput_row("pipe between threads (64 KiB)", *paired([threads, "pipe", mb], veil, rounds))
+    count = "5000" if args.quick else "20000"
+    row("futex ping-pong (round trip)", *paired([threads, "futex", count], veil, rounds), "us")
     count = "500" if args.quick else "2000"
-    row("thread create+join", per_call([threads, "create", count]), per_call(veil + [threads, "create", count]), "us")
+    row("thread create+join", *paired([threads, "create", count], veil, rounds), "us")
     spawn = os.path.join(work, "spawn")
     # Position-independent, so that child and parent fit in one address space (Veil's fast path).
     build_c(os.path.join(ROOT, "bench", "spawn.c"), spawn, static=True, pie=True)
@@ -92,26 +98,22 @@ def measure(args, work, runs, calls):
     with open(tiny + ".c", "w") as f:
         f.write("int main(void) { return 0; }\n")
     build_c(tiny + ".c", tiny, static=True, pie=True)
-    spawns = "100" if args.quick else "500"
-    row("posix_spawn(tiny static)+wait", per_call([spawn, tiny, spawns]), per_call(veil + [spawn, tiny, spawns]), "us")
+    count = "100" if args.quick else "500"
+    row("posix_spawn(tiny static)+wait", *paired([spawn, tiny, count], veil, rounds), "us")
     procs = os.path.join(work, "fork")
     build_c(os.path.join(ROOT, "bench", "fork.c"), procs)
-    forks = "200" if args.quick else "1000"
-    row("fork+exit+wait", per_call([procs, "fork", forks]), per_call(veil + [procs, "fork", forks]), "us")
+    count = "200" if args.quick else "1000"
+    row("fork+exit+wait", *paired([procs, "fork", count], veil, rounds), "us")
     mib = "128" if args.quick else "1024"
-    throughput_row("pipe between processes (64 KiB)", per_call([procs, "pipe", mib]),
-                   per_call(veil + [procs, "pipe", mib]))
-    script = os.path.join(ROOT, "bench", "shell_loop.sh")
-    sh = ["/bin/dash", script]
-    row("shell loop, 200 commands (wall)", wall(sh, max(3, runs // 4)), wall(veil + sh, max(3, runs // 4)), "ms")
+    throughput_row("pipe between processes (64 KiB)", *paired([procs, "pipe", mib], veil, rounds))
+    sh = ["/bin/dash", os.path.join(ROOT, "bench", "shell_loop.sh")]
+    row("shell loop, 200 commands (wall)", *paired(sh, veil, max(3, runs // 4), elapsed), "ms")
     if os.path.exists("/usr/bin/python3"):
-        py = ["/usr/bin/python3", "-c", "pass"]
-        row("python3 -c pass (wall)", wall(py, runs), wall(veil + py, runs), "ms")
+        row("python3 -c pass (wall)", *paired(["/usr/bin/python3", "-c", "pass"], veil, runs, elapsed), "ms")
     if os.path.exists("/usr/bin/python3") and os.path.exists("/bin/busybox"):
         elsewhere = ["/usr/bin/python3", os.path.join(ROOT, "bench", "spawn_elsewhere.py"), "/bin/busybox", "200",
                      "10" if args.quick else "30"]
-        row("spawn, own address space (200 MB parent)", per_call(elsewhere), per_call(veil + elsewhere), "us")
-
+        row("spawn, own address space (200 MB parent)", *paired(elsewhere, veil, rounds), "us")
 
 if __name__ == "__main__":
     main()
