@@ -69,6 +69,8 @@ pub struct Kernel {
     pub shared_windows: mm::shared::Windows,
     /// Read-only file contents mapped by programs (libraries, program text).
     pub page_cache: mm::cache::PageCache,
+    /// Program images kept mapped for the next exec of their file, in every address space.
+    pub kept_images: mm::images::KeptImages,
     /// flock and record locks of every file.
     pub locks: fs::lock::LockTable,
     /// The pipes behind open FIFOs, by file identity.
@@ -156,6 +158,8 @@ impl Kernel {
             return false;
         }
         spaces.remove(&space);
+        drop(spaces);
+        self.kept_images.forget_space(space);
         true
     }
 
@@ -255,6 +259,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         locks: Default::default(),
         shared_windows: Default::default(),
         page_cache: Default::default(),
+        kept_images: Default::default(),
         memfd_fs: Mutex::new(None),
         sysv_shm: Default::default(),
         sysv_sem: Default::default(),

@@ -4,6 +4,7 @@
 //! use, and problems are reported as a sentence for `veil: cannot execute ...`.
 
 use super::ExecFile;
+use crate::mm::images::{Image, ImageKey, map_host};
 use crate::mm::{MappedFile, Vm, Vma, VmaKind};
 use crate::process::Process;
 use crate::root::kernel;
@@ -295,6 +296,51 @@ fn map_cached_segment(
     }))
 }
 
+/// Whether the page-cache record `kept` of a kept image still shows the cache's pages of its
+/// file (the file was not written or replaced since).
+fn still_cached(file: &ExecFile, kept: &Vma) -> bool {
+    let VmaKind::File { offset, .. } = &kept.kind else {
+        return false;
+    };
+    let current = kernel()
+        .page_cache
+        .pages(&*file.ops, &file.stat, *offset, kept.end - kept.start);
+    matches!(current, Ok(Some(pages)) if kept.pages.as_ref() == Some(&pages))
+}
+
+/// The image the loader just mapped at `[base, end)`, with the stub areas right below it
+/// (`mm::patch`), for `mm::images`; none if a stub area of its objects lies elsewhere (the
+/// image could not be taken over whole).
+fn image_of(vm: &Vm, key: ImageKey, base: usize, end: usize) -> Option<Image> {
+    let mut records: Vec<Vma> = vm.overlapping(base, end).cloned().collect();
+    let objects: Vec<_> = records
+        .iter()
+        .filter_map(|v| v.pages.as_ref().map(|p| p.object.clone()))
+        .collect();
+    let mut start = base;
+    while let Some(stubs) = vm.below(start).filter(|v| {
+        v.end == start
+            && matches!(v.kind, VmaKind::SyscallStubs)
+            && v.pages
+                .as_ref()
+                .is_some_and(|p| objects.contains(&p.object))
+    }) {
+        start = stubs.start;
+        records.insert(0, stubs.clone());
+    }
+    let stub_areas = vm.iter().filter(|v| {
+        matches!(v.kind, VmaKind::SyscallStubs)
+            && v.pages
+                .as_ref()
+                .is_some_and(|p| objects.contains(&p.object))
+    });
+    (stub_areas.count() == records.len() - vm.overlapping(base, end).count()).then_some(Image {
+        key,
+        base,
+        records,
+    })
+}
+
 /// Maps `parsed` into `process`'s memory. `main` selects the brk setup of the main executable.
 pub fn load(
     process: &Process,
@@ -306,22 +352,31 @@ pub fn load(
     let platform = kernel().platform;
     let (low, high) = span_of(&parsed.segments);
     let span = high - low;
-    let placement = if !parsed.is_dyn {
+    let key = ImageKey::file(&file.stat, main);
+    let fixed = (!parsed.is_dyn).then_some(low);
+    // The same file's image, kept mapped where an earlier program of this address space ended.
+    let reused = kernel()
+        .kept_images
+        .take(&key, fixed, |record| still_cached(file, record));
+    let placement = if let Some(low) = fixed {
         Placement::FixedNoReplace(low)
     } else if main {
         Placement::Hint(PIE_BASE_HINT)
     } else {
         Placement::Hint(0)
     };
-    let addr = platform
-        .map(placement, span, PROT_READ | PROT_WRITE, Backing::Private)
-        .map_err(|e| {
-            if e == veil_abi::Errno::EEXIST {
-                format!("its fixed address range {low:#x}-{high:#x} is already in use")
-            } else {
-                format!("cannot map {span} bytes of memory ({e})")
-            }
-        })?;
+    let addr = match &reused {
+        Some(reused) => reused.image.base,
+        None => {
+            map_host(placement, span, PROT_READ | PROT_WRITE, Backing::Private).map_err(|e| {
+                if e == veil_abi::Errno::EEXIST {
+                    format!("its fixed address range {low:#x}-{high:#x} is already in use")
+                } else {
+                    format!("cannot map {span} bytes of memory ({e})")
+                }
+            })?
+        }
+    };
     let bias = addr - low;
     let path = file.loc.path.clone();
     let backing = MappedFile {
@@ -339,6 +394,11 @@ pub fn load(
         pages: None,
         kind: VmaKind::Anonymous,
     });
+    if let Some(reused) = &reused {
+        for stubs in reused.image.stub_areas() {
+            vm.insert(stubs.clone());
+        }
+    }
     let mut covered_to = addr;
     let mut prev_prot = 0;
     for (i, seg) in parsed.segments.iter().enumerate() {
@@ -347,9 +407,14 @@ pub fn load(
         let next_start = parsed.segments.get(i + 1).map_or(usize::MAX, |next| {
             page_align_down(bias + next.vaddr as usize)
         });
-        if page_start >= covered_to
-            && let Some(vma) = map_cached_segment(&mut vm, file, seg, start, next_start)?
-        {
+        let cached = if page_start < covered_to {
+            None
+        } else if let Some(reused) = &reused {
+            reused.image.cached_record(page_start).cloned()
+        } else {
+            map_cached_segment(&mut vm, file, seg, start, next_start)?
+        };
+        if let Some(vma) = cached {
             covered_to = vma.end;
             prev_prot = seg.prot;
             vm.insert(vma);
@@ -416,7 +481,8 @@ pub fn load(
         .map(|v| (v.start, v.end, v.prot))
         .collect();
     for (s, e, prot) in ranges {
-        if prot != PROT_READ | PROT_WRITE {
+        let already = reused.as_ref().is_some_and(|r| r.protected(s, e, prot));
+        if prot != PROT_READ | PROT_WRITE && !already {
             platform
                 .protect(s, e - s, prot)
                 .map_err(|e| format!("cannot protect segment ({e})"))?;
@@ -425,6 +491,9 @@ pub fn load(
     if main {
         vm.brk_start = addr + span;
         vm.brk = vm.brk_start;
+    }
+    if let Some(image) = image_of(&vm, key, addr, addr + span) {
+        vm.images.push(image);
     }
     let phdr = match parsed.phdr_vaddr {
         Some(v) => bias as u64 + v,

@@ -148,8 +148,8 @@ fn read_at(file: &dyn FileOps, offset: u64, len: usize) -> Result<Vec<u8>> {
 
 /// Unmaps and forgets every mapping of `process`.
 fn release_mappings(process: &Process) {
-    let old = process.vm().lock().clear();
-    crate::mm::unmap_ranges(old.iter().map(|v| (v.start, v.end)));
+    let (old, images) = process.vm().lock().clear();
+    crate::mm::release(old, images);
 }
 
 /// Parses a `#!` line: interpreter path and optional single argument.

@@ -1,6 +1,7 @@
 //! The initial user stack: strings, then (16-byte aligned) argc, argv, envp and the auxiliary
 //! vector, exactly as the Linux x86-64 ABI lays them out.
 
+use crate::mm::images::{Image, ImageKey};
 use crate::mm::{Vma, VmaKind};
 use crate::process::{Process, identity};
 use crate::root::kernel;
@@ -46,36 +47,54 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
         return Err("argument list too long".into());
     }
     // A guard gap below the stack (Linux keeps 256 pages free there) turns an overflow into a
-    // fault instead of a write into whatever mapping happens to lie below.
-    let reserved = platform
-        .map(
-            Placement::Hint(0),
-            STACK_GUARD + size,
-            PROT_NONE,
-            Backing::Private,
-        )
-        .map_err(|e| format!("cannot map the stack ({e})"))?;
+    // fault instead of a write into whatever mapping happens to lie below. An earlier program's
+    // stack of the same size, kept in this address space, is taken over (`mm::images`).
+    let key = ImageKey::Stack { size };
+    let reserved = match kernel().kept_images.take(&key, None, |_| true) {
+        Some(kept) => kept.image.base,
+        None => {
+            let reserved = platform
+                .map(
+                    Placement::Hint(0),
+                    STACK_GUARD + size,
+                    PROT_NONE,
+                    Backing::Private,
+                )
+                .map_err(|e| format!("cannot map the stack ({e})"))?;
+            platform
+                .protect(reserved + STACK_GUARD, size, PROT_READ | PROT_WRITE)
+                .map_err(|e| format!("cannot map the stack ({e})"))?;
+            reserved
+        }
+    };
     let base = reserved + STACK_GUARD;
-    platform
-        .protect(base, size, PROT_READ | PROT_WRITE)
-        .map_err(|e| format!("cannot map the stack ({e})"))?;
+    let records = [
+        Vma {
+            start: reserved,
+            end: base,
+            prot: PROT_NONE,
+            shared: false,
+            pages: None,
+            kind: VmaKind::Anonymous,
+        },
+        Vma {
+            start: base,
+            end: base + size,
+            prot: PROT_READ | PROT_WRITE,
+            shared: false,
+            pages: None,
+            kind: VmaKind::Stack,
+        },
+    ];
     let vm_ref = process.vm();
     let mut vm = vm_ref.lock();
-    vm.insert(Vma {
-        start: reserved,
-        end: base,
-        prot: PROT_NONE,
-        shared: false,
-        pages: None,
-        kind: VmaKind::Anonymous,
-    });
-    vm.insert(Vma {
-        start: base,
-        end: base + size,
-        prot: PROT_READ | PROT_WRITE,
-        shared: false,
-        pages: None,
-        kind: VmaKind::Stack,
+    for record in &records {
+        vm.insert(record.clone());
+    }
+    vm.images.push(Image {
+        key,
+        base: reserved,
+        records: records.to_vec(),
     });
     drop(vm);
     let top = base + size;

@@ -3,7 +3,6 @@
 
 use super::VmaKind;
 use crate::process::Process;
-use crate::root::kernel;
 use veil_abi::PAGE_SIZE;
 use veil_abi::general::RLIMIT_STACK;
 use veil_platform::{Backing, Placement};
@@ -42,15 +41,13 @@ pub fn grow_down(process: &Process, addr: usize) -> bool {
     }
     let mut grown = vma.clone();
     // FixedNoReplace: LibOS memory the VMA set does not record may lie below.
-    if kernel()
-        .platform
-        .map(
-            Placement::FixedNoReplace(new_start),
-            grown.start - new_start,
-            grown.prot,
-            Backing::Private,
-        )
-        .is_err()
+    if super::images::map_host(
+        Placement::FixedNoReplace(new_start),
+        grown.start - new_start,
+        grown.prot,
+        Backing::Private,
+    )
+    .is_err()
     {
         return false;
     }

@@ -3,12 +3,14 @@
 
 pub mod cache;
 pub mod grow;
+pub mod images;
 pub mod patch;
 pub mod shared;
 mod vm;
 pub use vm::{MappedFile, SharedPages, Vm, Vma, VmaKind};
 
 use crate::root::kernel;
+use alloc::vec::Vec;
 
 /// Unmaps the host memory of `ranges` ((start, end) pairs in address order) in as few calls
 /// as they allow: adjacent ranges go together.
@@ -24,6 +26,18 @@ pub fn unmap_ranges(ranges: impl IntoIterator<Item = (usize, usize)>) {
         }
     }
     pending.into_iter().for_each(unmap);
+}
+
+/// Ends the host mappings of a process's released records `old` (address order), keeping
+/// its program `images` that are as loaded for the next exec (`images`). Done with no copy of
+/// the address space made meanwhile (one would hold ranges nobody records).
+pub fn release(old: Vec<Vma>, images: Vec<images::Image>) {
+    let mut pending = Some((old, images));
+    kernel().platform.hold_mappings(&mut || {
+        if let Some((old, images)) = pending.take() {
+            kernel().kept_images.release(old, images);
+        }
+    });
 }
 
 /// The memory size the instance reports (`sysinfo`, `/proc/meminfo`). Veil sizes nothing by

@@ -89,7 +89,7 @@ fn map_stub_area(vm: &mut Vm, pages: &SharedPages, area: usize) -> bool {
         offset: 0,
     };
     let prot = PROT_READ | PROT_EXEC;
-    let mapped = kernel().platform.map(
+    let mapped = super::images::map_host(
         Placement::FixedNoReplace(area),
         STUB_AREA as usize,
         prot,

@@ -111,6 +111,8 @@ pub struct Vm {
     pub brk_start: usize,
     /// Current program break.
     pub brk: usize,
+    /// The program images the loader mapped (`mm::images`).
+    pub images: Vec<super::images::Image>,
 }
 
 impl Vm {
@@ -206,12 +208,16 @@ impl Vm {
         self.vmas.values()
     }
 
-    /// Forgets every mapping (exec replaces the address space).
-    pub fn clear(&mut self) -> Vec<Vma> {
+    /// Forgets every mapping (exec replaces the address space): the records (address order)
+    /// and the images among them.
+    pub fn clear(&mut self) -> (Vec<Vma>, Vec<super::images::Image>) {
         let all = core::mem::take(&mut self.vmas);
         self.brk_start = 0;
         self.brk = 0;
-        all.into_values().collect()
+        (
+            all.into_values().collect(),
+            core::mem::take(&mut self.images),
+        )
     }
 }
 

@@ -494,12 +494,12 @@ pub fn exit_process(how: Exit) -> ! {
     k.timers.delete_all(process.pid, false);
     if !process.vm_is_shared() {
         let vm = process.vm();
-        let old = vm.lock().clear();
+        let (old, images) = vm.lock().clear();
         // The last process of an address space leaves the host mappings to the end of the host
         // process (much faster than unmapping them one by one: this is on every fork's path).
         // No process joins meanwhile: see `create_vfork_child`.
         if !k.alone_in_space(&process) {
-            crate::mm::unmap_ranges(old.iter().map(|v| (v.start, v.end)));
+            crate::mm::release(old, images);
         }
     } else {
         // A vfork child that ends before it execs: its zombie keeps no share of the parent's

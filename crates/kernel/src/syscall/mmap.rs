@@ -95,7 +95,7 @@ pub(super) fn map_user(
             let gaps = unmapped_parts(&process.vm().lock(), addr, end);
             let mut reserved = Vec::new();
             for (s, e) in gaps {
-                let free = platform.map(
+                let free = crate::mm::images::map_host(
                     Placement::FixedNoReplace(s),
                     e - s,
                     g::PROT_NONE,
@@ -117,7 +117,7 @@ pub(super) fn map_user(
             process.vm().lock().remove(addr, end);
             Ok(addr)
         }
-        other => Ok(platform.map(other, len, prot, backing)?),
+        other => Ok(crate::mm::images::map_host(other, len, prot, backing)?),
     }
 }
 
@@ -580,14 +580,13 @@ pub fn sys_brk(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         if vm.any_mapped(old_top, new_top) {
             return Ok(current as u64);
         }
-        if platform
-            .map(
-                Placement::FixedNoReplace(old_top),
-                len,
-                g::PROT_READ | g::PROT_WRITE,
-                Backing::Private,
-            )
-            .is_err()
+        if crate::mm::images::map_host(
+            Placement::FixedNoReplace(old_top),
+            len,
+            g::PROT_READ | g::PROT_WRITE,
+            Backing::Private,
+        )
+        .is_err()
         {
             return Ok(current as u64);
         }
