@@ -1,9 +1,14 @@
 // Every exec starts from the file's contents, however the programs before it left their
 // memory: children run one after another (posix_spawn, and fork + exec) check that their
-// initialised data, bss and deep stack are as loaded, then dirty all three, make part of their
-// data read-only or unmap part of their bss, and exit. A fixed mapping over the range where an
-// ended program (a copy of this executable) was loaded succeeds, as the range is free.
+// initialised data, bss, read-only data, text and deep stack are as loaded, then dirty what
+// they can, and before exiting make part of their data read-only, or their data, bss and a
+// stack page inaccessible, or a page of read-only data inaccessible, or a page of text
+// non-executable, or unmap part of their bss. A fixed mapping over the range where an ended
+// program (a copy of this executable) was loaded succeeds, as the range is free. Spawns go on
+// while another thread forks (a spawn that cannot share its parent's address space, as a
+// fixed-address program spawning itself, once hung the instance when a fork came at once).
 #include "common.h"
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/mman.h>
 
@@ -15,6 +20,19 @@ static int zeroed[8192];
 static const char constant[] = "read-only data";
 /* Initialised data on a page of its own, which a child makes read-only. */
 static char own_page[4096] __attribute__((aligned(4096))) = "own page";
+/* Read-only data spanning pages, one of which a child makes inaccessible. */
+static const char read_only[3 * 4096] __attribute__((aligned(4096))) = "read-only pages";
+
+/* Code alone on its page, which a child makes non-executable. */
+int own_code(void);
+__asm__(".section .text.own_code,\"ax\",@progbits\n"
+        ".p2align 12\n"
+        ".globl own_code\n"
+        "own_code: mov $42, %eax\n"
+        "ret\n"
+        ".p2align 12\n"
+        ".skip 16\n"
+        ".text\n");
 
 /* Whether 768 KiB of stack below the caller's frame are all zero, then dirties them. */
 static __attribute__((noinline)) int deep_stack_was_zero(void)
@@ -33,8 +51,11 @@ static __attribute__((noinline)) int deep_stack_was_zero(void)
  * before exiting. */
 static void child(const char *how)
 {
+    uintptr_t read_only_page = ((uintptr_t)read_only + 4096) & ~(uintptr_t)4095;
     int fresh = counter == 42 && strcmp(greeting, "pristine") == 0 &&
-                strcmp(constant, "read-only data") == 0 && strcmp(own_page, "own page") == 0;
+                strcmp(constant, "read-only data") == 0 && strcmp(own_page, "own page") == 0 &&
+                strcmp(read_only, "read-only pages") == 0 && own_code() == 42 &&
+                ((volatile const char *)read_only_page)[5] == 0;
     for (size_t i = 0; i < sizeof zeroed / sizeof zeroed[0]; i++)
         if (zeroed[i] != 0) fresh = 0;
     if (!deep_stack_was_zero()) fresh = 0;
@@ -43,6 +64,20 @@ static void child(const char *how)
     strcpy(own_page, "dirty");
     for (size_t i = 0; i < sizeof zeroed / sizeof zeroed[0]; i++) zeroed[i] = (int)i + 1;
     if (strcmp(how, "protect") == 0 && mprotect(own_page, 4096, PROT_READ) != 0) _exit(3);
+    if (strcmp(how, "hide") == 0) {
+        volatile char probe;
+        uintptr_t stack_page = ((uintptr_t)&probe - (256 << 10)) & ~(uintptr_t)4095;
+        memset((void *)stack_page, 0x77, 4096);
+        if (mprotect(own_page, 4096, PROT_NONE) != 0 ||
+            mprotect((void *)(((uintptr_t)&zeroed[4096]) & ~(uintptr_t)4095), 4096, PROT_NONE) ||
+            mprotect((void *)stack_page, 4096, PROT_NONE) != 0)
+            _exit(3);
+    }
+    if (strcmp(how, "hide-rodata") == 0 && mprotect((void *)read_only_page, 4096, PROT_NONE) != 0)
+        _exit(3);
+    if (strcmp(how, "no-exec") == 0 &&
+        mprotect((void *)((uintptr_t)own_code & ~(uintptr_t)4095), 4096, PROT_READ) != 0)
+        _exit(3);
     uintptr_t bss_page = ((uintptr_t)&zeroed[4096]) & ~(uintptr_t)4095;
     if (strcmp(how, "unmap") == 0 && munmap((void *)bss_page, 4096) != 0) _exit(3);
     _exit(fresh ? 0 : 1);
@@ -65,6 +100,20 @@ static int spawn_child(const char *path, const char *how, int use_fork)
     int status;
     if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static volatile int forking = 1;
+
+/* Forks children that exit at once, until `forking` is cleared. */
+static void *fork_loop(void *arg)
+{
+    (void)arg;
+    while (forking) {
+        pid_t pid = fork();
+        if (pid == 0) _exit(0);
+        if (pid > 0) waitpid(pid, NULL, 0);
+    }
+    return NULL;
 }
 
 /* A copy of the executable at `copy`; 0 on success. */
@@ -93,7 +142,8 @@ int main(int argc, char **argv)
     REQUIRE(len > 0);
     self[len] = 0;
 
-    const char *hows[] = {"plain", "plain", "protect", "plain", "unmap", "plain", "plain"};
+    const char *hows[] = {"plain",       "plain", "protect", "plain",   "hide",  "plain",
+                          "hide-rodata", "plain", "no-exec", "plain",   "unmap", "plain"};
     for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
         char label[64];
         snprintf(label, sizeof label, "spawned_child_%zu_%s_fresh", i, hows[i]);
@@ -104,6 +154,14 @@ int main(int argc, char **argv)
         snprintf(label, sizeof label, "forked_child_%d_fresh", i);
         EXPECT_EQ(label, spawn_child(self, "plain", 1), 0);
     }
+
+    pthread_t forker;
+    REQUIRE(pthread_create(&forker, NULL, fork_loop, NULL) == 0);
+    int fresh_while_forking = 0;
+    for (int i = 0; i < 100; i++) fresh_while_forking += spawn_child(self, "plain", 0) == 0;
+    forking = 0;
+    pthread_join(forker, NULL);
+    EXPECT_EQ("spawned_while_forking_fresh", fresh_while_forking, 100);
 
     /* A copy of this program (another file) runs, reports where it was, and ends; its range
      * is then free for a fixed mapping. */

@@ -410,7 +410,18 @@ pub fn load(
         let cached = if page_start < covered_to {
             None
         } else if let Some(reused) = &reused {
-            reused.image.cached_record(page_start).cloned()
+            // This exec's file and path (the same inode may have been run by another name).
+            reused.image.cached_record(page_start).map(|kept| {
+                let mut record = kept.clone();
+                if let VmaKind::File { offset, .. } = kept.kind {
+                    record.kind = VmaKind::File {
+                        path: path.clone(),
+                        offset,
+                        file: backing.clone(),
+                    };
+                }
+                record
+            })
         } else {
             map_cached_segment(&mut vm, file, seg, start, next_start)?
         };

@@ -321,7 +321,9 @@ pub fn load(
     }
     let fail = |reason: String| match &borrowed {
         Some(old) => {
-            release_mappings(process);
+            // Inside `hold_mappings` already (the fork fence is not re-entrant).
+            let (new, images) = process.vm().lock().clear();
+            kernel().kept_images.release(new, images);
             process.set_vm(old.clone());
             ExecError {
                 no_room: true,

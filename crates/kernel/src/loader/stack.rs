@@ -51,7 +51,20 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     // stack of the same size, kept in this address space, is taken over (`mm::images`).
     let key = ImageKey::Stack { size };
     let reserved = match kernel().kept_images.take(&key, None, |_| true) {
-        Some(kept) => kept.image.base,
+        Some(kept) => {
+            let (guard, stack) = (kept.image.base, kept.image.base + STACK_GUARD);
+            for (start, len, prot) in [
+                (guard, STACK_GUARD, PROT_NONE),
+                (stack, size, PROT_READ | PROT_WRITE),
+            ] {
+                if !kept.protected(start, start + len, prot) {
+                    platform
+                        .protect(start, len, prot)
+                        .map_err(|e| format!("cannot map the stack ({e})"))?;
+                }
+            }
+            guard
+        }
         None => {
             let reserved = platform
                 .map(

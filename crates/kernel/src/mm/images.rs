@@ -173,24 +173,34 @@ impl KeptImages {
             unmap_ranges_of(&kept.image);
             return None;
         }
+        // Zero again what its last program may still have written after ending (a thread that
+        // had not trapped yet), then give every record the protection the loader expects: a
+        // page-cache record (or stub area) its own, a private one read-write to be loaded, but
+        // a gap of the reservation stays inaccessible.
+        if !give_back_private_pages(&kept.image, &kept.released) {
+            unmap_ranges_of(&kept.image);
+            return None;
+        }
         let mut host = Vec::new();
-        for record in kept.released.iter().filter(|v| v.pages.is_none()) {
+        for record in &kept.released {
             let (s, e) = (record.start, record.end);
-            let gap = record.prot == PROT_NONE
-                && kept
-                    .image
-                    .records
-                    .iter()
-                    .any(|v| v.start <= s && e <= v.end && v.prot == PROT_NONE);
-            let prot = if gap || record.prot == PROT_READ | PROT_WRITE {
-                record.prot
-            } else if platform.protect(s, e - s, PROT_READ | PROT_WRITE).is_ok() {
-                PROT_READ | PROT_WRITE
-            } else {
+            let loaded = kept
+                .image
+                .records
+                .iter()
+                .find(|v| v.start <= s && e <= v.end)
+                .map_or(PROT_NONE, |v| v.prot);
+            let target =
+                if record.pages.is_some() || loaded == PROT_NONE && record.prot == PROT_NONE {
+                    loaded
+                } else {
+                    PROT_READ | PROT_WRITE
+                };
+            if record.prot != target && platform.protect(s, e - s, target).is_err() {
                 unmap_ranges_of(&kept.image);
                 return None;
-            };
-            host.push((s, e, prot));
+            }
+            host.push((s, e, target));
         }
         Some(Reused {
             image: kept.image,
@@ -199,7 +209,9 @@ impl KeptImages {
     }
 
     /// Ends what a process's mappings `released` (address order; its `images` among them) held
-    /// in the calling address space: keeps its images that are as loaded, unmaps the rest.
+    /// in the calling address space: keeps its images that are as loaded, unmaps the rest. The
+    /// caller holds the fork fence (`Platform::hold_mappings`): a copy of the address space
+    /// made meanwhile would hold ranges nobody records.
     pub fn release(&self, released: Vec<Vma>, images: Vec<Image>) {
         let mut kept_ranges: Vec<(usize, usize)> = Vec::new();
         for image in images {
@@ -286,14 +298,15 @@ fn unmap_ranges_of(image: &Image) {
     let _ = kernel().platform.unmap(start, end - start);
 }
 
-/// Gives the host back the pages of the image's private (loaded, not page-cache) parts: they
-/// are loaded again by the next program. PROT_NONE gaps never had any.
+/// Gives the host back the pages of the image's private (loaded, not page-cache) parts, gaps
+/// included (a program may have written there and made them inaccessible again): they read as
+/// zeros, and the next program loads its own bytes.
 fn give_back_private_pages(image: &Image, released: &[Vma]) -> bool {
     let (start, end) = image.range();
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for v in released
         .iter()
-        .filter(|v| v.start >= start && v.end <= end && v.pages.is_none() && v.prot != PROT_NONE)
+        .filter(|v| v.start >= start && v.end <= end && v.pages.is_none())
     {
         match runs.last_mut() {
             Some((_, run_end)) if *run_end == v.start => *run_end = v.end,

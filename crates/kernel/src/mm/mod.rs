@@ -29,8 +29,8 @@ pub fn unmap_ranges(ranges: impl IntoIterator<Item = (usize, usize)>) {
 }
 
 /// Ends the host mappings of a process's released records `old` (address order), keeping
-/// its program `images` that are as loaded for the next exec (`images`). Done with no copy of
-/// the address space made meanwhile (one would hold ranges nobody records).
+/// its program `images` that are as loaded for the next exec (`images`). Takes the fork fence
+/// (`Platform::hold_mappings`), so the caller must not hold it.
 pub fn release(old: Vec<Vma>, images: Vec<images::Image>) {
     let mut pending = Some((old, images));
     kernel().platform.hold_mappings(&mut || {

@@ -473,6 +473,11 @@ pub fn sys_mremap(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
         )?;
         debug_assert_eq!(probe, target);
     }
+    if new_len > old_len {
+        // Growing in place needs the range after the mapping, which no process records: a
+        // kept program image may lie there (`mm::images`).
+        kernel().kept_images.evict(start + old_len, start + new_len);
+    }
     let moved = kernel()
         .platform
         .remap(start, old_len, new_len, flags, target)?;
