@@ -173,14 +173,10 @@ impl KeptImages {
             unmap_ranges_of(&kept.image);
             return None;
         }
-        // Zero again what its last program may still have written after ending (a thread that
-        // had not trapped yet), then give every record the protection the loader expects: a
-        // page-cache record (or stub area) its own, a private one read-write to be loaded, but
-        // a gap of the reservation stays inaccessible.
-        if !give_back_private_pages(&kept.image, &kept.released) {
-            unmap_ranges_of(&kept.image);
-            return None;
-        }
+        // Every record gets the protection the loader expects: a page-cache record (or stub
+        // area) its own, a private one read-write to be loaded, but a gap of the reservation
+        // stays inaccessible. (No thread of the last program ran after it was kept: see
+        // `process::exit_process` and `loader::load`.)
         let mut host = Vec::new();
         for record in &kept.released {
             let (s, e) = (record.start, record.end);

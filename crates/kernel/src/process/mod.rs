@@ -479,11 +479,16 @@ pub fn exit_process(how: Exit) -> ! {
         }
         k.platform.exit_address_space(code);
     }
-    process.exiting.store(true, Ordering::SeqCst);
     let me = current_thread();
-    for thread in other_threads(&process, me.tid) {
-        thread.interrupt();
+    if process.exiting.swap(true, Ordering::SeqCst) {
+        // Another thread ends the process (as on Linux, the first exit_group or fatal signal
+        // decides its status): this one just leaves.
+        leave_thread(&me);
     }
+    // Its memory goes (or is kept for the next program, `mm::images`) only once no other thread
+    // of it can write there: they leave at their next trap. A lent thread (`vfork`) runs no
+    // user code, and leaves as soon as it gets its host thread back.
+    stop_other_threads(&me, false, |t| !vfork::is_lent(t));
     let files = core::mem::take(&mut *process.fds.lock());
     for (_, entry) in files.iter() {
         entry.file.ops.closed_by(process.pid);
@@ -600,15 +605,27 @@ pub fn leave_thread(thread: &Thread) -> ! {
 
 /// Makes every other thread of the caller's process leave, and waits until they have (execve).
 pub fn end_other_threads() {
+    stop_other_threads(&current_thread(), true, |_| true);
+}
+
+/// Interrupts the threads of `me`'s process other than `me` until none of them is `running`
+/// any more; with `doom`, they leave even though the process goes on (exec), unless another
+/// thread ends the process meanwhile: then `me` leaves too (it would wait for that thread).
+fn stop_other_threads(me: &Thread, doom: bool, running: impl Fn(&Thread) -> bool) {
     let k = kernel();
-    let me = current_thread();
     loop {
         let seen = k.children.current();
-        if me.process.threads.lock().iter().all(|&t| t == me.tid) {
+        if doom && me.process.exiting.load(Ordering::SeqCst) {
+            leave_thread(me);
+        }
+        let others = other_threads(&me.process, me.tid);
+        if !others.iter().any(|t| running(t)) {
             return;
         }
-        for thread in other_threads(&me.process, me.tid) {
-            thread.doomed.store(true, Ordering::SeqCst);
+        for thread in others {
+            if doom {
+                thread.doomed.store(true, Ordering::SeqCst);
+            }
             thread.interrupt();
         }
         k.children.wait_service(seen, Some(50_000_000));

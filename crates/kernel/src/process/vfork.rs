@@ -123,6 +123,11 @@ fn give_back(regs: &mut UserRegs, borrower: &Thread) -> Option<(Arc<Thread>, Use
     Some((lender, left))
 }
 
+/// Whether `thread`'s host thread is lent to its vfork child (its user state is set aside).
+pub fn is_lent(thread: &Thread) -> bool {
+    thread.lending.suspended.lock().is_some()
+}
+
 /// Takes `borrower`'s lender away before it moves to another address space, where it must not
 /// find one (its host thread there is its own); the lender gets the host thread here back when
 /// the move is done ([`give_back_after_move`]), or the borrower takes its lender back
