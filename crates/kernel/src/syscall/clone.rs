@@ -174,7 +174,19 @@ pub fn fork_done(thread: &Thread, regs: &mut UserRegs, result: core::result::Res
 pub fn abandon_fork(thread: &Thread) {
     let k = kernel();
     thread.exec_elsewhere.lock().take();
-    let moving = k.moving.lock().remove(&thread.tid);
+    // Only where the move was asked for: a thread that already runs in its new address space
+    // (and ends there at once) leaves the record to the old one's report of the move, which
+    // gives the lender its host thread back there.
+    let here = k.platform.address_space_id();
+    let moving = {
+        let mut all = k.moving.lock();
+        let asked_here = all.get(&thread.tid).is_some_and(|m| m.from == here);
+        if asked_here {
+            all.remove(&thread.tid)
+        } else {
+            None
+        }
+    };
     if let Some(moving) = moving {
         // It leaves here after all: so does a host thread it borrowed (see `vfork`).
         crate::process::vfork::restore_lender(thread, moving.lender);

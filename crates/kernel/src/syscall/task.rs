@@ -259,6 +259,7 @@ fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
     let moving = Moving {
         thread: ctx.thread.clone(),
         lender: crate::process::vfork::take_lender(&ctx.thread),
+        from: kernel().platform.address_space_id(),
     };
     kernel().moving.lock().insert(ctx.thread.tid, moving);
     Ok(0)
@@ -269,6 +270,8 @@ pub struct Moving {
     pub thread: Arc<Thread>,
     /// The vfork parent whose host thread it runs on here, which gets it back after the move.
     pub lender: Option<Arc<Thread>>,
+    /// The address space it leaves (whose host thread reports the move: `TrapHandler::moved`).
+    pub from: u64,
 }
 
 /// The platform moved `moving.thread` as [`exec_in_new_space`] asked, or failed to: then it
@@ -276,7 +279,7 @@ pub struct Moving {
 /// it, or ends.
 pub fn move_done(moving: Moving, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
     use crate::process::vfork;
-    let Moving { thread, lender } = moving;
+    let Moving { thread, lender, .. } = moving;
     match (result, lender) {
         (Ok(_), Some(lender)) => vfork::give_back_after_move(&thread, lender, regs),
         (Ok(_), None) => {
