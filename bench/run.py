@@ -109,6 +109,8 @@ def measure(args, work, runs, calls):
     sh = ["/bin/dash", os.path.join(ROOT, "bench", "shell_loop.sh")]
     row("shell loop, 200 commands (wall)", *paired(sh, veil, max(3, runs // 4), elapsed), "ms")
     if os.path.exists("/usr/bin/python3"):
+        forks = ["/usr/bin/python3", os.path.join(ROOT, "bench", "python_fork.py"), "100" if args.quick else "300"]
+        row("python3 os.fork+_exit+waitpid", *paired(forks, veil, rounds), "us")
         row("python3 -c pass (wall)", *paired(["/usr/bin/python3", "-c", "pass"], veil, runs, elapsed), "ms")
     if os.path.exists("/usr/bin/python3") and os.path.exists("/bin/busybox"):
         elsewhere = ["/usr/bin/python3", os.path.join(ROOT, "bench", "spawn_elsewhere.py"), "/bin/busybox", "200",
