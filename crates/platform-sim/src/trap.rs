@@ -726,14 +726,14 @@ fn fork_here(
     // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
     unsafe { (*block).set_fork_inclusion(true) };
     let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: glibc's `_Fork` is the async-signal-safe fork: no fork handlers, and glibc's
-    // malloc, stdio and thread-list locks stay as they are. The copy's only thread then uses
+    // glibc's `_Fork`, not `fork`: `fork` would write to every other host thread's descriptor
+    // and glibc's lock words in both processes (pages each side then copies). `_Fork` leaves
+    // glibc's malloc, stdio and thread-list locks as they are, and the copy's only thread uses
     // none of them: glibc's malloc serves only `pthread_create`, which FORK_FENCE keeps out of
-    // a fork; host threads end with a raw exit and LibOS code makes no host set*id call (the
-    // glibc calls that walk the thread list). `fork` would instead write to every other host
-    // thread's descriptor and glibc's lock words in both processes: pages each side copies.
-    // Kernel state is in the shared heap, so locks other threads hold are released by them for
-    // both address spaces.
+    // a fork; host threads end with a raw exit; LibOS code makes no host set*id call (the glibc
+    // calls that walk the thread list). Kernel locks live in the shared heap: their holders
+    // release them for both address spaces.
+    // SAFETY: async-signal-safe fork of this process, with the invariants above.
     let forked = unsafe { _Fork() };
     drop(fenced);
     // SAFETY: as above.

@@ -313,28 +313,27 @@ fn still_cached(file: &ExecFile, kept: &Vma) -> bool {
 /// image could not be taken over whole).
 fn image_of(vm: &Vm, key: ImageKey, base: usize, end: usize) -> Option<Image> {
     let mut records: Vec<Vma> = vm.overlapping(base, end).cloned().collect();
+    let segments = records.len();
     let objects: Vec<_> = records
         .iter()
         .filter_map(|v| v.pages.as_ref().map(|p| p.object.clone()))
         .collect();
-    let mut start = base;
-    while let Some(stubs) = vm.below(start).filter(|v| {
-        v.end == start
-            && matches!(v.kind, VmaKind::SyscallStubs)
-            && v.pages
-                .as_ref()
-                .is_some_and(|p| objects.contains(&p.object))
-    }) {
-        start = stubs.start;
-        records.insert(0, stubs.clone());
-    }
-    let stub_areas = vm.iter().filter(|v| {
+    let stubs_of_image = |v: &Vma| {
         matches!(v.kind, VmaKind::SyscallStubs)
             && v.pages
                 .as_ref()
                 .is_some_and(|p| objects.contains(&p.object))
-    });
-    (stub_areas.count() == records.len() - vm.overlapping(base, end).count()).then_some(Image {
+    };
+    let mut start = base;
+    while let Some(stubs) = vm
+        .below(start)
+        .filter(|v| v.end == start && stubs_of_image(v))
+    {
+        start = stubs.start;
+        records.insert(0, stubs.clone());
+    }
+    let adjacent_stubs = records.len() - segments;
+    (vm.iter().filter(|v| stubs_of_image(v)).count() == adjacent_stubs).then_some(Image {
         key,
         base,
         records,

@@ -50,6 +50,7 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
     // fault instead of a write into whatever mapping happens to lie below. An earlier program's
     // stack of the same size, kept in this address space, is taken over (`mm::images`).
     let key = ImageKey::Stack { size };
+    let failed = |e| format!("cannot map the stack ({e})");
     let reserved = match kernel().kept_images.take(&key, None, |_| true) {
         Some(kept) => {
             let (guard, stack) = (kept.image.base, kept.image.base + STACK_GUARD);
@@ -58,9 +59,7 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
                 (stack, size, PROT_READ | PROT_WRITE),
             ] {
                 if !kept.protected(start, start + len, prot) {
-                    platform
-                        .protect(start, len, prot)
-                        .map_err(|e| format!("cannot map the stack ({e})"))?;
+                    platform.protect(start, len, prot).map_err(failed)?;
                 }
             }
             guard
@@ -73,10 +72,10 @@ pub fn build(process: &Process, input: &StackInput) -> Result<(u64, Vec<(u64, u6
                     PROT_NONE,
                     Backing::Private,
                 )
-                .map_err(|e| format!("cannot map the stack ({e})"))?;
+                .map_err(failed)?;
             platform
                 .protect(reserved + STACK_GUARD, size, PROT_READ | PROT_WRITE)
-                .map_err(|e| format!("cannot map the stack ({e})"))?;
+                .map_err(failed)?;
             reserved
         }
     };

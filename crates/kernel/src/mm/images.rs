@@ -260,15 +260,10 @@ impl KeptImages {
     /// were any.
     pub fn evict(&self, start: usize, end: usize) -> bool {
         let space = kernel().platform.address_space_id();
-        let evicted: Vec<Kept> = {
-            let mut all = self.kept.lock();
-            let (hit, stay) = core::mem::take(&mut *all).into_iter().partition(|k| {
-                let (s, e) = k.image.range();
-                k.space == space && s < end && start < e
-            });
-            *all = stay;
-            hit
-        };
+        let evicted = self.remove_where(|k| {
+            let (s, e) = k.image.range();
+            k.space == space && s < end && start < e
+        });
         for old in &evicted {
             unmap_ranges_of(&old.image);
         }
@@ -277,15 +272,15 @@ impl KeptImages {
 
     /// Forgets the images of address space `space`, which ended (with its mappings).
     pub fn forget_space(&self, space: u64) {
-        let forgotten: Vec<Kept> = {
-            let mut all = self.kept.lock();
-            let (gone, stay) = core::mem::take(&mut *all)
-                .into_iter()
-                .partition(|k| k.space == space);
-            *all = stay;
-            gone
-        };
-        drop(forgotten);
+        // Dropped after the lock (their records hold page-cache objects).
+        drop(self.remove_where(|k| k.space == space));
+    }
+
+    fn remove_where(&self, which: impl Fn(&Kept) -> bool) -> Vec<Kept> {
+        let mut all = self.kept.lock();
+        let (removed, stay) = core::mem::take(&mut *all).into_iter().partition(which);
+        *all = stay;
+        removed
     }
 }
 

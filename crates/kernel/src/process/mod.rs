@@ -295,21 +295,21 @@ impl Thread {
 
     /// Records that the calling host thread runs this thread (and counts its CPU time from now).
     pub fn bind_host_thread(&self) {
-        let host = kernel().platform.current_host_thread();
-        self.host.store(host, Ordering::SeqCst);
-        cpu::start(
-            self,
-            host,
-            kernel().platform.thread_cpu_time(host).unwrap_or_default(),
-        );
+        let platform = kernel().platform;
+        let host = platform.current_host_thread();
+        self.bind(host, platform.thread_cpu_time(host).unwrap_or_default());
     }
 
     /// [`Self::bind_host_thread`] for the only thread of a host process just forked for it:
     /// all of that host thread's CPU time is this thread's (no host clocks to read).
     pub fn bind_forked_host_thread(&self) {
         let host = kernel().platform.current_host_thread();
+        self.bind(host, veil_platform::HostCpuTime::default());
+    }
+
+    fn bind(&self, host: u64, now: veil_platform::HostCpuTime) {
         self.host.store(host, Ordering::SeqCst);
-        cpu::start(self, host, veil_platform::HostCpuTime::default());
+        cpu::start(self, host, now);
     }
 
     /// Makes the thread notice pending work soon (see `Platform::interrupt_thread`). A thread
