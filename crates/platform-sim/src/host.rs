@@ -274,3 +274,30 @@ impl HostCalls for SimHost {
         Ok(n as usize)
     }
 }
+
+/// A new private anonymous read-write mapping of `size` bytes (a power of two), aligned to
+/// `size`: twice as much is mapped, then the excess on either side unmapped again.
+pub(crate) fn map_aligned(size: usize) -> std::io::Result<usize> {
+    // SAFETY: a fresh anonymous mapping where the host likes.
+    let raw = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            2 * size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    let raw = raw as usize;
+    let base = raw.next_multiple_of(size);
+    let excess = [(raw, base), (base + size, raw + 2 * size)];
+    for (start, end) in excess.into_iter().filter(|(start, end)| start < end) {
+        // SAFETY: parts of the mapping just made, outside the range returned.
+        unsafe { libc::munmap(start as *mut libc::c_void, end - start) };
+    }
+    Ok(base)
+}

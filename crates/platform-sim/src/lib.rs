@@ -9,6 +9,7 @@
 mod futex;
 mod heap;
 mod host;
+mod huge_text;
 mod platform;
 mod shared_memory;
 mod supervisor;

@@ -230,6 +230,7 @@ fn run_address_space(spec: &LaunchSpec, strace: Option<HostFd>) -> ! {
     match veil_kernel::boot(&PLATFORM, kernel_spec) {
         Ok(regs) => {
             trap::set_trap_handler(veil_kernel::kernel());
+            crate::huge_text::start_helper();
             block.enter_user(&regs)
         }
         Err(e) => {

@@ -80,12 +80,15 @@ pub fn spawn_libos_thread(
     })
 }
 
-/// Starts a kernel service thread running `entry(arg)`.
+/// Starts a kernel service thread running `entry(arg)`; the host thread ends when it returns.
 pub fn spawn_kernel_thread(entry: fn(usize), arg: usize) -> Result<(), Errno> {
     spawn_host_thread(move || {
         // Signals for the instance must reach LibOS threads, never this one.
         trap::block_async_signals();
-        entry(arg)
+        entry(arg);
+        // Its stack stays (and goes into forks): glibc's list of threads still links to the
+        // record on it, and the next `pthread_create` in a fork writes there.
+        end_host_thread()
     })
 }
 

@@ -18,11 +18,20 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize};
 use veil_platform::{FastExit, FaultKind, TrapHandler, UserRegs};
 
-/// Size and alignment of a thread's alternate signal stack region.
+/// Size and alignment of a thread's region: from the bottom, the fast path's save area (a
+/// page), a guard page, the alternate signal stack and the [`ThreadBlock`]. The block and the
+/// frames of a trap's first calls then share the top page, the only one a host fork's two
+/// sides both write (see [`ThreadBlock::include_in_fork`]).
 const REGION_SIZE: usize = 1 << 20;
-/// The top page of the region holds the [`ThreadBlock`].
-const BLOCK_RESERVE: usize = 4096;
-const GUARD: usize = 4096;
+/// Room for the [`ThreadBlock`] at the top of the region.
+const BLOCK_RESERVE: usize = 512;
+const _: () = assert!(std::mem::size_of::<ThreadBlock>() <= BLOCK_RESERVE);
+const PAGE: usize = 4096;
+/// The alternate stack's offset from the region's start: the save area and the guard.
+const STACK_OFFSET: usize = 2 * PAGE;
+/// Room below a forking frame for the host fork call's own (`_Fork` pushes its return address
+/// only).
+const FORK_CALL_ROOM: usize = 256;
 
 /// SUD selector values.
 const SELECTOR_ALLOW: u8 = 0;
@@ -35,10 +44,9 @@ const RESUME_NR: u32 = 0x7665_696c;
 /// The extended-state components the fast path saves around LibOS code: SSE, AVX and the
 /// AVX-512 ones (x87 state is left alone: LibOS code does not use it).
 const FAST_XSTATE: u32 = 0xe6;
-/// Where in the block's page the fast path saves them (64-byte aligned; the standard layout
-/// of those components ends 2688 bytes in, so it fits in the page).
-const XSAVE_AREA: usize = 1024;
-const _: () = assert!(std::mem::size_of::<ThreadBlock>() <= XSAVE_AREA);
+/// How far below the block the fast path saves them: at the region's start (a page, 64-byte
+/// aligned; the standard layout of those components ends 2688 bytes in).
+const XSAVE_BELOW_BLOCK: usize = REGION_SIZE - BLOCK_RESERVE;
 
 /// Set once a thread of this address space runs user code with its own `%gs` base: the fast
 /// path cannot find its block then, so every patched site takes the real `syscall`.
@@ -110,6 +118,9 @@ pub struct ThreadBlock {
     /// host thread-local: a thread-local that needs dropping makes the host's allocator
     /// register a destructor, and a fork must find that allocator unlocked (see `fork_here`).
     on_return: OnReturn,
+    /// The region below this address comes out zeroed in host forks (0: no part of it; see
+    /// [`ThreadBlock::include_in_fork`]).
+    wiped_in_forks_below: usize,
 }
 
 /// What the platform does to the address space when a trap returns (after every kernel frame
@@ -273,7 +284,7 @@ std::arch::global_asm!(
     // The app's SSE/AVX(-512) registers survive a syscall; LibOS code may use them.
     "mov eax, {xstate}",
     "xor edx, edx",
-    "xsaveopt64 [r11 + {xsave_area}]",
+    "xsaveopt64 [r11 - {xsave_below_block}]",
     "rdfsbase rdx",
     "mov [r11 + 8], rdx",
     "mov rdx, [r11 + 16]",
@@ -285,7 +296,7 @@ std::arch::global_asm!(
     "rdgsbase rcx",
     "mov eax, {xstate}",
     "xor edx, edx",
-    "xrstor64 [rcx + {xsave_area}]",
+    "xrstor64 [rcx - {xsave_below_block}]",
     "mov rdx, qword ptr gs:[8]",
     "wrfsbase rdx",
     "pop rax",
@@ -329,7 +340,7 @@ std::arch::global_asm!(
     block = const SELECTOR_BLOCK,
     resume = const RESUME_NR,
     xstate = const FAST_XSTATE,
-    xsave_area = const XSAVE_AREA,
+    xsave_below_block = const XSAVE_BELOW_BLOCK,
     handler = sym veil_signal_handler,
     fast_handler = sym veil_fast_handler,
     disabled = sym FAST_PATH_OFF,
@@ -723,8 +734,13 @@ fn fork_here(
     child: usize,
     regs: &mut UserRegs,
 ) -> Option<Result<u64, veil_platform::Errno>> {
+    let stack_pointer: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) stack_pointer, options(nomem, nostack, preserves_flags))
+    };
     // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
-    unsafe { (*block).set_fork_inclusion(true) };
+    unsafe { (*block).include_in_fork(stack_pointer) };
     let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
     // glibc's `_Fork`, not `fork`: `fork` would write to every other host thread's descriptor
     // and glibc's lock words in both processes (pages each side then copies). `_Fork` leaves
@@ -751,7 +767,10 @@ fn fork_here(
             handler.thread_start(child, regs);
             None
         }
-        pid if pid > 0 => Some(Ok(pid as u64)),
+        pid if pid > 0 => {
+            crate::huge_text::after_fork();
+            Some(Ok(pid as u64))
+        }
         _ => {
             let errno = std::io::Error::last_os_error()
                 .raw_os_error()
@@ -870,37 +889,11 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
     // thread ended (with room for a red zone).
     let marker = 0u8;
     let park_stack_top = (std::ptr::addr_of!(marker) as usize & !15) - 256;
-    // Map twice the size so that an aligned region fits, then trim the excess.
-    // SAFETY: fresh anonymous mapping chosen by the host.
-    let raw = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            2 * REGION_SIZE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if raw == libc::MAP_FAILED {
-        return Err(std::io::Error::last_os_error());
-    }
-    let raw = raw as usize;
-    let base = raw.next_multiple_of(REGION_SIZE);
-    // SAFETY: unmapping only the parts of our own fresh mapping outside the aligned region, and
-    // making the region's bottom page a guard.
-    unsafe {
-        if base > raw {
-            libc::munmap(raw as *mut libc::c_void, base - raw);
-        }
-        let tail = base + REGION_SIZE;
-        if raw + 2 * REGION_SIZE > tail {
-            libc::munmap(tail as *mut libc::c_void, raw + 2 * REGION_SIZE - tail);
-        }
-        libc::mprotect(base as *mut libc::c_void, GUARD, libc::PROT_NONE);
-    }
-    let stack_base = base + GUARD;
-    let stack_size = REGION_SIZE - GUARD - BLOCK_RESERVE;
+    let base = crate::host::map_aligned(REGION_SIZE)?;
+    // SAFETY: the page below the stack, in the fresh mapping, becomes a guard.
+    unsafe { libc::mprotect((base + PAGE) as *mut libc::c_void, PAGE, libc::PROT_NONE) };
+    let stack_base = base + STACK_OFFSET;
+    let stack_size = REGION_SIZE - STACK_OFFSET - BLOCK_RESERVE;
     let block_ptr = (base + REGION_SIZE - BLOCK_RESERVE) as *mut ThreadBlock;
     let host_fs: u64;
     // SAFETY: FSGSBASE is enabled; reading this thread's %fs base.
@@ -926,6 +919,7 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             park_stack_top,
             next_parked: std::ptr::null_mut(),
             on_return: OnReturn::Nothing,
+            wiped_in_forks_below: 0,
             hand_over: HandOver {
                 ready: AtomicU32::new(0),
                 regs: UnsafeCell::new(UserRegs::default()),
@@ -980,6 +974,7 @@ fn arm_dispatch(block: &mut ThreadBlock) -> std::io::Result<()> {
 pub fn after_fork_child() -> std::io::Result<()> {
     PROCESS_ID.store(0, Relaxed);
     crate::zygote::forget_clean();
+    crate::huge_text::after_fork_child();
     crate::shared_memory::forget_fill_pipe();
     let Some(block) = current_block() else {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
@@ -1044,14 +1039,16 @@ impl ThreadBlock {
     }
 
     /// Gives the pages of the alternate stack back to the host (a parked thread's: it runs on
-    /// its host stack, and the next trap touches them afresh).
+    /// its host stack, and the next trap touches them afresh), all but the top one, which
+    /// holds this block.
     pub fn release_alternate_stack_pages(&self) {
+        let below_block = (self.stack_base + self.stack_size) & !(PAGE - 1);
         // SAFETY: discarding the contents of this thread's own alternate stack, unused while it
         // is parked; the mapping stays.
         unsafe {
             libc::madvise(
                 self.stack_base as *mut libc::c_void,
-                self.stack_size,
+                below_block - self.stack_base,
                 libc::MADV_DONTNEED,
             )
         };
@@ -1080,7 +1077,7 @@ impl ThreadBlock {
     /// forking thread's are left out). Host stacks stay in: glibc's record of each thread lives
     /// at the top of its stack, and glibc's fork updates them in the child.
     pub(crate) fn set_fork_inclusion(&self, included: bool) {
-        let region = self.stack_base - GUARD;
+        let region = self.region();
         let advice = if included {
             libc::MADV_DOFORK
         } else {
@@ -1088,6 +1085,35 @@ impl ThreadBlock {
         };
         // SAFETY: fork advice on the region `init_thread` mapped for this thread.
         unsafe { libc::madvise(region as *mut libc::c_void, REGION_SIZE, advice) };
+    }
+
+    /// Start of the region `init_thread` mapped for this thread.
+    fn region(&self) -> usize {
+        self.stack_base - STACK_OFFSET
+    }
+
+    /// Puts the thread's region into the next host fork, made with the stack pointer at
+    /// `stack_pointer`: the copy's thread returns through the frames at and above it, so those
+    /// pages are copied; the ones below (and the fast path's save area, unused in a trap) come
+    /// out zeroed (`MADV_WIPEONFORK`), for it only writes new frames there. Neither side then
+    /// takes copy-on-write faults there (the fork leaves those pages of the original
+    /// writable): only on the top page, which holds the block and the trap's first frames.
+    pub(crate) fn include_in_fork(&mut self, stack_pointer: usize) {
+        let region = self.region();
+        let wiped_below = ((stack_pointer - FORK_CALL_ROOM) & !(PAGE - 1)).max(self.stack_base);
+        if wiped_below != self.wiped_in_forks_below {
+            let top = region + REGION_SIZE;
+            let parts = [
+                (region, wiped_below, libc::MADV_WIPEONFORK),
+                (wiped_below, top, libc::MADV_KEEPONFORK),
+            ];
+            for (start, end, advice) in parts.into_iter().filter(|(s, e, _)| s < e) {
+                // SAFETY: fork advice on the region `init_thread` mapped for this thread.
+                unsafe { libc::madvise(start as *mut libc::c_void, end - start, advice) };
+            }
+            self.wiped_in_forks_below = wiped_below;
+        }
+        self.set_fork_inclusion(true);
     }
 
     /// Hands a new LibOS thread to this block's parked host thread and wakes it; with

@@ -274,9 +274,12 @@ fn serve(server: OwnedFd, block: &'static mut ThreadBlock, name: [u8; 16]) -> ! 
                 become_address_space(block, request);
             }
             pid if pid < 0 => report(request.outcome(), -(crate::host::last_errno().0 as i64)),
-            // The child reports; dropping the request closes the zygote's copies.
+            // The child reports.
             _ => {}
         }
+        // Closes the zygote's copies of the request's fds.
+        drop(request);
+        crate::huge_text::after_zygote_fork();
     }
 }
 
