@@ -76,16 +76,16 @@ pub fn write(offset: u64, buf: &[u8]) -> Result<(), veil_platform::Errno> {
 }
 
 thread_local! {
-    /// The calling host thread's pipe for [`fill_from`] (read end, write end), made on first use.
-    /// Raw fds: a thread-local that needs dropping makes the host's allocator register a
-    /// destructor, and a fork must find that allocator unlocked (see `trap::fork_here`).
-    static FILL_PIPE: std::cell::Cell<Option<(RawFd, RawFd)>> = const { std::cell::Cell::new(None) };
+    /// The calling host thread's pipe for [`fill_from`] (read end, write end, the address space
+    /// that made it), made on first use. Raw fds: a thread-local that needs dropping makes the
+    /// host's allocator register a destructor, and a fork must find that allocator unlocked
+    /// (see `trap::fork_here`).
+    static FILL_PIPE: std::cell::Cell<Option<(RawFd, RawFd, i32)>> = const { std::cell::Cell::new(None) };
 }
 
-/// Closes the calling thread's fill pipe. In a freshly forked address space: the original's
-/// thread still uses the same pipe, and data spliced through it by both would mix.
-pub fn forget_fill_pipe() {
-    if let Some((read_end, write_end)) = FILL_PIPE.take() {
+/// Closes the calling thread's fill pipe.
+fn forget_fill_pipe() {
+    if let Some((read_end, write_end, _)) = FILL_PIPE.take() {
         // SAFETY: the pipe's fds belong to FILL_PIPE alone, which no longer has them.
         drop(unsafe {
             (
@@ -96,14 +96,18 @@ pub fn forget_fill_pipe() {
     }
 }
 
-/// The calling thread's fill pipe, made on first use.
+/// The calling thread's fill pipe, made on first use in this address space: a forked copy
+/// replaces the one it inherited (the original's thread still uses it, and data spliced
+/// through it by both would mix), when it first needs one (no cost to a fork).
 fn fill_pipe() -> Result<(BorrowedFd<'static>, BorrowedFd<'static>), rustix::io::Errno> {
+    let space = crate::trap::process_id();
     let (read_end, write_end) = match FILL_PIPE.get() {
-        Some(pipe) => pipe,
-        None => {
+        Some((read_end, write_end, made_in)) if made_in == space => (read_end, write_end),
+        _ => {
+            forget_fill_pipe();
             let (read_end, write_end) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
             let pipe = (read_end.into_raw_fd(), write_end.into_raw_fd());
-            FILL_PIPE.set(Some(pipe));
+            FILL_PIPE.set(Some((pipe.0, pipe.1, space)));
             pipe
         }
     };

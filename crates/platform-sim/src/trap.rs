@@ -121,6 +121,8 @@ pub struct ThreadBlock {
     /// The region below this address comes out zeroed in host forks (0: no part of it; see
     /// [`ThreadBlock::include_in_fork`]).
     wiped_in_forks_below: usize,
+    /// Whether the region goes into host forks (see [`ThreadBlock::set_fork_inclusion`]).
+    in_forks: bool,
 }
 
 /// What the platform does to the address space when a trap returns (after every kernel frame
@@ -752,8 +754,6 @@ fn fork_here(
     // SAFETY: async-signal-safe fork of this process, with the invariants above.
     let forked = unsafe { _Fork() };
     drop(fenced);
-    // SAFETY: as above.
-    unsafe { (*block).set_fork_inclusion(false) };
     match forked {
         0 => {
             threads::forget_parked();
@@ -920,6 +920,8 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             next_parked: std::ptr::null_mut(),
             on_return: OnReturn::Nothing,
             wiped_in_forks_below: 0,
+            // A new mapping goes into forks (until `set_fork_inclusion` below).
+            in_forks: true,
             hand_over: HandOver {
                 ready: AtomicU32::new(0),
                 regs: UnsafeCell::new(UserRegs::default()),
@@ -975,7 +977,6 @@ pub fn after_fork_child() -> std::io::Result<()> {
     PROCESS_ID.store(0, Relaxed);
     crate::zygote::forget_clean();
     crate::huge_text::after_fork_child();
-    crate::shared_memory::forget_fill_pipe();
     let Some(block) = current_block() else {
         return Err(std::io::Error::other("fork outside a LibOS thread"));
     };
@@ -1073,10 +1074,16 @@ impl ThreadBlock {
         self.resume_armed = 0;
     }
 
-    /// Puts the thread's alternate-stack region into host forks, or leaves it out (all but the
-    /// forking thread's are left out). Host stacks stay in: glibc's record of each thread lives
-    /// at the top of its stack, and glibc's fork updates them in the child.
-    pub(crate) fn set_fork_inclusion(&self, included: bool) {
+    /// Puts the thread's region into host forks, or leaves it out. A thread's region is left
+    /// out until the thread forks, and then stays in (two `madvise` calls fewer per fork; a
+    /// later fork of another thread copies its top page too). Host stacks stay in: glibc's
+    /// record of each thread lives at the top of its stack, and glibc's thread list links
+    /// them.
+    pub(crate) fn set_fork_inclusion(&mut self, included: bool) {
+        if self.in_forks == included {
+            return;
+        }
+        self.in_forks = included;
         let region = self.region();
         let advice = if included {
             libc::MADV_DOFORK
