@@ -1,4 +1,5 @@
-//! Links `veil` with `link/huge-pages.ld` (see there).
+//! Links `veil` with `link/huge-pages.ld` (see there; written for LLD, Rust's default linker
+//! for x86_64 Linux since 1.90: GNU ld has no `.iplt` output section to insert after).
 
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");

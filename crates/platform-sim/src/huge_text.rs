@@ -113,7 +113,7 @@ pub fn after_zygote_fork() {
 /// Replaces each 2 MiB-aligned block of veil's read-only image with a huge-page copy.
 fn move_to_huge_pages() {
     let mut copies = Vec::new();
-    if host_has_huge_pages() {
+    if crate::trap::outside_forks(host_has_huge_pages) {
         for (start, end) in read_only_spans() {
             let mut block = start.next_multiple_of(HUGE_PAGE);
             while block + HUGE_PAGE <= end {
@@ -126,15 +126,14 @@ fn move_to_huge_pages() {
         }
     }
     // A fork sees veil's code in place and STATE saying so, or neither.
-    let _fenced = crate::trap::FORK_FENCE
-        .read()
-        .unwrap_or_else(|e| e.into_inner());
-    for (copy, block) in &copies {
-        if let Err(e) = copy.replace(*block) {
-            log::debug!("veil's code at {block:#x} stays on small pages: {e}");
+    crate::trap::outside_forks(|| {
+        for (copy, block) in &copies {
+            if let Err(e) = copy.replace(*block) {
+                log::debug!("veil's code at {block:#x} stays on small pages: {e}");
+            }
         }
-    }
-    STATE.store(DONE, Relaxed);
+        STATE.store(DONE, Relaxed);
+    });
 }
 
 /// Veil's address ranges mapped read-only or read-execute (adjacent segments merged), from its
@@ -192,17 +191,23 @@ struct Scratch {
 impl Scratch {
     /// A huge page holding a copy of the 2 MiB at `block` (mapped, read-only).
     fn copy_of(block: usize) -> std::io::Result<Scratch> {
-        let scratch = Scratch {
-            copy: crate::host::map_aligned(HUGE_PAGE)?,
-            moved: std::cell::Cell::new(false),
-        };
+        // Left out of forks until it is veil's code (a fork's copy would keep it for good).
+        let scratch = crate::trap::outside_forks(|| -> std::io::Result<Scratch> {
+            let scratch = Scratch {
+                copy: crate::host::map_aligned(HUGE_PAGE)?,
+                moved: std::cell::Cell::new(false),
+            };
+            // SAFETY: advice on the fresh mapping, which nothing else uses.
+            check(unsafe {
+                libc::madvise(scratch.copy as *mut c_void, HUGE_PAGE, libc::MADV_DONTFORK)
+            })?;
+            Ok(scratch)
+        })?;
         let copy = scratch.copy as *mut c_void;
         // SAFETY: `copy` is the fresh mapping, which nothing else uses; `block` is readable
         // for HUGE_PAGE bytes (a read-only span of veil's image).
         unsafe {
             check(libc::madvise(copy, HUGE_PAGE, libc::MADV_HUGEPAGE))?;
-            // Left out of forks until it is veil's code (a fork meanwhile would keep a copy).
-            check(libc::madvise(copy, HUGE_PAGE, libc::MADV_DONTFORK))?;
             std::ptr::copy_nonoverlapping(block as *const u8, copy.cast::<u8>(), HUGE_PAGE);
             check(libc::mprotect(
                 copy,
@@ -210,13 +215,14 @@ impl Scratch {
                 libc::PROT_READ | libc::PROT_EXEC,
             ))?;
         }
-        if !is_huge_page(scratch.copy)? {
+        // Its file is open only meanwhile, so that no fork keeps it.
+        if !crate::trap::outside_forks(|| is_huge_page(scratch.copy))? {
             return Err(std::io::Error::other("the host gave no huge page"));
         }
         Ok(scratch)
     }
 
-    /// Moves the copy over `block` (under the fork fence).
+    /// Moves the copy over `block` (outside forks).
     fn replace(&self, block: usize) -> std::io::Result<()> {
         // SAFETY: the copy has the bytes of `block` and replaces it in one step: code running
         // there on other threads meanwhile waits in a page fault.

@@ -261,8 +261,7 @@ impl Platform for SimPlatform {
     }
 
     fn hold_mappings(&self, f: &mut dyn FnMut()) {
-        let _held = trap::FORK_FENCE.read().unwrap_or_else(|e| e.into_inner());
-        f();
+        trap::outside_forks(f);
     }
 
     fn fast_syscall_entry(&self) -> Option<usize> {

@@ -223,9 +223,7 @@ fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> 
         libc::pthread_attr_setstack(&mut attr, stack, HOST_STACK_SIZE);
         libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
         let mut thread: libc::pthread_t = 0;
-        let fenced = trap::FORK_FENCE.read().unwrap_or_else(|e| e.into_inner());
-        let r = libc::pthread_create(&mut thread, &attr, start, arg.cast());
-        drop(fenced);
+        let r = trap::outside_forks(|| libc::pthread_create(&mut thread, &attr, start, arg.cast()));
         libc::pthread_attr_destroy(&mut attr);
         if r != 0 {
             drop(Box::from_raw(arg));

@@ -1,9 +1,10 @@
 //! The trap path: Syscall User Dispatch, the signal entry stub, and entering user code.
 //!
-//! Every LibOS thread owns a 1 MiB *alternate signal stack region*, aligned to its size. The
-//! region's top page holds the thread's [`ThreadBlock`]; its bottom page is a guard. Because the
-//! host delivers SIGSYS (trapped syscalls) and fault signals on that stack, the entry stub finds
-//! the block by masking the stack pointer — no use of the application's `%fs` or `%gs`.
+//! Every LibOS thread owns a 1 MiB *alternate signal stack region*, aligned to its size: from
+//! the bottom, the fast path's register save area (a page), a guard page, the alternate stack,
+//! and the thread's [`ThreadBlock`] in the region's last 512 bytes. Because the host delivers
+//! SIGSYS (trapped syscalls) and fault signals on that stack, the entry stub finds the block by
+//! masking the stack pointer — no use of the application's `%fs` or `%gs`.
 //!
 //! On entry the stub saves the SUD selector and `%fs` base, sets the selector to ALLOW (LibOS
 //! code may make host syscalls) and switches `%fs` to the LibOS thread's own TLS. On exit it
@@ -29,9 +30,9 @@ const _: () = assert!(std::mem::size_of::<ThreadBlock>() <= BLOCK_RESERVE);
 const PAGE: usize = 4096;
 /// The alternate stack's offset from the region's start: the save area and the guard.
 const STACK_OFFSET: usize = 2 * PAGE;
-/// Room below a forking frame for the host fork call's own (`_Fork` pushes its return address
-/// only).
-const FORK_CALL_ROOM: usize = 256;
+/// Room below the forking frame for the host fork call's own frames, which the copy returns
+/// through (glibc 2.36's `_Fork` pushes its return address only; a margin for others).
+const FORK_CALL_ROOM: usize = 1024;
 
 /// SUD selector values.
 const SELECTOR_ALLOW: u8 = 0;
@@ -121,8 +122,6 @@ pub struct ThreadBlock {
     /// The region below this address comes out zeroed in host forks (0: no part of it; see
     /// [`ThreadBlock::include_in_fork`]).
     wiped_in_forks_below: usize,
-    /// Whether the region goes into host forks (see [`ThreadBlock::set_fork_inclusion`]).
-    in_forks: bool,
 }
 
 /// What the platform does to the address space when a trap returns (after every kernel frame
@@ -723,8 +722,16 @@ pub fn fast_entry_address() -> usize {
 ///   never holds a mapping that no process's record has (another thread's mmap or exec half
 ///   done), which nothing would release and which would block fixed-address mappings there;
 /// - creating a host thread (`threads`): glibc's `pthread_create` allocates from glibc's malloc,
-///   whose locks the fork leaves as they are (it is glibc's `_Fork`, not `fork`).
-pub static FORK_FENCE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+///   whose locks the fork leaves as they are (it is glibc's `_Fork`, not `fork`);
+/// - the helper moving veil's code to huge pages (`huge_text`): its scratch mappings are out of
+///   forks once made, its files closed before a fork, and the code in place with its state.
+static FORK_FENCE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Runs `f` with no host fork of this address space under way (see [`FORK_FENCE`]).
+pub fn outside_forks<T>(f: impl FnOnce() -> T) -> T {
+    let _fenced = FORK_FENCE.read().unwrap_or_else(|e| e.into_inner());
+    f()
+}
 
 /// Copies the address space at the end of a trap (no kernel frame is on the stack any more).
 /// Both sides then resume user code through the same host signal frame, so the child keeps the
@@ -742,7 +749,11 @@ fn fork_here(
         std::arch::asm!("mov {}, rsp", out(reg) stack_pointer, options(nomem, nostack, preserves_flags))
     };
     // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
-    unsafe { (*block).include_in_fork(stack_pointer) };
+    if let Err(e) = unsafe { (*block).include_in_fork(stack_pointer) } {
+        // Without its region (or with frames it returns through zeroed) the copy could not run.
+        let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
+        return Some(Err(veil_platform::Errno(errno as u16)));
+    }
     let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
     // glibc's `_Fork`, not `fork`: `fork` would write to every other host thread's descriptor
     // and glibc's lock words in both processes (pages each side then copies). `_Fork` leaves
@@ -754,6 +765,9 @@ fn fork_here(
     // SAFETY: async-signal-safe fork of this process, with the invariants above.
     let forked = unsafe { _Fork() };
     drop(fenced);
+    // Out of later forks of other threads again (a failure only costs their copies).
+    // SAFETY: as above.
+    let _ = unsafe { (*block).set_fork_inclusion(false) };
     match forked {
         0 => {
             threads::forget_parked();
@@ -920,8 +934,6 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
             next_parked: std::ptr::null_mut(),
             on_return: OnReturn::Nothing,
             wiped_in_forks_below: 0,
-            // A new mapping goes into forks (until `set_fork_inclusion` below).
-            in_forks: true,
             hand_over: HandOver {
                 ready: AtomicU32::new(0),
                 regs: UnsafeCell::new(UserRegs::default()),
@@ -943,11 +955,20 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
         return Err(std::io::Error::last_os_error());
     }
     arm_dispatch(block)?;
-    block.set_fork_inclusion(false);
+    block.set_fork_inclusion(false)?;
     CURRENT_BLOCK.with(|c| c.set(block_ptr));
     // LibOS code runs with the asynchronous signals blocked (entering user code unblocks them).
     block_async_signals();
     Ok(block)
+}
+
+/// Fork advice (`MADV_*FORK`) on `len` bytes of a thread's region at `start`.
+fn advise(start: usize, len: usize, advice: i32) -> std::io::Result<()> {
+    // SAFETY: fork advice changes no contents; `len` 0 is a no-op.
+    if len > 0 && unsafe { libc::madvise(start as *mut libc::c_void, len, advice) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Arms Syscall User Dispatch for the calling thread with `block`'s selector byte.
@@ -1074,24 +1095,16 @@ impl ThreadBlock {
         self.resume_armed = 0;
     }
 
-    /// Puts the thread's region into host forks, or leaves it out. A thread's region is left
-    /// out until the thread forks, and then stays in (two `madvise` calls fewer per fork; a
-    /// later fork of another thread copies its top page too). Host stacks stay in: glibc's
-    /// record of each thread lives at the top of its stack, and glibc's thread list links
-    /// them.
-    pub(crate) fn set_fork_inclusion(&mut self, included: bool) {
-        if self.in_forks == included {
-            return;
-        }
-        self.in_forks = included;
-        let region = self.region();
+    /// Puts the thread's region into host forks, or leaves it out (all but the forking
+    /// thread's are left out). Host stacks stay in: glibc's record of each thread lives at the
+    /// top of its stack, and glibc's thread list links them.
+    pub(crate) fn set_fork_inclusion(&self, included: bool) -> std::io::Result<()> {
         let advice = if included {
             libc::MADV_DOFORK
         } else {
             libc::MADV_DONTFORK
         };
-        // SAFETY: fork advice on the region `init_thread` mapped for this thread.
-        unsafe { libc::madvise(region as *mut libc::c_void, REGION_SIZE, advice) };
+        advise(self.region(), REGION_SIZE, advice)
     }
 
     /// Start of the region `init_thread` mapped for this thread.
@@ -1105,22 +1118,18 @@ impl ThreadBlock {
     /// out zeroed (`MADV_WIPEONFORK`), for it only writes new frames there. Neither side then
     /// takes copy-on-write faults there (the fork leaves those pages of the original
     /// writable): only on the top page, which holds the block and the trap's first frames.
-    pub(crate) fn include_in_fork(&mut self, stack_pointer: usize) {
+    pub(crate) fn include_in_fork(&mut self, stack_pointer: usize) -> std::io::Result<()> {
         let region = self.region();
         let wiped_below = ((stack_pointer - FORK_CALL_ROOM) & !(PAGE - 1)).max(self.stack_base);
         if wiped_below != self.wiped_in_forks_below {
+            // Unknown until both calls succeed (one may fail splitting a mapping: ENOMEM).
+            self.wiped_in_forks_below = 0;
             let top = region + REGION_SIZE;
-            let parts = [
-                (region, wiped_below, libc::MADV_WIPEONFORK),
-                (wiped_below, top, libc::MADV_KEEPONFORK),
-            ];
-            for (start, end, advice) in parts.into_iter().filter(|(s, e, _)| s < e) {
-                // SAFETY: fork advice on the region `init_thread` mapped for this thread.
-                unsafe { libc::madvise(start as *mut libc::c_void, end - start, advice) };
-            }
+            advise(region, wiped_below - region, libc::MADV_WIPEONFORK)?;
+            advise(wiped_below, top - wiped_below, libc::MADV_KEEPONFORK)?;
             self.wiped_in_forks_below = wiped_below;
         }
-        self.set_fork_inclusion(true);
+        self.set_fork_inclusion(true)
     }
 
     /// Hands a new LibOS thread to this block's parked host thread and wakes it; with
