@@ -34,13 +34,14 @@ def printed(cmd):
     return float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
-def paired(cmd, veil, rounds, sample=printed):
+def paired(cmd, veil, rounds, sample=printed, prefix=()):
     """Medians of `rounds` samples of cmd natively and under Veil, taken in turn (native, Veil,
-    native, ...) so that a slow stretch of a shared machine weighs on both sides alike."""
+    native, ...) so that a slow stretch of a shared machine weighs on both sides alike. Both
+    run under `prefix` (a command such as taskset)."""
     native, veiled = [], []
     for _ in range(rounds):
-        native.append(sample(cmd))
-        veiled.append(sample(veil + cmd))
+        native.append(sample(list(prefix) + cmd))
+        veiled.append(sample(list(prefix) + veil + cmd))
     return statistics.median(native), statistics.median(veiled)
 
 
@@ -104,6 +105,11 @@ def measure(args, work, runs, calls):
     build_c(os.path.join(ROOT, "bench", "fork.c"), procs)
     count = "200" if args.quick else "1000"
     row("fork+exit+wait", *paired([procs, "fork", count], veil, rounds), "us")
+    # The same on one CPU: the CPU work of a fork, which overlap on two CPUs partly hides (and
+    # how much depends on how freely the host runs them).
+    if shutil.which("taskset"):
+        one_cpu = ["taskset", "-c", str(min(os.sched_getaffinity(0)))]
+        row("fork+exit+wait, one CPU", *paired([procs, "fork", count], veil, rounds, prefix=one_cpu), "us")
     mib = "128" if args.quick else "1024"
     throughput_row("pipe between processes (64 KiB)", *paired([procs, "pipe", mib], veil, rounds))
     sh = ["/bin/dash", os.path.join(ROOT, "bench", "shell_loop.sh")]

@@ -9,8 +9,9 @@
 //!
 //! The copy costs ~0.5 ms of CPU per block (a huge page to clear, 2 MiB to read and write),
 //! wasted on a program that never forks, and made at boot it slowed a short program's start
-//! (its page faults waited for the copy's). So the first address space starts a helper thread
-//! at boot that waits for its first fork and then makes the copy while the program goes on;
+//! (its page faults waited for the copy's); made at the first fork it slowed a run of 10 forks
+//! by about what it saves 16 of them. So the first address space starts a helper thread at
+//! boot that waits for its 16th fork and then makes the copy while the program goes on;
 //! the zygote makes it once it has made its first address space. Everything forked from them
 //! afterwards inherits it; a fork meanwhile does without (the scratch copy is left out of
 //! forks until it replaces the code, which happens under the fork fence), and so do its
@@ -78,10 +79,18 @@ pub fn start_helper() {
     }
 }
 
-/// After a fork (in the parent): the first one has the helper make the copy, while the
-/// program goes on.
+/// Forks of the first address space before the helper makes the copy: it costs about as much
+/// as it saves this many forks (its page faults and the huge pages' clearing slow the forks
+/// made meanwhile), so a short script does not pay for it.
+const FORKS_BEFORE_COPY: u32 = 16;
+/// Forks of this address space so far (counted up to [`FORKS_BEFORE_COPY`]).
+static FORKS: AtomicU32 = AtomicU32::new(0);
+
+/// After a fork (in the parent): the [`FORKS_BEFORE_COPY`]th one has the helper make the copy,
+/// while the program goes on.
 pub fn after_fork() {
     if HELPER.load(Relaxed)
+        && FORKS.fetch_add(1, Relaxed) + 1 >= FORKS_BEFORE_COPY
         && STATE
             .compare_exchange(SMALL_PAGES, COPYING, Relaxed, Relaxed)
             .is_ok()
