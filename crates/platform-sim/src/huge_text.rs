@@ -26,7 +26,7 @@
 
 use std::ffi::c_void;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32};
+use std::sync::atomic::{AtomicU8, AtomicU32};
 
 /// Size and alignment of a huge page (a page-middle-directory entry).
 const HUGE_PAGE: usize = 2 << 20;
@@ -44,21 +44,22 @@ fn host_has_huge_pages() -> bool {
         .is_ok_and(|mode| !mode.contains("[never]"))
 }
 
-/// Where this address space's code is: [`SMALL_PAGES`], [`COPYING`] or [`DONE`].
+/// Where this address space's code is: [`SMALL_PAGES`], [`HELPER_WAITS`], [`COPYING`] or
+/// [`DONE`].
 static STATE: AtomicU8 = AtomicU8::new(SMALL_PAGES);
+/// On small pages, and no thread here to copy it (a fork copies no threads).
 const SMALL_PAGES: u8 = 0;
+/// On small pages; the helper of this address space (the first one) waits to copy it.
+const HELPER_WAITS: u8 = 1;
 /// The helper of this address space is making the copy.
-const COPYING: u8 = 1;
+const COPYING: u8 = 2;
 /// On huge pages, or staying on small ones (turned off, or the host gives none).
-const DONE: u8 = 2;
+const DONE: u8 = 3;
 
-/// Whether this address space has a helper waiting to make the copy (the first one has; a
-/// fork copies no threads).
-static HELPER: AtomicBool = AtomicBool::new(false);
 /// The futex word the helper waits on: 1 once it should make the copy.
 static ASKED: AtomicU32 = AtomicU32::new(0);
 
-/// Starts the first address space's helper, a kernel thread that waits for its first fork.
+/// Starts the first address space's helper, a kernel thread that waits for its forks.
 /// Called once the instance is booted: the thread's host stack then lies among the boot-time
 /// mappings, not in ranges a program may expect free later (below a `MAP_GROWSDOWN` mapping,
 /// say).
@@ -74,7 +75,7 @@ pub fn start_helper() {
         move_to_huge_pages();
     }
     match crate::threads::spawn_kernel_thread(help, 0) {
-        Ok(()) => HELPER.store(true, Relaxed),
+        Ok(()) => STATE.store(HELPER_WAITS, Relaxed),
         Err(e) => log::debug!("veil's code stays on small pages: no thread to copy it ({e:?})"),
     }
 }
@@ -83,16 +84,16 @@ pub fn start_helper() {
 /// as it saves this many forks (its page faults and the huge pages' clearing slow the forks
 /// made meanwhile), so a short script does not pay for it.
 const FORKS_BEFORE_COPY: u32 = 16;
-/// Forks of this address space so far (counted up to [`FORKS_BEFORE_COPY`]).
+/// Forks of this address space while its helper waits.
 static FORKS: AtomicU32 = AtomicU32::new(0);
 
 /// After a fork (in the parent): the [`FORKS_BEFORE_COPY`]th one has the helper make the copy,
 /// while the program goes on.
 pub fn after_fork() {
-    if HELPER.load(Relaxed)
+    if STATE.load(Relaxed) == HELPER_WAITS
         && FORKS.fetch_add(1, Relaxed) + 1 >= FORKS_BEFORE_COPY
         && STATE
-            .compare_exchange(SMALL_PAGES, COPYING, Relaxed, Relaxed)
+            .compare_exchange(HELPER_WAITS, COPYING, Relaxed, Relaxed)
             .is_ok()
     {
         ASKED.store(1, Release);
@@ -103,10 +104,7 @@ pub fn after_fork() {
 /// In a forked address space: it has no helper, and a copy the parent was making is not
 /// made here. (Loads first: a write would copy the page.)
 pub fn after_fork_child() {
-    if HELPER.load(Relaxed) {
-        HELPER.store(false, Relaxed);
-    }
-    if STATE.load(Relaxed) == COPYING {
+    if matches!(STATE.load(Relaxed), HELPER_WAITS | COPYING) {
         STATE.store(SMALL_PAGES, Relaxed);
     }
 }
