@@ -3,7 +3,8 @@
 //! in the kernel before returning to user code; its parent learns of each change through
 //! SIGCHLD (unless SA_NOCLDSTOP) and `wait` with WUNTRACED / WCONTINUED.
 //!
-//! Lock order: `Process::job_event` is a leaf.
+//! Lock order: `Process::job_event` before the process table, the parent's signal actions and
+//! its threads' queues (held while the parent is told).
 
 use super::{SigInfo, Thread, bit};
 use crate::process::{JobEvent, Process, threads_of};
@@ -52,10 +53,14 @@ fn discard(process: &Process, mask: u64) {
     }
 }
 
-/// Records a stop or continue for the parent's `wait` and tells the parent with SIGCHLD.
+/// Records a stop or continue for the parent's `wait` and tells the parent with SIGCHLD. The
+/// event stays locked until SIGCHLD is queued: a parent whose `wait` reported the change before
+/// its SIGCHLD was queued could take the next change's SIGCHLD while this one was still pending,
+/// and the two would merge into one.
 fn report(process: &Process, event: JobEvent, code: i32, status: u32) {
     let k = kernel();
-    *process.job_event.lock() = Some(event);
+    let mut job_event = process.job_event.lock();
+    *job_event = Some(event);
     let parent = k.processes.lock().get(&process.ppid()).cloned();
     if let Some(parent) = parent {
         let action = parent.signals.lock()[g::SIGCHLD as usize - 1];
@@ -71,6 +76,7 @@ fn report(process: &Process, event: JobEvent, code: i32, status: u32) {
             );
         }
     }
+    drop(job_event);
     k.children.notify_all();
 }
 
