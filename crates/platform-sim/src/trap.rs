@@ -16,13 +16,13 @@ use crate::{futex, threads, uaccess};
 use std::cell::UnsafeCell;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize};
 use veil_platform::{FastExit, FaultKind, TrapHandler, UserRegs};
 
 /// Size and alignment of a thread's region: from the bottom, the fast path's save area (a
 /// page), a guard page, the alternate signal stack and the [`ThreadBlock`]. The block and the
 /// frames of a trap's first calls then share the top page, the only one a host fork's two
-/// sides both write (see [`ThreadBlock::include_in_fork`]).
+/// sides both write (see [`ThreadBlock::copy_in_forks_from`]).
 const REGION_SIZE: usize = 1 << 20;
 /// Room for the [`ThreadBlock`] at the top of the region.
 const BLOCK_RESERVE: usize = 512;
@@ -120,7 +120,7 @@ pub struct ThreadBlock {
     /// register a destructor, and a fork must find that allocator unlocked (see `fork_here`).
     on_return: OnReturn,
     /// The region below this address comes out zeroed in host forks (0: no part of it; see
-    /// [`ThreadBlock::include_in_fork`]).
+    /// [`ThreadBlock::copy_in_forks_from`]).
     wiped_in_forks_below: usize,
 }
 
@@ -144,7 +144,7 @@ struct HandOver {
     ready: AtomicU32,
     regs: UnsafeCell<UserRegs>,
     thread_data: AtomicUsize,
-    /// The parked host thread's tid.
+    /// The tid of the block's host thread (parked or not).
     tid: AtomicI32,
     /// Set when the hand-over pinned the parked thread to the caller's CPU (it unpins itself).
     pinned: AtomicBool,
@@ -727,6 +727,13 @@ pub fn fast_entry_address() -> usize {
 ///   forks once made, its files closed before a fork, and the code in place with its state.
 static FORK_FENCE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
+/// The [`ThreadBlock`] whose region is in host forks of this address space (null: none): the
+/// last thread that forked. Regions are never unmapped, so the pointer stays valid. Only one
+/// region is ever in forks (the others would pile up in every later copy), and leaving the last
+/// forker's in spares a thread that forks again two `madvise` calls per fork, and its copy one.
+/// Changed under [`FORK_FENCE`]'s write lock.
+static IN_FORKS: AtomicPtr<ThreadBlock> = AtomicPtr::new(std::ptr::null_mut());
+
 /// Runs `f` with no host fork of this address space under way (see [`FORK_FENCE`]).
 pub fn outside_forks<T>(f: impl FnOnce() -> T) -> T {
     let _fenced = FORK_FENCE.read().unwrap_or_else(|e| e.into_inner());
@@ -749,12 +756,27 @@ fn fork_here(
         std::arch::asm!("mov {}, rsp", out(reg) stack_pointer, options(nomem, nostack, preserves_flags))
     };
     // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
-    if let Err(e) = unsafe { (*block).include_in_fork(stack_pointer) } {
+    if let Err(e) = unsafe { (*block).copy_in_forks_from(stack_pointer) } {
         // Without its region (or with frames it returns through zeroed) the copy could not run.
         let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
         return Some(Err(veil_platform::Errno(errno as u16)));
     }
     let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
+    let previous = IN_FORKS.load(Relaxed);
+    if previous != block {
+        // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
+        if let Err(e) = unsafe { (*block).set_fork_inclusion(true) } {
+            let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
+            return Some(Err(veil_platform::Errno(errno as u16)));
+        }
+        if !previous.is_null() {
+            // SAFETY: blocks live as long as the address space; the fence keeps the previous
+            // forker's region from being advised by anyone else meanwhile. A failure only
+            // costs copies of that region in later forks.
+            let _ = unsafe { (*previous).set_fork_inclusion(false) };
+        }
+        IN_FORKS.store(block, Relaxed);
+    }
     // glibc's `_Fork`, not `fork`: `fork` would write to every other host thread's descriptor
     // and glibc's lock words in both processes (pages each side then copies). `_Fork` leaves
     // glibc's malloc, stdio and thread-list locks as they are, and the copy's only thread uses
@@ -765,9 +787,6 @@ fn fork_here(
     // SAFETY: async-signal-safe fork of this process, with the invariants above.
     let forked = unsafe { _Fork() };
     drop(fenced);
-    // Out of later forks of other threads again (a failure only costs their copies).
-    // SAFETY: as above.
-    let _ = unsafe { (*block).set_fork_inclusion(false) };
     match forked {
         0 => {
             threads::forget_parked();
@@ -995,7 +1014,6 @@ fn arm_dispatch(block: &mut ThreadBlock) -> std::io::Result<()> {
 /// Dispatch does not survive a host fork. (Forwarded signals only ever reach the first
 /// address space, from the supervisor.)
 pub fn after_fork_child() -> std::io::Result<()> {
-    PROCESS_ID.store(0, Relaxed);
     crate::zygote::forget_clean();
     crate::huge_text::after_fork_child();
     let Some(block) = current_block() else {
@@ -1004,6 +1022,8 @@ pub fn after_fork_child() -> std::io::Result<()> {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     block.hand_over.tid.store(tid, Relaxed);
+    // The copy's only thread leads its host process.
+    PROCESS_ID.store(tid, Relaxed);
     arm_dispatch(block)
 }
 
@@ -1095,8 +1115,8 @@ impl ThreadBlock {
         self.resume_armed = 0;
     }
 
-    /// Puts the thread's region into host forks, or leaves it out (all but the forking
-    /// thread's are left out). Host stacks stay in: glibc's record of each thread lives at the
+    /// Puts the thread's region into host forks, or leaves it out (all but the last forking
+    /// thread's are left out: see [`IN_FORKS`]). Host stacks stay in: glibc's record of each thread lives at the
     /// top of its stack, and glibc's thread list links them.
     pub(crate) fn set_fork_inclusion(&self, included: bool) -> std::io::Result<()> {
         let advice = if included {
@@ -1112,13 +1132,14 @@ impl ThreadBlock {
         self.stack_base - STACK_OFFSET
     }
 
-    /// Puts the thread's region into the next host fork, made with the stack pointer at
-    /// `stack_pointer`: the copy's thread returns through the frames at and above it, so those
-    /// pages are copied; the ones below (and the fast path's save area, unused in a trap) come
-    /// out zeroed (`MADV_WIPEONFORK`), for it only writes new frames there. Neither side then
-    /// takes copy-on-write faults there (the fork leaves those pages of the original
-    /// writable): only on the top page, which holds the block and the trap's first frames.
-    pub(crate) fn include_in_fork(&mut self, stack_pointer: usize) -> std::io::Result<()> {
+    /// Prepares the thread's region for a host fork made with the stack pointer at
+    /// `stack_pointer` (`fork_here` puts the region into it): the copy's thread returns through
+    /// the frames at and above it, so those pages are copied; the ones below (and the fast
+    /// path's save area, unused in a trap) come out zeroed (`MADV_WIPEONFORK`), for it only
+    /// writes new frames there. Neither side then takes copy-on-write faults there (the fork
+    /// leaves those pages of the original writable): only on the top page, which holds the
+    /// block and the trap's first frames.
+    pub(crate) fn copy_in_forks_from(&mut self, stack_pointer: usize) -> std::io::Result<()> {
         let region = self.region();
         let wiped_below = ((stack_pointer - FORK_CALL_ROOM) & !(PAGE - 1)).max(self.stack_base);
         if wiped_below != self.wiped_in_forks_below {
@@ -1129,7 +1150,7 @@ impl ThreadBlock {
             advise(wiped_below, top - wiped_below, libc::MADV_KEEPONFORK)?;
             self.wiped_in_forks_below = wiped_below;
         }
-        self.set_fork_inclusion(true)
+        Ok(())
     }
 
     /// Hands a new LibOS thread to this block's parked host thread and wakes it; with
@@ -1246,12 +1267,15 @@ impl ThreadBlock {
 
 /// The calling host thread as (process id << 32 | thread id): what [`interrupt`] takes.
 pub fn current_host_thread() -> u64 {
-    // SAFETY: gettid has no preconditions.
-    let tid = unsafe { libc::gettid() };
+    let tid = match current_block() {
+        Some(block) => block.hand_over.tid.load(Relaxed),
+        // SAFETY: gettid has no preconditions.
+        None => unsafe { libc::gettid() },
+    };
     (process_id() as u32 as u64) << 32 | tid as u32 as u64
 }
 
-/// This address-space process's host pid (0 until first asked; forgotten in a forked child).
+/// This address-space process's host pid (0 until first asked; set anew in a forked child).
 static PROCESS_ID: AtomicI32 = AtomicI32::new(0);
 
 /// The host pid of this address-space process.
