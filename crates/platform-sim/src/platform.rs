@@ -320,7 +320,16 @@ impl Platform for SimPlatform {
         // complement of the tid, the per-thread bit and which clock; the host only lets a
         // process read the clocks of its own threads.
         let read = |which: i32| -> Result<u64, Errno> {
-            let ts = self.clock_gettime((!tid << 3 | CPUCLOCK_PERTHREAD | which) as ClockId)?;
+            let clock = !tid << 3 | CPUCLOCK_PERTHREAD | which;
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // A direct host call: the vDSO serves no CPU-time clock, it would only make the
+            // same call after faulting its code into a fresh fork's copy.
+            // SAFETY: clock_gettime writes into a local timespec.
+            let status = unsafe { libc::syscall(libc::SYS_clock_gettime, clock, &mut ts) };
+            unit(status as libc::c_int)?;
             Ok((ts.tv_sec.max(0) as u64)
                 .saturating_mul(1_000_000_000)
                 .saturating_add(ts.tv_nsec.max(0) as u64))
