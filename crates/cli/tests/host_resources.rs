@@ -228,3 +228,72 @@ fn a_low_host_fd_soft_limit_is_raised() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The thread regions (1 MiB each, see `platform-sim/src/trap.rs`) in host process `pid`:
+/// their first page (the fast path's save area) is zeroed in forks (`wf` among its flags), as
+/// no other mapping is. None if the process is gone.
+fn thread_regions(pid: u32) -> Option<usize> {
+    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut regions = 0;
+    let mut start = 0;
+    for line in smaps.lines() {
+        if let Some(flags) = line.strip_prefix("VmFlags:") {
+            if start % (1 << 20) == 0 && flags.split_whitespace().any(|f| f == "wf") {
+                regions += 1;
+            }
+        } else if let Some((range, _)) = line.split_once(' ')
+            && let Some((from, _)) = range.split_once('-')
+            && let Ok(address) = usize::from_str_radix(from, 16)
+        {
+            start = address;
+        }
+    }
+    Some(regions)
+}
+
+/// Only the forking thread's region is in a host fork: after forks from several threads (alive
+/// meanwhile), a copy made by the main thread holds one region, not one per thread that forked.
+#[test]
+fn a_fork_copies_only_the_forking_threads_region() {
+    need("/usr/bin/python3");
+    let dir = scratch("fork-regions");
+    let script = "import os, sys, threading\n\
+                  done = threading.Event()\n\
+                  def forker():\n    \
+                  for _ in range(3):\n        pid = os.fork()\n        \
+                  if pid == 0:\n            os._exit(0)\n        os.waitpid(pid, 0)\n    \
+                  done.wait()\n\
+                  threads = [threading.Thread(target=forker) for _ in range(4)]\n\
+                  for t in threads:\n    t.start()\n\
+                  pid = os.fork()\n\
+                  if pid == 0:\n    print('ready', flush=True)\n    sys.stdin.read()\n    os._exit(0)\n\
+                  os.waitpid(pid, 0)\n\
+                  done.set()\n\
+                  for t in threads:\n    t.join()\n";
+    let mut cmd = python_under_veil(&dir, script);
+    cmd.stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    wait_ready(&mut child);
+    let spaces = host_children(child.id());
+    assert_eq!(spaces.len(), 1, "one first address space: {spaces:?}");
+    // The copy the main thread made (and any copy made by a thread that has not ended yet)
+    // holds its own region only. (The zygote, forked at boot, is left out: no fork had marked
+    // a region's first page by then.)
+    let zygote = |p: u32| {
+        fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "veil-zygote")
+    };
+    let copies: Vec<(u32, usize)> = host_children(spaces[0])
+        .into_iter()
+        .filter(|&p| !zygote(p))
+        .filter_map(|p| Some((p, thread_regions(p)?)))
+        .collect();
+    let first = thread_regions(spaces[0]).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(first >= 5, "regions of the original: {first}");
+    assert!(!copies.is_empty(), "no forked copy found");
+    assert!(
+        copies.iter().all(|&(_, regions)| regions == 1),
+        "regions per copy: {copies:?}"
+    );
+}

@@ -136,3 +136,17 @@ pub fn use_kernel_heap() {
 pub fn use_host_heap() {
     USE_KERNEL_HEAP.store(false, Ordering::SeqCst);
 }
+
+/// In a fresh fork's copy: maps the kernel heap's pages around `addr` with one page fault. A
+/// host fork copies no page of the heap (a shared mapping) into the child, which then faults
+/// them in one by one as it writes to them, while a read fault maps the 64 KiB around the
+/// address at once (the host's fault-around). The original made the copy's kernel objects just
+/// before the fork, close together: reading one of them first spares faults on the others.
+/// An address outside the heap (0: none known) does nothing.
+pub fn map_around(addr: usize) {
+    if in_heap(addr as *mut u8) {
+        // SAFETY: a read of one byte of the kernel heap, which stays mapped while the process
+        // runs.
+        unsafe { std::ptr::read_volatile(addr as *const u8) };
+    }
+}

@@ -320,7 +320,7 @@ impl Platform for SimPlatform {
         // complement of the tid, the per-thread bit and which clock; the host only lets a
         // process read the clocks of its own threads.
         let read = |which: i32| -> Result<u64, Errno> {
-            let clock = !tid << 3 | CPUCLOCK_PERTHREAD | which;
+            let clock = libc::c_long::from(!tid << 3 | CPUCLOCK_PERTHREAD | which);
             let mut ts = libc::timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
@@ -373,10 +373,11 @@ impl Platform for SimPlatform {
         trap::process_id() as u64
     }
 
-    fn fork_on_return(&self, child_thread: usize) {
+    fn fork_on_return(&self, child_thread: usize, objects: usize) {
         if let Some(block) = trap::current_block() {
             block.on_return(trap::OnReturn::Fork {
                 child: child_thread,
+                objects,
             });
         }
     }

@@ -6,8 +6,10 @@
 //! back to the host (the mapping stays) and goes to the end of the pool.
 //!
 //! Every LibOS thread's alternate-stack region is left out of host forks (`MADV_DONTFORK`)
-//! except while that thread itself forks: a fork does not copy the regions of the other threads
-//! (parked or not), which its child does not have.
+//! except the last forking thread's (`trap::IN_FORKS`): a fork does not copy the regions of the
+//! other threads (parked or not), which its child does not have. Host stacks stay in forks:
+//! glibc's record of each thread lives at the top of its stack, and glibc's thread list links
+//! them.
 //!
 //! The pool is a list through the parked threads' blocks, in this process's own memory (never
 //! the heap, which every address space shares); a forked child empties it, as the parked

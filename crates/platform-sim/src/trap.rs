@@ -16,7 +16,7 @@ use crate::{futex, threads, uaccess};
 use std::cell::UnsafeCell;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize};
 use veil_platform::{FastExit, FaultKind, TrapHandler, UserRegs};
 
 /// Size and alignment of a thread's region: from the bottom, the fast path's save area (a
@@ -130,8 +130,9 @@ pub struct ThreadBlock {
 pub enum OnReturn {
     #[default]
     Nothing,
-    /// Copy it; the copy's only thread starts as kernel thread `child`.
-    Fork { child: usize },
+    /// Copy it; the copy's only thread starts as kernel thread `child`, whose kernel objects
+    /// are at `objects` (see `Platform::fork_on_return`).
+    Fork { child: usize, objects: usize },
     /// Move this thread (kernel value `thread`) to a clean address space (`zygote`) with the
     /// host fds `carried`, or, if there is none, to a copy.
     Move { thread: usize, carried: Vec<i32> },
@@ -560,8 +561,8 @@ extern "C" fn veil_signal_handler(
     // SAFETY: `block` is this thread's own ThreadBlock (see above).
     match std::mem::take(unsafe { &mut (*block).on_return }) {
         OnReturn::Nothing => {}
-        OnReturn::Fork { child } => {
-            if let Some(result) = fork_here(*handler, block, child, &mut regs) {
+        OnReturn::Fork { child, objects } => {
+            if let Some(result) = fork_here(*handler, block, child, objects, &mut regs) {
                 handler.forked(thread_data, &mut regs, result);
             }
         }
@@ -572,7 +573,7 @@ extern "C" fn veil_signal_handler(
             let result = match asked {
                 Some(result) => Some(result),
                 // No zygote to ask: a copy of this address space.
-                None => fork_here(*handler, block, thread, &mut regs),
+                None => fork_here(*handler, block, thread, 0, &mut regs),
             };
             if let Some(result) = result {
                 handler.moved(thread, &mut regs, result);
@@ -727,12 +728,39 @@ pub fn fast_entry_address() -> usize {
 ///   forks once made, its files closed before a fork, and the code in place with its state.
 static FORK_FENCE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-/// The [`ThreadBlock`] whose region is in host forks of this address space (null: none): the
-/// last thread that forked. Regions are never unmapped, so the pointer stays valid. Only one
-/// region is ever in forks (the others would pile up in every later copy), and leaving the last
-/// forker's in spares a thread that forks again two `madvise` calls per fork, and its copy one.
-/// Changed under [`FORK_FENCE`]'s write lock.
-static IN_FORKS: AtomicPtr<ThreadBlock> = AtomicPtr::new(std::ptr::null_mut());
+/// The start of the one thread region that is in host forks of this address space (0: none):
+/// the last forking thread's. Only one region is ever in forks (the others would pile up in
+/// every later copy), and leaving the last forker's in spares a thread that forks again two
+/// `madvise` calls per fork, and its copy one. Regions are never unmapped, so the range stays
+/// the region. Changed under [`FORK_FENCE`]'s write lock, which regions are made under too.
+static IN_FORKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Makes `region` the thread region in host forks (see [`IN_FORKS`]). The caller holds
+/// [`FORK_FENCE`] for writing.
+fn switch_forks_to(region: usize) -> std::io::Result<()> {
+    let previous = IN_FORKS.load(Relaxed);
+    if previous == region {
+        return Ok(());
+    }
+    if let Err(e) = advise(region, REGION_SIZE, libc::MADV_DOFORK) {
+        // Parts may be in already (the region is several host mappings): out again.
+        let _ = advise(region, REGION_SIZE, libc::MADV_DONTFORK);
+        return Err(e);
+    }
+    if previous != 0 {
+        // A failure only costs copies of that region in later forks.
+        let _ = advise(previous, REGION_SIZE, libc::MADV_DONTFORK);
+    }
+    IN_FORKS.store(region, Relaxed);
+    Ok(())
+}
+
+/// Puts the calling thread's region into host forks of this address space (see
+/// [`IN_FORKS`]), for a fork made outside a trap (the zygote's).
+pub fn put_region_in_forks(block: &ThreadBlock) -> std::io::Result<()> {
+    let _fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
+    switch_forks_to(block.region())
+}
 
 /// Runs `f` with no host fork of this address space under way (see [`FORK_FENCE`]).
 pub fn outside_forks<T>(f: impl FnOnce() -> T) -> T {
@@ -748,6 +776,7 @@ fn fork_here(
     handler: &'static dyn TrapHandler,
     block: *mut ThreadBlock,
     child: usize,
+    objects: usize,
     regs: &mut UserRegs,
 ) -> Option<Result<u64, veil_platform::Errno>> {
     let stack_pointer: usize;
@@ -762,20 +791,10 @@ fn fork_here(
         return Some(Err(veil_platform::Errno(errno as u16)));
     }
     let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
-    let previous = IN_FORKS.load(Relaxed);
-    if previous != block {
-        // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
-        if let Err(e) = unsafe { (*block).set_fork_inclusion(true) } {
-            let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
-            return Some(Err(veil_platform::Errno(errno as u16)));
-        }
-        if !previous.is_null() {
-            // SAFETY: blocks live as long as the address space; the fence keeps the previous
-            // forker's region from being advised by anyone else meanwhile. A failure only
-            // costs copies of that region in later forks.
-            let _ = unsafe { (*previous).set_fork_inclusion(false) };
-        }
-        IN_FORKS.store(block, Relaxed);
+    // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
+    if let Err(e) = switch_forks_to(unsafe { (*block).region() }) {
+        let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
+        return Some(Err(veil_platform::Errno(errno as u16)));
     }
     // glibc's `_Fork`, not `fork`: `fork` would write to every other host thread's descriptor
     // and glibc's lock words in both processes (pages each side then copies). `_Fork` leaves
@@ -789,6 +808,7 @@ fn fork_here(
     drop(fenced);
     match forked {
         0 => {
+            crate::heap::map_around(objects);
             threads::forget_parked();
             // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
             unsafe { (*block).thread_data = child };
@@ -916,13 +936,22 @@ pub fn install_signal_handlers() -> std::io::Result<()> {
 
 /// Sets up the trap path for the calling host thread: alternate stack region with its
 /// [`ThreadBlock`], and Syscall User Dispatch armed (selector ALLOW until user code runs).
-/// The region is left out of host forks but the thread's own (see `threads`).
+/// The region is left out of host forks until the thread forks (see [`IN_FORKS`]).
 pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlock> {
     // Our callers' frames lie above this one: below it the host stack is free once the LibOS
     // thread ended (with room for a red zone).
     let marker = 0u8;
     let park_stack_top = (std::ptr::addr_of!(marker) as usize & !15) - 256;
-    let base = crate::host::map_aligned(REGION_SIZE)?;
+    // Out of forks as soon as it exists: a fork meanwhile would copy it for good.
+    let base = outside_forks(|| -> std::io::Result<usize> {
+        let base = crate::host::map_aligned(REGION_SIZE)?;
+        if let Err(e) = advise(base, REGION_SIZE, libc::MADV_DONTFORK) {
+            // SAFETY: the fresh mapping, which nothing else uses.
+            unsafe { libc::munmap(base as *mut libc::c_void, REGION_SIZE) };
+            return Err(e);
+        }
+        Ok(base)
+    })?;
     // SAFETY: the page below the stack, in the fresh mapping, becomes a guard.
     unsafe { libc::mprotect((base + PAGE) as *mut libc::c_void, PAGE, libc::PROT_NONE) };
     let stack_base = base + STACK_OFFSET;
@@ -974,7 +1003,6 @@ pub fn init_thread(thread_data: usize) -> std::io::Result<&'static mut ThreadBlo
         return Err(std::io::Error::last_os_error());
     }
     arm_dispatch(block)?;
-    block.set_fork_inclusion(false)?;
     CURRENT_BLOCK.with(|c| c.set(block_ptr));
     // LibOS code runs with the asynchronous signals blocked (entering user code unblocks them).
     block_async_signals();
@@ -1113,18 +1141,6 @@ impl ThreadBlock {
         self.on_return = OnReturn::Nothing;
         self.deferred.store(0, Relaxed);
         self.resume_armed = 0;
-    }
-
-    /// Puts the thread's region into host forks, or leaves it out (all but the last forking
-    /// thread's are left out: see [`IN_FORKS`]). Host stacks stay in: glibc's record of each thread lives at the
-    /// top of its stack, and glibc's thread list links them.
-    pub(crate) fn set_fork_inclusion(&self, included: bool) -> std::io::Result<()> {
-        let advice = if included {
-            libc::MADV_DOFORK
-        } else {
-            libc::MADV_DONTFORK
-        };
-        advise(self.region(), REGION_SIZE, advice)
     }
 
     /// Start of the region `init_thread` mapped for this thread.

@@ -71,8 +71,9 @@ pub fn start(handler: &'static dyn TrapHandler) -> std::io::Result<()> {
         SocketFlags::CLOEXEC,
         None,
     )?;
-    // The zygote's children run on this thread's copy: its region must be in the copy.
-    block.set_fork_inclusion(true)?;
+    // The zygote's children run on this thread's copy: its region must be in the copy (and
+    // stays in forks here, as the region of the last thread that forked).
+    trap::put_region_in_forks(block)?;
     // SAFETY: this is the address space's only thread (boot), so the child may go on running
     // Rust code; kernel state is in the shared heap.
     let pid = unsafe { libc::fork() };
@@ -86,8 +87,6 @@ pub fn start(handler: &'static dyn TrapHandler) -> std::io::Result<()> {
         set_host_name(ZYGOTE_NAME);
         serve(server, block, name);
     }
-    // A failure only costs copies of the region in the address spaces this one forks.
-    let _ = block.set_fork_inclusion(false);
     if pid < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -287,8 +286,6 @@ fn serve(server: OwnedFd, block: &'static mut ThreadBlock, name: [u8; 16]) -> ! 
 /// In the zygote's child: sets up the new address space and starts the moving thread there.
 fn become_address_space(block: &'static mut ThreadBlock, request: Request) -> ! {
     crate::heap::use_kernel_heap();
-    // A failure only costs copies of the region in this address space's forks.
-    let _ = block.set_fork_inclusion(false);
     let Request {
         thread,
         targets,

@@ -356,8 +356,10 @@ pub trait Platform: Sync {
     /// nothing the kernel owns there exists twice). In the original, [`TrapHandler::forked`]
     /// reports the result; in the copy only this thread exists: it runs
     /// [`TrapHandler::thread_start`] as `child_thread` and resumes user code. Memory mapped
-    /// with `shared` stays shared; the kernel heap is shared by construction.
-    fn fork_on_return(&self, child_thread: usize);
+    /// with `shared` stays shared; the kernel heap is shared by construction. `objects` is the
+    /// address of the copy's kernel objects (its thread), which the copy touches first: the
+    /// platform may map the kernel heap around it in the copy up front.
+    fn fork_on_return(&self, child_thread: usize, objects: usize);
     /// Makes clean address spaces available to [`Platform::move_on_return`]. Called once at
     /// boot, on the first address space's only thread, once the kernel state every address
     /// space needs exists (the root object, the mounts' host directories) and before any user

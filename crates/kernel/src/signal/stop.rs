@@ -3,8 +3,9 @@
 //! in the kernel before returning to user code; its parent learns of each change through
 //! SIGCHLD (unless SA_NOCLDSTOP) and `wait` with WUNTRACED / WCONTINUED.
 //!
-//! Lock order: `Process::job_event` before the process table, the parent's signal actions and
-//! its threads' queues (held while the parent is told).
+//! Lock order: `Process::job_event` (held while the parent is told) before the process and
+//! thread tables, the parent's signal actions, thread list and threads' queues. A process's
+//! `exit_status` comes before its parent's `job_event` (an exit signal may be SIGCONT).
 
 use super::{SigInfo, Thread, bit};
 use crate::process::{JobEvent, Process, threads_of};

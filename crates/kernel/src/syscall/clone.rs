@@ -152,10 +152,11 @@ fn create_forked_child(ctx: &mut Ctx, args: CloneArgs) -> Result<u64> {
     if args.flags & CLONE_PARENT_SETTID != 0 {
         user::write_bytes(args.parent_tid, &pid.to_ne_bytes())?;
     }
+    let objects = Arc::as_ptr(&thread) as usize;
     k.processes.lock().insert(pid, child);
     k.threads.lock().insert(pid, thread);
     ctx.thread.forking.store(pid, Ordering::SeqCst);
-    k.platform.fork_on_return(pid as usize);
+    k.platform.fork_on_return(pid as usize, objects);
     Ok(pid as u64)
 }
 
