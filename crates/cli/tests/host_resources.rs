@@ -291,9 +291,13 @@ fn a_fork_copies_only_the_forking_threads_region() {
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
     assert!(first >= 5, "regions of the original: {first}");
-    assert!(!copies.is_empty(), "no forked copy found");
+    // (A copy that is ending shows no mappings any more.)
     assert!(
-        copies.iter().all(|&(_, regions)| regions == 1),
+        copies.iter().any(|&(_, regions)| regions == 1),
+        "regions per copy: {copies:?}"
+    );
+    assert!(
+        copies.iter().all(|&(_, regions)| regions <= 1),
         "regions per copy: {copies:?}"
     );
 }
