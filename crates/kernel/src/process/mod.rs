@@ -571,9 +571,7 @@ pub fn exit_process(how: Exit) -> ! {
 
 /// The live threads of `process` other than `tid`.
 fn other_threads(process: &Process, tid: i32) -> Vec<Arc<Thread>> {
-    let mut threads = threads_of(process);
-    threads.retain(|t| t.tid != tid);
-    threads
+    threads_where(process, |t| t.tid != tid)
 }
 
 /// Every process of the instance, as a snapshot: `Kernel::processes` is a leaf lock, so callers
@@ -584,11 +582,30 @@ pub fn all_processes() -> Vec<Arc<Process>> {
 
 /// The live threads of `process`.
 pub fn threads_of(process: &Process) -> Vec<Arc<Thread>> {
-    let tids = process.threads.lock().clone();
+    threads_where(process, |_| true)
+}
+
+/// The live threads of `process` for which `wanted` holds (no allocation when none does:
+/// a single-threaded process's exit asks for its other threads).
+fn threads_where(process: &Process, wanted: impl Fn(&Thread) -> bool) -> Vec<Arc<Thread>> {
+    // `Kernel::threads` is a leaf: it may be taken under the process's thread list.
+    let tids = process.threads.lock();
     let threads = kernel().threads.lock();
     tids.iter()
-        .filter_map(|t| threads.get(t).cloned())
+        .filter_map(|t| threads.get(t))
+        .filter(|t| wanted(t))
+        .cloned()
         .collect()
+}
+
+/// The first live thread of `process` for which `wanted` holds.
+pub fn find_thread(process: &Process, wanted: impl Fn(&Thread) -> bool) -> Option<Arc<Thread>> {
+    let tids = process.threads.lock();
+    let threads = kernel().threads.lock();
+    tids.iter()
+        .filter_map(|t| threads.get(t))
+        .find(|t| wanted(t))
+        .cloned()
 }
 
 /// Ends the calling thread without anything else (its process is ending).

@@ -155,9 +155,10 @@ pub fn send_to_process(process: &crate::process::Process, info: SigInfo) {
     {
         return send_to_thread(&current, info);
     }
-    let threads = crate::process::threads_of(process);
-    if let Some(target) = threads.iter().find(|t| unblocked(t)).or(threads.first()) {
-        send_to_thread(target, info);
+    let target = crate::process::find_thread(process, unblocked)
+        .or_else(|| crate::process::find_thread(process, |_| true));
+    if let Some(target) = target {
+        send_to_thread(&target, info);
     }
 }
 
