@@ -588,24 +588,25 @@ pub fn threads_of(process: &Process) -> Vec<Arc<Thread>> {
 /// The live threads of `process` for which `wanted` holds (no allocation when none does:
 /// a single-threaded process's exit asks for its other threads).
 fn threads_where(process: &Process, wanted: impl Fn(&Thread) -> bool) -> Vec<Arc<Thread>> {
-    // `Kernel::threads` is a leaf: it may be taken under the process's thread list.
-    let tids = process.threads.lock();
-    let threads = kernel().threads.lock();
-    tids.iter()
-        .filter_map(|t| threads.get(t))
-        .filter(|t| wanted(t))
-        .cloned()
-        .collect()
+    with_threads(process, |all| all.filter(|t| wanted(t)).cloned().collect())
 }
 
 /// The first live thread of `process` for which `wanted` holds.
 pub fn find_thread(process: &Process, wanted: impl Fn(&Thread) -> bool) -> Option<Arc<Thread>> {
+    with_threads(process, |mut all| {
+        Iterator::find(&mut all, |t| wanted(t)).cloned()
+    })
+}
+
+/// Runs `f` over the live threads of `process`, with its thread list and the thread table
+/// locked (`Kernel::threads` is a leaf: it may be taken under the list).
+fn with_threads<R>(
+    process: &Process,
+    f: impl FnOnce(&mut dyn Iterator<Item = &Arc<Thread>>) -> R,
+) -> R {
     let tids = process.threads.lock();
     let threads = kernel().threads.lock();
-    tids.iter()
-        .filter_map(|t| threads.get(t))
-        .find(|t| wanted(t))
-        .cloned()
+    f(&mut tids.iter().filter_map(|t| threads.get(t)))
 }
 
 /// Ends the calling thread without anything else (its process is ending).
