@@ -499,11 +499,15 @@ pub fn exit_process(how: Exit) -> ! {
     k.timers.delete_all(process.pid, false);
     if !process.vm_is_shared() {
         let vm = process.vm();
-        let (old, images) = vm.lock().clear();
         // The last process of an address space leaves the host mappings to the end of the host
-        // process (much faster than unmapping them one by one: this is on every fork's path).
-        // No process joins meanwhile: see `create_vfork_child`.
-        if !k.alone_in_space(&process) {
+        // process (much faster than unmapping them one by one: this is on every fork's path),
+        // and its records just go (no list of them to make). No process joins meanwhile: see
+        // `create_vfork_child`.
+        if k.alone_in_space(&process) {
+            let records = core::mem::take(&mut *vm.lock());
+            drop(records);
+        } else {
+            let (old, images) = vm.lock().clear();
             crate::mm::release(old, images);
         }
     } else {

@@ -13,6 +13,7 @@
 
 use super::*;
 use crate::process::Thread;
+use core::ops::Bound;
 use core::sync::atomic::Ordering;
 
 const CLONE_VM: u64 = 0x100;
@@ -221,14 +222,20 @@ pub fn start_forked_child(thread: &Thread, start: crate::process::ForkStart, reg
 /// `kept`, the memory it copied).
 pub fn release_others(space: u64, kept: Option<&Arc<crate::sync::Mutex<crate::mm::Vm>>>, pid: i32) {
     let k = kernel();
-    let others: Vec<Arc<crate::process::Process>> = k
-        .processes
-        .lock()
-        .values()
-        .filter(|p| p.pid != pid && p.space.load(Ordering::SeqCst) == space)
-        .cloned()
-        .collect();
-    for process in others {
+    // One process at a time (the table is a leaf lock), not a list: a fork's child comes here
+    // first thing, and its allocations take pages of the shared heap it has not touched yet.
+    let mut after = Bound::Unbounded;
+    loop {
+        let next = k
+            .processes
+            .lock()
+            .range((after, Bound::Unbounded))
+            .find(|(_, p)| p.pid != pid && p.space.load(Ordering::SeqCst) == space)
+            .map(|(&other, p)| (other, p.clone()));
+        let Some((other, process)) = next else {
+            return;
+        };
+        after = Bound::Excluded(other);
         let vm = process.vm();
         if kept.is_some_and(|kept| Arc::ptr_eq(&vm, kept)) {
             continue;
