@@ -1,7 +1,8 @@
 // Job control: SIGSTOP and SIGTSTP stop a child (wait with WUNTRACED reports it once, the
 // parent gets SIGCHLD with CLD_STOPPED), a stopped child does not run, SIGCONT resumes it
 // (WCONTINUED, CLD_CONTINUED), SIGKILL ends a stopped child, SA_NOCLDSTOP silences the
-// stop/continue SIGCHLDs, a caught SIGTSTP does not stop, and waitid(WSTOPPED) with WNOWAIT.
+// stop/continue SIGCHLDs, a caught SIGTSTP does not stop, waitid(WSTOPPED) with WNOWAIT, and a
+// SIGSTOP/SIGCONT pair sent back to back leaves the child running, never reported stopped.
 #include "common.h"
 #include <signal.h>
 #include <sys/mman.h>
@@ -98,6 +99,25 @@ int main(void)
     EXPECT_EQ("stopped_again", waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st), 1);
     sleep_ms(30);
     EXPECT_EQ("nocldstop_silent", chld_count, before);
+
+    /* SIGSTOP and SIGCONT sent back to back: whichever way they race, the child ends up
+     * running, and wait never reports it stopped. */
+    kill(pid, SIGCONT);
+    waitpid(pid, &st, WCONTINUED);
+    int reported_stopped = 0;
+    for (int i = 0; i < 100; i++) {
+        kill(pid, SIGSTOP);
+        /* Every other time the child may take the SIGSTOP first (or even stop). */
+        if (i % 2) sleep_ms(1);
+        kill(pid, SIGCONT);
+        if (waitpid(pid, &st, WUNTRACED | WNOHANG) == pid && WIFSTOPPED(st)) reported_stopped++;
+    }
+    sleep_ms(20);
+    if (waitpid(pid, &st, WUNTRACED | WNOHANG) == pid && WIFSTOPPED(st)) reported_stopped++;
+    EXPECT_EQ("stop_cont_race_reported_stopped", reported_stopped, 0);
+    long before_run = *counter;
+    sleep_ms(50);
+    CHECK("stop_cont_race_runs", *counter > before_run);
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
     return finish();

@@ -110,6 +110,8 @@ pub struct Process {
     pub host_threads: AtomicU32,
     /// Stopped by a stop signal (job control) until continued.
     pub stopped: core::sync::atomic::AtomicBool,
+    /// SIGCONTs sent to it so far: a stop signal its thread took before one of them is void.
+    pub continues: AtomicU64,
     /// A stop or continue not yet reported to the parent's `wait`.
     pub job_event: Mutex<Option<JobEvent>>,
     /// SEM_UNDO adjustments by (semaphore set id, semaphore number), applied at exit.
@@ -206,6 +208,7 @@ impl Process {
             sem_undo: Mutex::new(alloc::collections::BTreeMap::new()),
             host_threads: AtomicU32::new(0),
             stopped: core::sync::atomic::AtomicBool::new(false),
+            continues: AtomicU64::new(0),
             job_event: Mutex::new(None),
             cpu: Mutex::new(cpu::ProcessCpu::default()),
         })

@@ -255,6 +255,8 @@ fn dequeue(thread: &Thread, sig: u32) -> SigInfo {
 pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
     loop {
         stop::wait_while_stopped(thread);
+        // Read before the signal is taken: a SIGCONT sent after that voids a stop signal.
+        let continues = thread.process.continues.load(Ordering::SeqCst);
         let ready =
             thread.pending.load(Ordering::Relaxed) & !thread.sigmask.load(Ordering::Relaxed);
         if ready == 0 {
@@ -269,7 +271,7 @@ pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
         match handler_of(thread, sig) {
             SIG_IGN => continue,
             SIG_DFL if ignored_by_default(sig) => continue,
-            SIG_DFL if stop::is_stop_signal(sig) => stop::stop(thread, sig),
+            SIG_DFL if stop::is_stop_signal(sig) => stop::stop(thread, sig, continues),
             SIG_DFL => terminate_by_signal(sig, ""),
             _ => {
                 if frame::setup(regs, thread, &info).is_err() {

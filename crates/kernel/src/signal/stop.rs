@@ -33,12 +33,9 @@ pub fn on_send(process: &Process, sig: u32) {
             process,
             bit(g::SIGSTOP) | bit(g::SIGTSTP) | bit(g::SIGTTIN) | bit(g::SIGTTOU),
         );
-        if process.stopped.swap(false, Ordering::SeqCst) {
-            report(process, JobEvent::Continued, CLD_CONTINUED, g::SIGCONT);
-            if process.pid == 1 {
-                kernel().platform.first_process_stopped(false);
-            }
-        }
+        // After the discard: a stop signal a thread took before it is then void (`stop`).
+        process.continues.fetch_add(1, Ordering::SeqCst);
+        set_stopped(process, false, g::SIGCONT, None);
     } else if sig == g::SIGKILL {
         process.stopped.store(false, Ordering::SeqCst);
         kernel().children.notify_all();
@@ -54,13 +51,25 @@ fn discard(process: &Process, mask: u64) {
     }
 }
 
-/// Records a stop or continue for the parent's `wait` and tells the parent with SIGCHLD. The
-/// event stays locked until SIGCHLD is queued: a parent whose `wait` reported the change before
-/// its SIGCHLD was queued could take the next change's SIGCHLD while this one was still pending,
-/// and the two would merge into one.
-fn report(process: &Process, event: JobEvent, code: i32, status: u32) {
+/// Stops (`stopped`, by signal `sig`) or continues `process`, if that changes anything and, with
+/// `continues`, no SIGCONT was sent since that count was read (true then): records the change for the parent's `wait` and tells the parent with SIGCHLD (and,
+/// for the instance's first process, `veil run` itself). All under the event's lock: a `wait`
+/// sees the change only once its SIGCHLD is queued (else the parent could take the next
+/// change's SIGCHLD while this one was pending, and the two would merge), and a stop and a
+/// SIGCONT that race are recorded in the order they took effect.
+fn set_stopped(process: &Process, stopped: bool, sig: u32, continues: Option<u64>) -> bool {
     let k = kernel();
     let mut job_event = process.job_event.lock();
+    if continues.is_some_and(|seen| process.continues.load(Ordering::SeqCst) != seen)
+        || process.stopped.swap(stopped, Ordering::SeqCst) == stopped
+    {
+        return false;
+    }
+    let (event, code) = if stopped {
+        (JobEvent::Stopped(sig), CLD_STOPPED)
+    } else {
+        (JobEvent::Continued, CLD_CONTINUED)
+    };
     *job_event = Some(event);
     let parent = k.processes.lock().get(&process.ppid()).cloned();
     if let Some(parent) = parent {
@@ -72,30 +81,32 @@ fn report(process: &Process, event: JobEvent, code: i32, status: u32) {
                 SigInfo {
                     signo: g::SIGCHLD,
                     code,
-                    fields: [process.pid as u32 as u64 | uid << 32, u64::from(status)],
+                    fields: [process.pid as u32 as u64 | uid << 32, u64::from(sig)],
                 },
             );
         }
     }
+    if process.pid == 1 {
+        k.platform.first_process_stopped(stopped);
+    }
     drop(job_event);
     k.children.notify_all();
+    true
 }
 
-/// The calling thread took stop signal `sig` with its default action: the whole process stops
-/// (its other threads stop at their next return to user code) until continued. When that is
+/// The calling thread took stop signal `sig` with its default action, having read `continues`
+/// (the process's SIGCONT count) before it took it: the whole process stops (its other threads
+/// stop at their next return to user code) until continued, unless a SIGCONT came meanwhile
+/// (as on Linux, it voids a stop signal taken but not yet acted on). When that is
 /// the instance's first process (Ctrl-Z on the terminal of `veil run python3 ...`), `veil run`
 /// stops too, as the job of the shell that started it.
-pub fn stop(thread: &Thread, sig: u32) {
+pub fn stop(thread: &Thread, sig: u32, continues: u64) {
     let process = &thread.process;
-    if !process.stopped.swap(true, Ordering::SeqCst) {
-        report(process, JobEvent::Stopped(sig), CLD_STOPPED, sig);
+    if set_stopped(process, true, sig, Some(continues)) {
         for other in threads_of(process) {
             if other.tid != thread.tid {
                 other.interrupt();
             }
-        }
-        if process.pid == 1 {
-            kernel().platform.first_process_stopped(true);
         }
     }
     wait_while_stopped(thread);
