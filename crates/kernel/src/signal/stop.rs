@@ -52,11 +52,12 @@ fn discard(process: &Process, mask: u64) {
 }
 
 /// Stops (`stopped`, by signal `sig`) or continues `process`, if that changes anything and, with
-/// `continues`, no SIGCONT was sent since that count was read (true then): records the change for the parent's `wait` and tells the parent with SIGCHLD (and,
-/// for the instance's first process, `veil run` itself). All under the event's lock: a `wait`
-/// sees the change only once its SIGCHLD is queued (else the parent could take the next
-/// change's SIGCHLD while this one was pending, and the two would merge), and a stop and a
-/// SIGCONT that race are recorded in the order they took effect.
+/// `continues`, no SIGCONT was sent since that count was read (true then): records the change
+/// for the parent's `wait` and tells the parent with SIGCHLD (and, for the instance's first
+/// process, `veil run` itself). All under the event's lock: a `wait` sees the change only once
+/// its SIGCHLD is queued (else the parent could take the next change's SIGCHLD while this one
+/// was pending, and the two would merge), and a stop and a SIGCONT that race are recorded in
+/// the order they took effect.
 fn set_stopped(process: &Process, stopped: bool, sig: u32, continues: Option<u64>) -> bool {
     let k = kernel();
     let mut job_event = process.job_event.lock();
@@ -97,8 +98,8 @@ fn set_stopped(process: &Process, stopped: bool, sig: u32, continues: Option<u64
 /// The calling thread took stop signal `sig` with its default action, having read `continues`
 /// (the process's SIGCONT count) before it took it: the whole process stops (its other threads
 /// stop at their next return to user code) until continued, unless a SIGCONT came meanwhile
-/// (as on Linux, it voids a stop signal taken but not yet acted on). When that is
-/// the instance's first process (Ctrl-Z on the terminal of `veil run python3 ...`), `veil run`
+/// (as on Linux, it voids a stop signal taken but not yet acted on). When that is the
+/// instance's first process (Ctrl-Z on the terminal of `veil run python3 ...`), `veil run`
 /// stops too, as the job of the shell that started it.
 pub fn stop(thread: &Thread, sig: u32, continues: u64) {
     let process = &thread.process;
