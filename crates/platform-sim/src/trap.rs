@@ -784,15 +784,16 @@ fn fork_here(
     unsafe {
         std::arch::asm!("mov {}, rsp", out(reg) stack_pointer, options(nomem, nostack, preserves_flags))
     };
-    // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
-    if let Err(e) = unsafe { (*block).copy_in_forks_from(stack_pointer) } {
-        // Without its region (or with frames it returns through zeroed) the copy could not run.
-        let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
-        return Some(Err(veil_platform::Errno(errno as u16)));
-    }
     let fenced = FORK_FENCE.write().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler).
-    if let Err(e) = switch_forks_to(unsafe { (*block).region() }) {
+    let prepared = {
+        // SAFETY: `block` is this thread's own ThreadBlock (see veil_signal_handler); the
+        // borrow ends with this block.
+        let this = unsafe { &mut *block };
+        this.copy_in_forks_from(stack_pointer)
+            .and_then(|()| switch_forks_to(this.region()))
+    };
+    if let Err(e) = prepared {
+        // Without its region (or with frames it returns through zeroed) the copy could not run.
         let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
         return Some(Err(veil_platform::Errno(errno as u16)));
     }
@@ -824,12 +825,7 @@ fn fork_here(
             crate::huge_text::after_fork();
             Some(Ok(pid as u64))
         }
-        _ => {
-            let errno = std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EAGAIN);
-            Some(Err(veil_platform::Errno(errno as u16)))
-        }
+        _ => Some(Err(crate::host::last_errno())),
     }
 }
 
