@@ -97,6 +97,8 @@ pub struct Kernel {
     pub ending: core::sync::atomic::AtomicBool,
     /// NIS domain name (`setdomainname`, `uname`).
     pub domainname: Mutex<Vec<u8>>,
+    /// Ended threads kept until their host threads are done with them.
+    pub graves: process::grave::Graves,
 }
 
 impl Kernel {
@@ -285,6 +287,7 @@ pub fn boot(platform: &'static dyn Platform, spec: BootSpec) -> Result<UserRegs,
         per_process_spaces: spec.per_process_spaces,
         ending: core::sync::atomic::AtomicBool::new(false),
         domainname: Mutex::new(b"(none)".to_vec()),
+        graves: Default::default(),
     }));
     let root = fs::host::HostFs::open(&spec.root).map_err(|e| {
         boot_error(format!(
@@ -382,42 +385,57 @@ fn install_stdio(process: &Process) {
     }
 }
 
+/// The first steps of `thread` (the caller) on its new host thread, before it enters user code
+/// (`Err`: it ended instead).
+fn start_thread(thread: &Thread, regs: &mut UserRegs) -> Result<(), process::Ending> {
+    let fork_start = thread.fork_start.lock().take();
+    if fork_start.is_some() {
+        thread.bind_forked_host_thread();
+    } else {
+        thread.bind_host_thread();
+    }
+    if let Some(start) = fork_start {
+        syscall::clone::start_forked_child(thread, start, regs);
+    }
+    let exec = thread.exec_elsewhere.lock().take();
+    if let Some(prepared) = exec {
+        syscall::task::start_exec_elsewhere(thread, prepared, regs)?;
+    }
+    process::leave_if_exiting(thread)?;
+    signal::deliver_pending(regs, thread)
+}
+
+/// Every entry from the platform holds its own reference to the calling thread, and finishes it
+/// (`process::finish`) if it ended: by then every kernel frame of the trap has returned.
 impl TrapHandler for Kernel {
     fn syscall(&self, _thread: usize, regs: &mut UserRegs) {
-        syscall::dispatch(regs);
+        if let Err(ended) = syscall::dispatch(regs) {
+            process::finish(ended);
+        }
     }
 
     fn fault(&self, _thread: usize, regs: &mut UserRegs, fault: FaultKind) {
-        signal::fault(regs, fault);
+        let thread = process::current_thread();
+        let outcome = signal::fault(regs, &thread, fault);
+        process::finish_if_ended(thread, outcome);
     }
 
     fn interrupt(&self, _thread: usize, regs: &mut UserRegs, host_signal: Option<u32>) {
         let thread = process::current_thread();
-        process::leave_if_exiting(&thread);
-        if let Some(sig) = host_signal {
-            signal::send_host_signal(sig);
-        }
-        signal::collect_host_signals();
-        signal::deliver_pending(regs, &thread);
+        let outcome = process::leave_if_exiting(&thread).and_then(|()| {
+            if let Some(sig) = host_signal {
+                signal::send_host_signal(sig);
+            }
+            signal::collect_host_signals();
+            signal::deliver_pending(regs, &thread)
+        });
+        process::finish_if_ended(thread, outcome);
     }
 
     fn thread_start(&self, _thread: usize, regs: &mut UserRegs) {
         let thread = process::current_thread();
-        let fork_start = thread.fork_start.lock().take();
-        if fork_start.is_some() {
-            thread.bind_forked_host_thread();
-        } else {
-            thread.bind_host_thread();
-        }
-        if let Some(start) = fork_start {
-            syscall::clone::start_forked_child(&thread, start, regs);
-        }
-        let exec = thread.exec_elsewhere.lock().take();
-        if let Some(prepared) = exec {
-            syscall::task::start_exec_elsewhere(&thread, prepared, regs);
-        }
-        process::leave_if_exiting(&thread);
-        signal::deliver_pending(regs, &thread);
+        let outcome = start_thread(&thread, regs);
+        process::finish_if_ended(thread, outcome);
     }
 
     fn fast_syscall(&self, _thread: usize, regs: &mut UserRegs) -> veil_platform::FastExit {
@@ -431,7 +449,11 @@ impl TrapHandler for Kernel {
     fn moved(&self, thread: usize, regs: &mut UserRegs, result: Result<u64, veil_abi::Errno>) {
         let moving = self.moving.lock().remove(&(thread as i32));
         match moving {
-            Some(moving) => syscall::task::move_done(moving, regs, result),
+            Some(moving) => {
+                if let Err(ended) = syscall::task::move_done(moving, regs, result) {
+                    process::finish(ended);
+                }
+            }
             // Only a thread that asked to move gets here.
             None => self.platform.exit_thread(),
         }

@@ -290,7 +290,8 @@ pub fn prepare(
     })
 }
 
-/// Replaces the program of `process` with `prepared`.
+/// Replaces the program of `process` with `prepared`. The caller (execve) has made its
+/// process's other threads leave: the new program starts with the calling thread alone.
 pub fn load(
     process: &Arc<Process>,
     prepared: &Prepared,
@@ -303,10 +304,6 @@ pub fn load(
         argv,
         envp,
     } = prepared;
-    // Point of no return: the new program starts with this thread alone.
-    if crate::process::current_thread_opt().is_some_and(|t| t.process.pid == process.pid) {
-        crate::process::end_other_threads();
-    }
     // A vfork child borrows its parent's memory: the new program gets fresh mappings, and a
     // failure to place it can still be reported to the child (the borrowed memory is intact).
     let borrowed = process.vm_is_shared().then(|| {

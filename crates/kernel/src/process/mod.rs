@@ -9,6 +9,7 @@
 //! and its threads' signal queues).
 
 pub mod cpu;
+pub mod grave;
 pub mod identity;
 pub mod limits;
 pub mod placement;
@@ -24,6 +25,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 use veil_abi::general as g;
+use veil_platform::UserRegs;
 
 /// Working directory and umask.
 pub struct FsState {
@@ -168,6 +170,8 @@ pub struct Thread {
     pub placement: placement::Placement,
     /// Its host thread lent to its vfork child, or its vfork parent's borrowed (see `vfork`).
     pub lending: vfork::Lending,
+    /// Set by the host thread that ended it, as the last thing it did with it (see `grave`).
+    pub host_done: core::sync::atomic::AtomicBool,
 }
 
 /// What the thread of a forked child needs to start in its new address space.
@@ -293,6 +297,7 @@ impl Thread {
             cpu: Mutex::new(cpu::ThreadCpu::default()),
             placement: placement::Placement::default(),
             lending: vfork::Lending::default(),
+            host_done: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -342,9 +347,27 @@ pub fn current_process() -> Arc<Process> {
     current_thread().process.clone()
 }
 
+/// How the calling thread ended. The functions that end it return this instead of ending its
+/// host thread there and then: every kernel frame returns up to the trap entry, dropping what
+/// it holds, and the entry then hands its own reference to [`finish`].
+#[must_use = "the ended thread's trap entry must finish it"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The thread alone: its host thread parks, or goes back to the vfork parent it was lent by.
+    Thread,
+    /// The last thread of the last process of its address space: the host process ends.
+    Space,
+}
+
+/// An ended thread, as its trap entry holds it.
+pub struct Ended {
+    pub thread: Arc<Thread>,
+    pub how: Ending,
+}
+
 /// Ends `thread` (the caller): wakes a joiner through its clear-child-tid word, marks robust
 /// futexes it still holds as owner-dead, and forgets it. The last thread's exit ends the process.
-pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
+pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> Ending {
     let k = kernel();
     release_robust_futexes(thread);
     let ctid = thread.clear_child_tid.swap(0, Ordering::Relaxed);
@@ -359,23 +382,55 @@ pub fn exit_thread(thread: &Arc<Thread>, code: i32) -> ! {
         threads.is_empty()
     };
     if last {
-        exit_process(Exit::Code(code));
+        return exit_process(Exit::Code(code));
     }
     k.threads.lock().remove(&thread.tid);
-    end_host_thread(thread)
+    Ending::Thread
 }
 
-/// Ends the calling host thread's run of `thread` once it holds no kernel lock: it counts
-/// itself out of its process (see `Process::host_threads`), then goes back to the vfork parent
-/// it was lent by, or parks.
-fn end_host_thread(thread: &Thread) -> ! {
-    let process = &thread.process;
-    process.host_threads.fetch_sub(1, Ordering::SeqCst);
-    kernel()
-        .platform
-        .futex_wake(&process.host_threads, u32::MAX);
-    vfork::resume_lender(thread);
-    kernel().platform.exit_thread()
+/// Finishes `thread` (the caller, as its trap entry holds it) if `outcome` says it ended.
+pub fn finish_if_ended(thread: Arc<Thread>, outcome: Result<(), Ending>) {
+    if let Err(how) = outcome {
+        finish(Ended { thread, how });
+    }
+}
+
+/// Ends the calling host thread's run of `ended` (called by its trap entry, last, when no
+/// kernel frame holds anything of it any more). The last thread of an address space ends the
+/// host process. Any other counts itself out of its process (see `Process::host_threads` and
+/// `grave`), then goes back to the vfork parent it was lent by, which resumes (or ends in turn),
+/// or parks.
+pub fn finish(mut ended: Ended) -> ! {
+    let k = kernel();
+    loop {
+        if ended.how == Ending::Space {
+            drop(ended);
+            k.platform.exit_address_space(0);
+        }
+        let mut regs = UserRegs::default();
+        let lender = vfork::return_to_lender(&mut regs, &ended.thread);
+        k.graves.release_done();
+        k.graves.bury(ended.thread, |thread| {
+            let count = &thread.process.host_threads;
+            count.fetch_sub(1, Ordering::SeqCst);
+            k.platform.futex_wake(count, u32::MAX);
+        });
+        let Some(lender) = lender else {
+            k.platform.exit_thread()
+        };
+        match vfork::resume_here(&lender, &mut regs) {
+            Ok(()) => {
+                drop(lender);
+                k.platform.leave_trap(&regs)
+            }
+            Err(how) => {
+                ended = Ended {
+                    thread: lender,
+                    how,
+                }
+            }
+        }
+    }
 }
 
 /// Waits until the calling thread is the only host thread of its process still running kernel
@@ -467,8 +522,9 @@ impl Exit {
 
 /// Ends the calling process. The instance's first process takes the whole instance with it
 /// (host exit status: the code, or 128 + signal); any other process releases what it holds,
-/// becomes a zombie for its parent to reap, and its threads leave.
-pub fn exit_process(how: Exit) -> ! {
+/// becomes a zombie for its parent to reap, and its threads leave. Returns how the calling
+/// thread ended (the whole address space, when its process was the last there).
+pub fn exit_process(how: Exit) -> Ending {
     let k = kernel();
     let process = current_process();
     if process.pid == 1 {
@@ -486,12 +542,14 @@ pub fn exit_process(how: Exit) -> ! {
     if process.exiting.swap(true, Ordering::SeqCst) {
         // Another thread ends the process (as on Linux, the first exit_group or fatal signal
         // decides its status): this one just leaves.
-        leave_thread(&me);
+        return leave_thread(&me);
     }
     // Its memory goes (or is kept for the next program, `mm::images`) only once no other thread
     // of it can write there: they leave at their next trap. A lent thread (`vfork`) runs no
     // user code, and leaves as soon as it gets its host thread back.
-    stop_other_threads(&me, false, |t| !vfork::is_lent(t));
+    if let Err(ending) = stop_other_threads(&me, false, |t| !vfork::is_lent(t)) {
+        return ending;
+    }
     let files = core::mem::take(&mut *process.fds.lock());
     for (_, entry) in files.iter() {
         entry.file.ops.closed_by(process.pid);
@@ -571,7 +629,7 @@ pub fn exit_process(how: Exit) -> ! {
             threads.remove(&tid);
         }
         drop(threads);
-        k.platform.exit_address_space(0);
+        return Ending::Space;
     }
     leave_thread(&me)
 }
@@ -617,7 +675,7 @@ fn with_threads<R>(
 }
 
 /// Ends the calling thread without anything else (its process is ending).
-pub fn leave_thread(thread: &Thread) -> ! {
+pub fn leave_thread(thread: &Thread) -> Ending {
     let k = kernel();
     // A fork that was to happen when this trap returned never will.
     crate::syscall::clone::abandon_fork(thread);
@@ -625,27 +683,31 @@ pub fn leave_thread(thread: &Thread) -> ! {
     thread.process.threads.lock().retain(|&t| t != thread.tid);
     k.threads.lock().remove(&thread.tid);
     k.children.notify_all();
-    end_host_thread(thread)
+    Ending::Thread
 }
 
 /// Makes every other thread of the caller's process leave, and waits until they have (execve).
-pub fn end_other_threads() {
-    stop_other_threads(&current_thread(), true, |_| true);
+pub fn end_other_threads() -> Result<(), Ending> {
+    stop_other_threads(&current_thread(), true, |_| true)
 }
 
 /// Interrupts the threads of `me`'s process other than `me` until none of them is `running`
 /// any more; with `doom`, they leave even though the process goes on (exec), unless another
 /// thread ends the process meanwhile: then `me` leaves too (it would wait for that thread).
-fn stop_other_threads(me: &Thread, doom: bool, running: impl Fn(&Thread) -> bool) {
+fn stop_other_threads(
+    me: &Thread,
+    doom: bool,
+    running: impl Fn(&Thread) -> bool,
+) -> Result<(), Ending> {
     let k = kernel();
     loop {
         let seen = k.children.current();
         if doom && me.process.exiting.load(Ordering::SeqCst) {
-            leave_thread(me);
+            return Err(leave_thread(me));
         }
         let others = other_threads(&me.process, me.tid);
         if !others.iter().any(|t| running(t)) {
-            return;
+            return Ok(());
         }
         for thread in others {
             if doom {
@@ -658,8 +720,9 @@ fn stop_other_threads(me: &Thread, doom: bool, running: impl Fn(&Thread) -> bool
 }
 
 /// If `thread`'s process is ending (or another of its threads execs), it leaves now.
-pub fn leave_if_exiting(thread: &Thread) {
+pub fn leave_if_exiting(thread: &Thread) -> Result<(), Ending> {
     if thread.process.exiting.load(Ordering::SeqCst) || thread.doomed.load(Ordering::SeqCst) {
-        leave_thread(thread);
+        return Err(leave_thread(thread));
     }
+    Ok(())
 }

@@ -177,29 +177,26 @@ pub fn after_exec(ctx: &mut crate::syscall::Ctx) -> u64 {
 }
 
 /// After `moved` moved to an address space of its own: the host thread it ran on here goes back
-/// to `lender`, which resumes with `regs` when the trap returns.
-pub fn give_back_after_move(moved: &Thread, lender: Arc<Thread>, regs: &mut UserRegs) {
-    give_back_to(regs, moved, &lender);
-    resume_here(&lender, regs);
+/// to `lender`, which resumes with `regs` when the trap returns (or ends: `Err`).
+pub fn give_back_after_move(
+    moved: &Thread,
+    lender: &Thread,
+    regs: &mut UserRegs,
+) -> Result<(), super::Ending> {
+    give_back_to(regs, moved, lender);
+    resume_here(lender, regs)
 }
 
 /// A lender that got its host thread back, about to resume with `regs`: it leaves if its process
-/// is ending, and its pending signals are acted on.
-fn resume_here(lender: &Thread, regs: &mut UserRegs) {
-    super::leave_if_exiting(lender);
+/// is ending (`Err`), and its pending signals are acted on.
+pub fn resume_here(lender: &Thread, regs: &mut UserRegs) -> Result<(), super::Ending> {
+    super::leave_if_exiting(lender)?;
     crate::signal::collect_host_signals();
-    crate::signal::deliver_pending(regs, lender);
+    crate::signal::deliver_pending(regs, lender)
 }
 
-/// The ending `borrower` gives its host thread back: the lender resumes at once (this trap's
-/// frames are abandoned). Returns if it borrowed none.
-pub fn resume_lender(borrower: &Thread) {
-    let mut regs = UserRegs::default();
-    let Some((lender, _)) = give_back(&mut regs, borrower) else {
-        return;
-    };
-    resume_here(&lender, &mut regs);
-    // Nothing of this trap is dropped once it is left.
-    drop(lender);
-    kernel().platform.leave_trap(&regs)
+/// If the ending `borrower` runs on a lent host thread, gives it back: `regs` become the
+/// lender's, which is returned.
+pub fn return_to_lender(regs: &mut UserRegs, borrower: &Thread) -> Option<Arc<Thread>> {
+    give_back(regs, borrower).map(|(lender, _)| lender)
 }

@@ -43,7 +43,7 @@ pub fn ignored_by_default(sig: u32) -> bool {
 }
 
 /// Ends the calling process because of signal `sig` (default action "terminate" or "core").
-pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
+pub fn terminate_by_signal(sig: u32, detail: &str) -> Ending {
     let process = current_process();
     let exe = process.exec.lock().exe.clone();
     let line = format!(
@@ -58,7 +58,7 @@ pub fn terminate_by_signal(sig: u32, detail: &str) -> ! {
 pub mod frame;
 pub mod stop;
 
-use crate::process::Thread;
+use crate::process::{Ending, Thread};
 use core::sync::atomic::Ordering;
 
 /// `sa_handler` values.
@@ -251,8 +251,8 @@ fn dequeue(thread: &Thread, sig: u32) -> SigInfo {
 
 /// Acts on the calling thread's unblocked pending signals before it returns to user code:
 /// ignored ones are dropped, default actions run, and the first signal with a handler gets a
-/// frame (`regs` then resume in the handler).
-pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
+/// frame (`regs` then resume in the handler). `Err`: a default action ended the process.
+pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) -> Result<(), Ending> {
     loop {
         stop::wait_while_stopped(thread);
         // Read before the signal is taken: a SIGCONT sent after that voids a stop signal.
@@ -264,7 +264,7 @@ pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
             if let Some(mask) = thread.saved_sigmask.lock().take() {
                 thread.sigmask.store(mask, Ordering::Relaxed);
             }
-            return;
+            return Ok(());
         }
         let sig = ready.trailing_zeros() + 1;
         let info = dequeue(thread, sig);
@@ -272,12 +272,15 @@ pub fn deliver_pending(regs: &mut UserRegs, thread: &Thread) {
             SIG_IGN => continue,
             SIG_DFL if ignored_by_default(sig) => continue,
             SIG_DFL if stop::is_stop_signal(sig) => stop::stop(thread, sig, continues),
-            SIG_DFL => terminate_by_signal(sig, ""),
+            SIG_DFL => return Err(terminate_by_signal(sig, "")),
             _ => {
                 if frame::setup(regs, thread, &info).is_err() {
-                    terminate_by_signal(g::SIGSEGV, ": cannot write a signal frame");
+                    return Err(terminate_by_signal(
+                        g::SIGSEGV,
+                        ": cannot write a signal frame",
+                    ));
                 }
-                return;
+                return Ok(());
             }
         }
     }
@@ -290,8 +293,9 @@ pub fn raise_sigpipe() {
 }
 
 /// A hardware fault in user code: delivered to the program's handler when it has one that is
-/// neither blocked nor ignored; otherwise (as Linux forces it) the default action.
-pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
+/// neither blocked nor ignored; otherwise (as Linux forces it) the default action (`Err`: the
+/// process ended). `thread` is the calling thread.
+pub fn fault(regs: &mut UserRegs, thread: &Thread, fault: FaultKind) -> Result<(), Ending> {
     let (addr, code, what) = match fault {
         FaultKind::Segv { addr, code } => (addr, code, "invalid memory access"),
         FaultKind::Bus { addr, code } => (addr, code, "bus error"),
@@ -300,21 +304,20 @@ pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
         FaultKind::Trap { addr, code } => (addr, code, "breakpoint"),
     };
     let sig = fault.signal();
-    let thread = crate::process::current_thread();
     if matches!(fault, FaultKind::Trap { .. })
         && crate::mm::patch::resolve_breakpoint(&thread.process, regs.rip.wrapping_sub(1))
     {
         // The int3 of a syscall site being patched: run the site again, now patched.
         regs.rip -= 1;
-        return;
+        return Ok(());
     }
     if let FaultKind::Segv { addr, .. } = fault
         && crate::mm::grow::grow_down(&thread.process, addr as usize)
     {
         // A MAP_GROWSDOWN mapping now covers the access: run it again.
-        return;
+        return Ok(());
     }
-    let handler = handler_of(&thread, sig);
+    let handler = handler_of(thread, sig);
     let blocked = thread.sigmask.load(Ordering::Relaxed) & bit(sig) != 0;
     if handler != SIG_DFL && handler != SIG_IGN && !blocked {
         let info = SigInfo {
@@ -322,13 +325,13 @@ pub fn fault(regs: &mut UserRegs, fault: FaultKind) {
             code,
             fields: [addr, 0],
         };
-        if frame::setup(regs, &thread, &info).is_ok() {
-            return;
+        if frame::setup(regs, thread, &info).is_ok() {
+            return Ok(());
         }
     }
     let detail = format!(
         ": {what} at address {addr:#x} (instruction {:#x})",
         regs.rip
     );
-    terminate_by_signal(sig, &detail)
+    Err(terminate_by_signal(sig, &detail))
 }

@@ -39,7 +39,7 @@ mod xattr;
 use crate::error::{Error, Result, err};
 use crate::fs::path::{PATH_MAX, ParentLoc};
 use crate::fs::{Loc, OpenFile};
-use crate::process::{Process, Thread, current_thread};
+use crate::process::{Ended, Ending, Process, Thread, current_thread};
 use crate::root::kernel;
 use crate::user;
 use alloc::string::String;
@@ -57,10 +57,13 @@ pub struct Ctx<'a> {
     pub regs: &'a mut UserRegs,
     pub thread: Arc<Thread>,
     pub process: Arc<Process>,
+    /// Set when the syscall ended the caller (`thread`): see [`Ctx::end`].
+    ending: Option<Ending>,
 }
 
-/// Handles the syscall trapped with `regs` and writes its result into `regs.rax`.
-pub fn dispatch(regs: &mut UserRegs) {
+/// Handles the syscall trapped with `regs` and writes its result into `regs.rax`. `Err`: the
+/// caller ended, by this syscall or by a signal acted on before it returns.
+pub fn dispatch(regs: &mut UserRegs) -> core::result::Result<(), Ended> {
     let k = kernel();
     let thread = current_thread();
     let process = thread.process.clone();
@@ -83,8 +86,15 @@ pub fn dispatch(regs: &mut UserRegs) {
         regs,
         thread,
         process,
+        ending: None,
     };
     let result = run(&mut ctx, nr, entry, args);
+    if let Some(how) = ctx.ending {
+        return Err(Ended {
+            thread: ctx.thread,
+            how,
+        });
+    }
     set_return(ctx.regs, nr, result);
     if let Some((fd, call)) = trace {
         let ret = if ctx.thread.tid == caller {
@@ -98,9 +108,14 @@ pub fn dispatch(regs: &mut UserRegs) {
         };
         strace::emit(fd, &call, &ret);
     }
-    crate::process::leave_if_exiting(&ctx.thread);
-    crate::signal::collect_host_signals();
-    crate::signal::deliver_pending(ctx.regs, &ctx.thread);
+    let after = crate::process::leave_if_exiting(&ctx.thread).and_then(|()| {
+        crate::signal::collect_host_signals();
+        crate::signal::deliver_pending(ctx.regs, &ctx.thread)
+    });
+    after.map_err(|how| Ended {
+        thread: ctx.thread,
+        how,
+    })
 }
 
 /// Handles a syscall made through a patched site (the platform's fast path), unless it needs
@@ -125,8 +140,16 @@ pub fn fast(regs: &mut UserRegs) -> FastExit {
         regs,
         thread,
         process,
+        ending: None,
     };
     let result = run(&mut ctx, nr, table::lookup(nr), args);
+    if let Some(how) = ctx.ending {
+        // Not reached: the syscalls that can end their caller take the full trap path.
+        crate::process::finish(Ended {
+            thread: ctx.thread,
+            how,
+        });
+    }
     set_return(ctx.regs, nr, result);
     if ctx.regs.rip != site || attention(&ctx.thread) {
         FastExit::Deliver
@@ -187,6 +210,13 @@ pub fn fd_arg(raw: u64) -> i32 {
 }
 
 impl Ctx<'_> {
+    /// Records that the syscall ended the caller (`how`): the dispatcher returns it to the
+    /// trap entry, which finishes the thread. What the syscall returns is never seen.
+    pub fn end(&mut self, how: Ending) -> Result<u64> {
+        self.ending = Some(how);
+        Ok(0)
+    }
+
     /// The open file behind `fd`.
     pub fn file(&self, fd: i32) -> Result<Arc<OpenFile>> {
         Ok(self.process.fds.lock().get(fd)?.file.clone())

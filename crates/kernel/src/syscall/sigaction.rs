@@ -285,7 +285,11 @@ pub fn sys_rt_sigtimedwait(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
 /// `rt_sigreturn`: back from a signal handler to the interrupted context.
 pub fn sys_rt_sigreturn(ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
     if crate::signal::frame::restore(ctx.regs, &ctx.thread).is_err() {
-        crate::signal::terminate_by_signal(g::SIGSEGV, ": corrupted signal frame in rt_sigreturn");
+        let how = crate::signal::terminate_by_signal(
+            g::SIGSEGV,
+            ": corrupted signal frame in rt_sigreturn",
+        );
+        return ctx.end(how);
     }
     // The dispatcher stores the result in rax: give back the interrupted context's rax.
     Ok(ctx.regs.rax)

@@ -162,11 +162,13 @@ pub fn sys_rseq(_ctx: &mut Ctx, _a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn sys_exit(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    crate::process::exit_thread(&ctx.thread, (a[0] & 0xff) as i32)
+    let how = crate::process::exit_thread(&ctx.thread, (a[0] & 0xff) as i32);
+    ctx.end(how)
 }
 
-pub fn sys_exit_group(_ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
-    crate::process::exit_process(crate::process::Exit::Code((a[0] & 0xff) as i32))
+pub fn sys_exit_group(ctx: &mut Ctx, a: [u64; 6]) -> Result<u64> {
+    let how = crate::process::exit_process(crate::process::Exit::Code((a[0] & 0xff) as i32));
+    ctx.end(how)
 }
 
 /// Most argv/envp entries `execve` accepts.
@@ -194,26 +196,25 @@ fn do_execve(
     } else {
         (ctx.base_dir(dirfd, &path)?, path)
     };
-    let failed = |e: loader::ExecError| {
+    let log_failure = |e: &loader::ExecError| {
         log::debug!(
             "execve {}: {}",
             String::from_utf8_lossy(&exec_path),
             e.reason
         );
-        // A failure after the old program was torn down has nothing left to return to.
-        if e.fatal {
-            crate::signal::terminate_by_signal(
-                g::SIGSEGV,
-                ": exec failed after the point of no return",
-            );
-        }
-        e.error
     };
-    let prepared = loader::prepare(&base, &exec_path, argv, envp).map_err(failed)?;
+    let prepared = loader::prepare(&base, &exec_path, argv, envp).map_err(|e| {
+        log_failure(&e);
+        e.error
+    })?;
     // A vfork child shares its parent's address space: with the per-process policy, or when
     // its program's fixed range is taken there, it runs in an address space of its own.
     if kernel().per_process_spaces && ctx.process.vm_is_shared() {
         return exec_in_new_space(ctx, prepared);
+    }
+    // Point of no return: the new program starts with this thread alone.
+    if let Err(how) = crate::process::end_other_threads() {
+        return ctx.end(how);
     }
     match loader::load(&ctx.process, &prepared) {
         Ok(loaded) => {
@@ -222,7 +223,18 @@ fn do_execve(
             Ok(crate::process::vfork::after_exec(ctx))
         }
         Err(e) if e.no_room => exec_in_new_space(ctx, prepared),
-        Err(e) => Err(failed(e)),
+        Err(e) => {
+            log_failure(&e);
+            if !e.fatal {
+                return Err(e.error);
+            }
+            // The old program was torn down: there is nothing left to return to.
+            let how = crate::signal::terminate_by_signal(
+                g::SIGSEGV,
+                ": exec failed after the point of no return",
+            );
+            ctx.end(how)
+        }
     }
 }
 
@@ -246,7 +258,9 @@ fn finish_exec(thread: &Thread) {
 /// vfork parent (see [`move_done`]). The host fds its files use go with it.
 fn exec_in_new_space(ctx: &mut Ctx, prepared: loader::Prepared) -> Result<u64> {
     // The program starts with this thread alone; the others leave here, in their address space.
-    crate::process::end_other_threads();
+    if let Err(how) = crate::process::end_other_threads() {
+        return ctx.end(how);
+    }
     let mut carried = ctx.process.fds.lock().host_fds_kept_on_exec();
     carried.extend(prepared.host_fds());
     carried.sort_unstable();
@@ -276,12 +290,23 @@ pub struct Moving {
 
 /// The platform moved `moving.thread` as [`exec_in_new_space`] asked, or failed to: then it
 /// stays, and its execve fails. Its host thread here goes back to the vfork parent that lent
-/// it, or ends.
-pub fn move_done(moving: Moving, regs: &mut UserRegs, result: core::result::Result<u64, Errno>) {
+/// it (`Err`: which ended as it resumed), or ends.
+pub fn move_done(
+    moving: Moving,
+    regs: &mut UserRegs,
+    result: core::result::Result<u64, Errno>,
+) -> core::result::Result<(), crate::process::Ended> {
     use crate::process::vfork;
     let Moving { thread, lender, .. } = moving;
     match (result, lender) {
-        (Ok(_), Some(lender)) => vfork::give_back_after_move(&thread, lender, regs),
+        (Ok(_), Some(lender)) => {
+            vfork::give_back_after_move(&thread, &lender, regs).map_err(|how| {
+                crate::process::Ended {
+                    thread: lender,
+                    how,
+                }
+            })
+        }
         (Ok(_), None) => {
             // Nothing of this trap is dropped once the host thread ends.
             drop(thread);
@@ -296,12 +321,18 @@ pub fn move_done(moving: Moving, regs: &mut UserRegs, result: core::result::Resu
             }
             vfork::restore_lender(&thread, lender);
             regs.rax = e.as_syscall_return();
+            Ok(())
         }
     }
 }
 
-/// The first steps of a thread moved by [`exec_in_new_space`], in its new address space.
-pub fn start_exec_elsewhere(thread: &Thread, prepared: loader::Prepared, regs: &mut UserRegs) {
+/// The first steps of a thread moved by [`exec_in_new_space`], in its new address space
+/// (`Err`: the program could not be loaded, and the process ended).
+pub fn start_exec_elsewhere(
+    thread: &Thread,
+    prepared: loader::Prepared,
+    regs: &mut UserRegs,
+) -> core::result::Result<(), crate::process::Ending> {
     let k = kernel();
     let process = &thread.process;
     let old_space = process.space.load(Ordering::SeqCst);
@@ -319,10 +350,14 @@ pub fn start_exec_elsewhere(thread: &Thread, prepared: loader::Prepared, regs: &
         Ok(loaded) => {
             *regs = loaded.regs;
             finish_exec(thread);
+            Ok(())
         }
         Err(e) => {
             log::warn!("exec in a new address space: {}", e.reason);
-            crate::signal::terminate_by_signal(g::SIGSEGV, ": exec failed in a new address space");
+            Err(crate::signal::terminate_by_signal(
+                g::SIGSEGV,
+                ": exec failed in a new address space",
+            ))
         }
     }
 }

@@ -95,6 +95,8 @@ fn wait_child(
             {
                 let usage = if consume {
                     k.processes.lock().remove(&child.pid);
+                    // Its last threads' host threads are done with them by now, most likely.
+                    k.graves.release_done();
                     cpu::reaped(&ctx.process, child)
                 } else {
                     cpu::time_with_children(child)
