@@ -77,6 +77,8 @@ fn wait_child(
     consume: bool,
 ) -> Result<Option<(i32, Report, CpuTime)>> {
     let k = kernel();
+    // The threads of children reaped before: their host threads are done with them by now.
+    k.graves.release_done();
     loop {
         let seen = k.children.current();
         let children: Vec<Arc<Process>> = k
@@ -95,8 +97,6 @@ fn wait_child(
             {
                 let usage = if consume {
                     k.processes.lock().remove(&child.pid);
-                    // Its last threads' host threads are done with them by now, most likely.
-                    k.graves.release_done();
                     cpu::reaped(&ctx.process, child)
                 } else {
                     cpu::time_with_children(child)
