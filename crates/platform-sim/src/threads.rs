@@ -193,11 +193,13 @@ fn end_host_thread() -> ! {
 /// Starts a detached host (pthread) thread running `body` on a fresh stack. A pthread gives LibOS code a proper host TLS. The stack is never one of
 /// glibc's cached stacks: after a fork those include the stacks of threads that ran in the
 /// parent address space, and reusing them corrupts the shared kernel heap.
-fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> {
-    type Body = Box<dyn FnOnce() + Send>;
-    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
+fn spawn_host_thread<F: FnOnce() + Send + 'static>(body: F) -> Result<(), Errno> {
+    extern "C" fn start<F: FnOnce()>(arg: *mut libc::c_void) -> *mut libc::c_void {
+        // The body leaves its box (freed here) before it runs: it never returns (a host thread
+        // parks or ends with a raw exit), and the box is in the kernel heap every address space
+        // shares, where nothing would ever free it.
         // SAFETY: `arg` is the box leaked below, handed to exactly this thread.
-        let body = unsafe { Box::from_raw(arg.cast::<Body>()) };
+        let body = *unsafe { Box::from_raw(arg.cast::<F>()) };
         body();
         std::ptr::null_mut()
     }
@@ -216,7 +218,7 @@ fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> 
     if stack == libc::MAP_FAILED {
         return Err(Errno::EAGAIN);
     }
-    let arg = Box::into_raw(Box::new(Box::new(body) as Body));
+    let arg = Box::into_raw(Box::new(body));
     // SAFETY: the attribute object is initialised before use and destroyed after; the stack
     // and `arg` stay valid for the thread's lifetime; on failure both are reclaimed here.
     unsafe {
@@ -225,7 +227,9 @@ fn spawn_host_thread(body: impl FnOnce() + Send + 'static) -> Result<(), Errno> 
         libc::pthread_attr_setstack(&mut attr, stack, HOST_STACK_SIZE);
         libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
         let mut thread: libc::pthread_t = 0;
-        let r = trap::outside_forks(|| libc::pthread_create(&mut thread, &attr, start, arg.cast()));
+        let r = trap::outside_forks(|| {
+            libc::pthread_create(&mut thread, &attr, start::<F>, arg.cast())
+        });
         libc::pthread_attr_destroy(&mut attr);
         if r != 0 {
             drop(Box::from_raw(arg));
