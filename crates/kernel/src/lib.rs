@@ -87,8 +87,8 @@ pub struct Kernel {
     /// Syscall numbers already reported as unsupported (one log line each).
     warned: [AtomicU64; 8],
     pub hostname: Mutex<Vec<u8>>,
-    /// Live processes per address space (`Platform::address_space_id`): an address space
-    /// ends when its last process does.
+    /// Processes per address space (`Platform::address_space_id`), each until its last host
+    /// thread there has finished (`process::finish`): the last one ends the address space.
     spaces: Mutex<BTreeMap<u64, usize>>,
     /// Placement policy: every process runs in an address space of its own (`per-process`),
     /// instead of spawned programs sharing their parent's when they fit (`shared`).
@@ -148,7 +148,8 @@ impl Kernel {
             .is_some_and(|&count| count == 1)
     }
 
-    /// Records that `process` has ended; true if it was the last of its address space.
+    /// Takes `process` out of its address space (its last host thread finished there, or it
+    /// moved); true if it was the last process there.
     pub fn leave_space(&self, process: &Process) -> bool {
         let space = process.space.load(Ordering::SeqCst);
         let mut spaces = self.spaces.lock();

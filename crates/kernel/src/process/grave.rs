@@ -1,10 +1,10 @@
 //! Threads that ended, kept until their host threads are done with them.
 //!
 //! A host thread that ends a LibOS thread counts itself out of its process
-//! (`Process::host_threads`) as the last thing it does in the shared kernel heap: from then on
-//! its address space may end at any moment (the last process there waits only for that count),
-//! and a host thread killed while it held the heap allocator's lock would deadlock the whole
-//! instance. So it can drop its last reference to its `Thread` (which may free it, and its
+//! (`Process::host_threads`; the process's last one also takes the process out of its address
+//! space) as the last thing it does in the shared kernel heap: from then on its address space
+//! may end at any moment, and a host thread killed while it held the heap allocator's lock
+//! would deadlock the whole instance. So it can drop its last reference to its `Thread` (which may free it, and its
 //! process) neither after counting itself out, nor before (it counts itself out through that
 //! `Thread`). It hands the reference to the kernel's graveyard instead ([`Graves::bury`]), and
 //! a healthy thread releases it later ([`Graves::release_done`]): once the ending host thread

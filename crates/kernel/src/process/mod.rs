@@ -353,10 +353,11 @@ pub fn current_process() -> Arc<Process> {
 #[must_use = "the ended thread's trap entry must finish it"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    /// The thread alone: its host thread parks, or goes back to the vfork parent it was lent by.
+    /// The thread alone: its process goes on, or its last host thread finishes it.
     Thread,
-    /// The last thread of the last process of its address space: the host process ends.
-    Space,
+    /// The process's last host thread: finishing, it also takes the process out of its address
+    /// space, and ends the address space if it was the last process there.
+    Process,
 }
 
 /// An ended thread, as its trap entry holds it.
@@ -396,25 +397,37 @@ pub fn finish_if_ended(thread: Arc<Thread>, outcome: Result<(), Ending>) {
 }
 
 /// Ends the calling host thread's run of `ended` (called by its trap entry, last, when no
-/// kernel frame holds anything of it any more). The last thread of an address space ends the
-/// host process. Any other counts itself out of its process (see `Process::host_threads` and
-/// `grave`), then goes back to the vfork parent it was lent by, which resumes (or ends in turn),
-/// or parks.
+/// kernel frame holds anything of it any more). The host thread counts itself out of its process
+/// (see `Process::host_threads` and `grave`); the process's last one also takes the process out
+/// of its address space, and ends the host process if that was the last process there. Any other
+/// goes back to the vfork parent it was lent by, which resumes (or ends in turn), or parks.
 pub fn finish(mut ended: Ended) -> ! {
     let k = kernel();
     loop {
-        if ended.how == Ending::Space {
-            drop(ended);
-            k.platform.exit_address_space(0);
-        }
         let mut regs = UserRegs::default();
         let lender = vfork::return_to_lender(&mut regs, &ended.thread);
-        k.graves.release_done();
+        let how = ended.how;
+        if how == Ending::Thread {
+            // (Not a forked copy's end, the common `Process` one: its parent releases it.)
+            k.graves.release_done();
+        }
+        let mut space_ends = false;
         k.graves.bury(ended.thread, |thread| {
-            let count = &thread.process.host_threads;
-            count.fetch_sub(1, Ordering::SeqCst);
-            k.platform.futex_wake(count, u32::MAX);
+            let process = &thread.process;
+            process.host_threads.fetch_sub(1, Ordering::SeqCst);
+            match how {
+                // The process's last thread may wait for this one (`exit_process`).
+                Ending::Thread => {
+                    k.platform.futex_wake(&process.host_threads, u32::MAX);
+                }
+                // Until here the process keeps the address space alive: nobody ends it while
+                // this host thread runs kernel code.
+                Ending::Process => space_ends = k.leave_space(process),
+            }
         });
+        if space_ends {
+            k.platform.exit_address_space(0);
+        }
         let Some(lender) = lender else {
             k.platform.exit_thread()
         };
@@ -434,8 +447,9 @@ pub fn finish(mut ended: Ended) -> ! {
 }
 
 /// Waits until the calling thread is the only host thread of its process still running kernel
-/// code (the others are leaving): ending the address space then interrupts nobody inside a
-/// critical section of the shared kernel heap.
+/// code (the others are leaving): it takes the process out of its address space last, and if
+/// that ends the address space, it interrupts nobody inside a critical section of the shared
+/// kernel heap.
 fn wait_for_other_host_threads(process: &Process) {
     loop {
         let n = process.host_threads.load(Ordering::SeqCst);
@@ -523,7 +537,7 @@ impl Exit {
 /// Ends the calling process. The instance's first process takes the whole instance with it
 /// (host exit status: the code, or 128 + signal); any other process releases what it holds,
 /// becomes a zombie for its parent to reap, and its threads leave. Returns how the calling
-/// thread ended (the whole address space, when its process was the last there).
+/// thread ended (the process's last host thread, unless another thread ends the process).
 pub fn exit_process(how: Exit) -> Ending {
     let k = kernel();
     let process = current_process();
@@ -619,19 +633,12 @@ pub fn exit_process(how: Exit) -> Ending {
     k.children.notify_all();
     // pidfds of this process become readable.
     k.readiness.notify();
-    if k.leave_space(&process) {
-        // The last process of this address space: it ends with all its host threads, once
-        // the others are out of kernel code.
-        wait_for_other_host_threads(&process);
-        let tids = core::mem::take(&mut *process.threads.lock());
-        let mut threads = k.threads.lock();
-        for tid in tids {
-            threads.remove(&tid);
-        }
-        drop(threads);
-        return Ending::Space;
-    }
-    leave_thread(&me)
+    // This thread finishes last, once the others are out of kernel code: it takes the process
+    // out of its address space (`finish`), which may end the address space.
+    wait_for_other_host_threads(&process);
+    crate::syscall::clone::abandon_fork(&me);
+    forget_thread(&me);
+    Ending::Process
 }
 
 /// The live threads of `process` other than `tid`.
@@ -680,10 +687,15 @@ pub fn leave_thread(thread: &Thread) -> Ending {
     // A fork that was to happen when this trap returned never will.
     crate::syscall::clone::abandon_fork(thread);
     cpu::thread_ended(thread);
-    thread.process.threads.lock().retain(|&t| t != thread.tid);
-    k.threads.lock().remove(&thread.tid);
+    forget_thread(thread);
     k.children.notify_all();
     Ending::Thread
+}
+
+/// Takes `thread` out of its process's list of threads and out of the thread table.
+fn forget_thread(thread: &Thread) {
+    thread.process.threads.lock().retain(|&t| t != thread.tid);
+    kernel().threads.lock().remove(&thread.tid);
 }
 
 /// Makes every other thread of the caller's process leave, and waits until they have (execve).
