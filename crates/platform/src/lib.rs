@@ -306,7 +306,8 @@ pub trait Platform: Sync {
     /// Starts a new thread in the current address space that enters user code with `regs`;
     /// its traps carry `thread_data`. `beside_caller`: the new thread is best started on the
     /// caller's CPU, where someone will soon wait for it (the program a vfork child execs: its
-    /// parent resumes on the calling host thread and usually waits for it).
+    /// parent resumes on the calling host thread and usually waits for it; a new thread of the
+    /// caller's process, which Linux also starts on its creator's CPU).
     fn spawn_thread(
         &self,
         regs: UserRegs,
