@@ -201,6 +201,22 @@ fn a_crashing_program_reports_the_fault() {
     );
 }
 
+/// A process told to end by a signal (SIGTERM, SIGKILL: a shell's `kill`, a process pool's
+/// workers at exit) ends quietly, as on Linux: only crashes are reported.
+#[test]
+fn a_terminated_process_ends_quietly() {
+    let dir = scratch("terminated");
+    let script = "sh -c 'kill -TERM $$'; echo $?; sh -c 'kill -KILL $$'; echo $?";
+    let out = under_veil(&["/bin/sh", "-c", script], &dir, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "143\n137\n",
+        "{stderr}"
+    );
+    assert!(!stderr.contains("killed by"), "{stderr}");
+}
+
 /// Starts a Python whose forked child (in an address space of its own) prints its ready line
 /// and sleeps; returns `veil` and the host pids of the two address spaces.
 fn instance_with_forked_child(name: &str) -> (std::process::Child, u32, u32) {

@@ -42,16 +42,38 @@ pub fn ignored_by_default(sig: u32) -> bool {
     matches!(sig, g::SIGCHLD | g::SIGURG | g::SIGWINCH | g::SIGCONT)
 }
 
+/// Whether `sig`'s default action is "core": the program crashed (Linux would dump core).
+fn dumps_core(sig: u32) -> bool {
+    matches!(
+        sig,
+        g::SIGQUIT
+            | g::SIGILL
+            | g::SIGTRAP
+            | g::SIGABRT
+            | g::SIGBUS
+            | g::SIGFPE
+            | g::SIGSEGV
+            | g::SIGSYS
+            | g::SIGXCPU
+            | g::SIGXFSZ
+    )
+}
+
 /// Ends the calling process because of signal `sig` (default action "terminate" or "core").
+/// A crash is reported on the instance's log (with `detail`, Veil's reason if it raised the
+/// signal itself); a process that was merely told to end (SIGTERM, SIGKILL, SIGPIPE, ...)
+/// ends quietly, as on Linux.
 pub fn terminate_by_signal(sig: u32, detail: &str) -> Ending {
     let process = current_process();
-    let exe = process.exec.lock().exe.clone();
-    let line = format!(
-        "veil: {exe} (pid {}) killed by {}{detail}\n",
-        process.pid,
-        name(sig)
-    );
-    kernel().platform.log_write(line.as_bytes());
+    if dumps_core(sig) || !detail.is_empty() {
+        let exe = process.exec.lock().exe.clone();
+        let line = format!(
+            "veil: {exe} (pid {}) killed by {}{detail}\n",
+            process.pid,
+            name(sig)
+        );
+        kernel().platform.log_write(line.as_bytes());
+    }
     crate::process::exit_process(crate::process::Exit::Signal(sig))
 }
 
