@@ -4,11 +4,12 @@
 //! (`Process::host_threads`; the process's last one also takes the process out of its address
 //! space) as the last thing it does in the shared kernel heap: from then on its address space
 //! may end at any moment, and a host thread killed while it held the heap allocator's lock
-//! would deadlock the whole instance. So it can drop its last reference to its `Thread` (which may free it, and its
-//! process) neither after counting itself out, nor before (it counts itself out through that
-//! `Thread`). It hands the reference to the kernel's graveyard instead ([`Graves::bury`]), and
-//! a healthy thread releases it later ([`Graves::release_done`]): once the ending host thread
-//! has marked the thread done, or its address space is gone (it was killed in between).
+//! would deadlock the whole instance. So it can drop its last reference to its `Thread` (which
+//! may free it, and its process) neither after counting itself out, nor before (it counts
+//! itself out through that `Thread`). It hands the reference to the kernel's graveyard instead
+//! ([`Graves::bury`]), and a healthy thread releases it later ([`Graves::release_done`]): once
+//! the ending host thread has marked the thread done, or its address space is gone (it was
+//! killed in between).
 //!
 //! Lock order: `Graves::list` is a leaf.
 

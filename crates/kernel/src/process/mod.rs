@@ -408,7 +408,8 @@ pub fn finish(mut ended: Ended) -> ! {
         let lender = vfork::return_to_lender(&mut regs, &ended.thread);
         let how = ended.how;
         if how == Ending::Thread {
-            // (Not a forked copy's end, the common `Process` one: its parent releases it.)
+            // Not at a process's end: that is most often a forked copy's, which would fault in
+            // the pages it frees (its parent's `wait` releases them).
             k.graves.release_done();
         }
         let mut space_ends = false;
