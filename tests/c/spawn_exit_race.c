@@ -38,8 +38,9 @@ static void *read_forever(void *arg)
 }
 
 /* Sub-parent: exits while a second thread is blocked reading an empty pipe. */
-static void exit_with_blocked_thread(void)
+static void exit_with_blocked_thread(const char *self)
 {
+    (void)self;
     static int fds[2];
     pthread_t thread;
     if (pipe(fds) != 0 || pthread_create(&thread, NULL, read_forever, &fds[0]) != 0) _exit(2);
@@ -59,16 +60,10 @@ static int rounds_ok(int rounds, void (*body)(const char *), const char *self)
     return ok;
 }
 
-static void blocked_thread_body(const char *self)
-{
-    (void)self;
-    exit_with_blocked_thread();
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "child") == 0) return 7;
     CHECK("spawn_reap_exit_300", rounds_ok(300, spawn_and_exit, argv[0]) == 300);
-    CHECK("exit_with_blocked_thread_100", rounds_ok(100, blocked_thread_body, argv[0]) == 100);
+    CHECK("exit_with_blocked_thread_100", rounds_ok(100, exit_with_blocked_thread, argv[0]) == 100);
     return finish();
 }
